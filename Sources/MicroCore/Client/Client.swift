@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// Calls services and publishes messages (go-micro's `client.Client`): finds a node through the
+/// selector, sends through the transport its node speaks, retries elsewhere on transient failures,
+/// and carries the deadline and metadata of the calling task.
+public final class Client: Sendable {
+    /// The registry lookups go through (cached).
+    public let selector: Selector
+    /// The broker publishes go to.
+    public let broker: any Broker
+    /// Defaults for every call.
+    public let defaults: CallOptions
+    /// The codecs requests and responses are encoded with.
+    public let codecs: Codecs
+    /// The name sent as `Micro-From-Service`, when the client belongs to a service.
+    public let fromService: String?
+    private let transports: [String: any ClientTransport]
+    private let callChain: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse
+    private let publishChain: @Sendable (String, BrokerMessage) async throws -> Void
+
+    /// A client over a registry, the transports by protocol name (`mucp`, `grpc`) and a broker.
+    public init(registry: any Registry, transports: [any ClientTransport], broker: any Broker,
+                defaults: CallOptions = CallOptions(), codecs: Codecs = .standard, strategy: SelectionStrategy = .random,
+                callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], fromService: String? = nil) {
+        let selector = Selector(registry: registry, strategy: strategy)
+        self.selector = selector
+        self.broker = broker
+        self.defaults = defaults
+        self.codecs = codecs
+        self.fromService = fromService
+        var byName: [String: any ClientTransport] = [:]
+        for t in transports { byName[t.protocolName] = t }
+        self.transports = byName
+        let transportsCopy = byName
+
+        // The innermost step: select, send, retry. Wrappers see the call once, before retries.
+        let send: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse = { request, options in
+            try await Client.sendWithRetries(request, options: options, selector: selector, transports: transportsCopy)
+        }
+        var chain = send
+        for w in callWrappers.reversed() {
+            let inner = chain
+            chain = { req, opts in try await w.call(req) { r in try await inner(r, opts) } }
+        }
+        self.callChain = chain
+        var pub: @Sendable (String, BrokerMessage) async throws -> Void = { topic, message in try await broker.publish(topic, message) }
+        for w in publishWrappers.reversed() {
+            let inner = pub
+            pub = { topic, message in try await w.publish(topic, message, next: inner) }
+        }
+        self.publishChain = pub
+    }
+
+    // MARK: Unary
+
+    /// Calls `endpoint` of `service` with a typed request and decodes the typed response.
+    public func call<Request: Sendable, Response: Sendable>(
+        _ service: String, _ endpoint: String, _ request: Request,
+        as type: Response.Type = Response.self, options: CallOptions? = nil
+    ) async throws -> Response {
+        let options = options ?? defaults
+        let codec = try codecs.codec(for: options.contentType)
+        let body = try codec.encode(request)
+        let response = try await callRaw(service, endpoint, body: body, options: options)
+        let responseCodec = try codecs.codec(for: response.contentType.isEmpty ? options.contentType : response.contentType)
+        do {
+            return try responseCodec.decode(Response.self, from: response.body)
+        } catch {
+            throw MicroError.internalServerError("go.micro.client", "cannot decode response of \(service) \(endpoint): \(error)")
+        }
+    }
+
+    /// Calls with an already encoded body (in `options.contentType`) and returns the raw response.
+    public func callRaw(_ service: String, _ endpoint: String, body: ByteBuffer, options: CallOptions? = nil) async throws -> RPCResponse {
+        let options = options ?? defaults
+        let request = makeRequest(service, endpoint, body: body, options: options, isStream: false)
+        return try await callChain(request, options)
+    }
+
+    func makeRequest(_ service: String, _ endpoint: String, body: ByteBuffer, options: CallOptions, isStream: Bool) -> RPCRequest {
+        let ctx = CallContext.current
+        var metadata = ctx.metadata.merging(options.metadata)
+        if let fromService { metadata["Micro-From-Service"] = fromService }
+        var deadline = NIODeadline.now() + TimeAmount(options.timeout)
+        if let inherited = ctx.deadline, inherited < deadline { deadline = inherited }
+        return RPCRequest(service: service, endpoint: endpoint, contentType: options.contentType, metadata: metadata,
+                          deadline: deadline, id: UUID().uuidString, isStream: isStream, body: body)
+    }
+
+    static func sendWithRetries(_ request: RPCRequest, options: CallOptions, selector: Selector,
+                                transports: [String: any ClientTransport]) async throws -> RPCResponse {
+        var tried: Set<String> = []
+        var lastError: (any Error)?
+        for attempt in 0...max(0, options.retries) {
+            if let deadline = request.deadline, deadline <= .now() {
+                throw lastError.map { MicroError.timeout("go.micro.client", "deadline exceeded after \(attempt) attempt(s): \($0)") }
+                    ?? MicroError.timeout("go.micro.client", "deadline exceeded before the call was sent")
+            }
+            if attempt > 0 {
+                let wait = options.backoff(attempt - 1)
+                if wait > .zero { try await Task.sleep(for: wait) }
+            }
+            let (node, transport) = try await Client.pick(request.service, options: options, selector: selector,
+                                                          transports: transports, exclude: tried)
+            do {
+                let response = try await transport.call(request, to: node.address)
+                selector.failures.markSucceeded(node.id)
+                return response
+            } catch {
+                lastError = error
+                if let t = error as? TransportError, t.code == .connectFailed || t.code == .connectionClosed {
+                    selector.failures.markFailed(node.id)
+                }
+                guard options.shouldRetry(error), attempt < options.retries else { throw Client.surface(error) }
+                tried.insert(node.id)
+            }
+        }
+        throw Client.surface(lastError ?? MicroError.internalServerError("go.micro.client", "no attempt made"))
+    }
+
+    static func pick(_ service: String, options: CallOptions, selector: Selector, transports: [String: any ClientTransport],
+                     exclude: Set<String>) async throws -> (Node, any ClientTransport) {
+        if let address = options.address {
+            guard let t = transports["mucp"] ?? transports.values.first else { throw MicroError.internalServerError("go.micro.client", "no transport") }
+            return (Node(id: address, address: address), t)
+        }
+        let protocols = Set(transports.keys)
+        let speaks = NodeFilter { records in
+            records.map { r in
+                var r = r
+                r.nodes = r.nodes.filter { protocols.contains($0.metadata["protocol"] ?? "mucp") }
+                return r
+            }
+        }
+        var node: Node
+        do {
+            node = try await selector.select(service, filters: options.filters + [speaks], exclude: exclude)
+        } catch let e as MicroError where e.code == 503 && !exclude.isEmpty {
+            // Every node was tried once: go round again rather than fail while retries remain.
+            node = try await selector.select(service, filters: options.filters + [speaks])
+        }
+        let proto = node.metadata["protocol"] ?? "mucp"
+        guard let transport = transports[proto] else {
+            throw MicroError.internalServerError("go.micro.client", "no transport for protocol \(proto)")
+        }
+        return (node, transport)
+    }
+
+    /// Errors leave the client as MicroErrors.
+    static func surface(_ error: any Error) -> any Error {
+        if error is MicroError || error is CancellationError { return error }
+        return MicroError.from(error, id: "go.micro.client")
+    }
+
+    // MARK: Streams
+
+    /// Opens a stream to `endpoint` (client, server or bidirectional streaming) with typed messages.
+    public func openStream<Request: Sendable, Response: Sendable>(
+        _ service: String, _ endpoint: String,
+        sending: Request.Type = Request.self, receiving: Response.Type = Response.self, options: CallOptions? = nil
+    ) async throws -> ClientStream<Request, Response> {
+        var options = options ?? defaults
+        if options.timeout == defaults.timeout && options.timeout == .seconds(5) { options.timeout = .seconds(3600) }
+        let codec = try codecs.codec(for: options.contentType)
+        let request = makeRequest(service, endpoint, body: ByteBuffer(), options: options, isStream: true)
+        var tried: Set<String> = []
+        for attempt in 0...max(0, options.retries) {
+            let (node, transport) = try await Client.pick(service, options: options, selector: selector, transports: transports, exclude: tried)
+            do {
+                let channel = try await transport.openStream(request, to: node.address)
+                return ClientStream(channel: channel, codec: codec)
+            } catch {
+                if let t = error as? TransportError, t.code == .connectFailed { selector.failures.markFailed(node.id) }
+                guard options.shouldRetry(error), attempt < options.retries else { throw Client.surface(error) }
+                tried.insert(node.id)
+            }
+        }
+        throw MicroError.unavailable("go.micro.client", "could not open a stream to \(service)")
+    }
+
+    /// Calls a server-streaming endpoint: sends `request`, then yields each response until the handler ends.
+    public func stream<Request: Sendable, Response: Sendable>(
+        _ service: String, _ endpoint: String, _ request: Request, of type: Response.Type = Response.self, options: CallOptions? = nil
+    ) -> ResponseStream<Response> {
+        ResponseStream {
+            let stream = try await self.openStream(service, endpoint, sending: Request.self, receiving: Response.self, options: options)
+            try await stream.send(request)
+            try await stream.finishSending()
+            return stream
+        }
+    }
+
+    // MARK: Publish
+
+    /// Publishes a typed message to a topic with go-micro's headers (`Content-Type`, `Micro-Topic`, `Micro-Id`) and the task's metadata.
+    public func publish<Message: Sendable>(_ topic: String, _ message: Message, contentType: String? = nil, metadata: Metadata = Metadata()) async throws {
+        let type = contentType ?? defaults.contentType
+        let codec = try codecs.codec(for: type)
+        let body = try codec.encode(message)
+        var header: [String: String] = [:]
+        for (k, v) in CallContext.current.metadata.merging(metadata) { header[k] = v }
+        if let fromService { header["Micro-From-Service"] = fromService }
+        header["Content-Type"] = codec.contentType
+        header["Micro-Topic"] = topic
+        header["Micro-Id"] = UUID().uuidString
+        try await publishChain(topic, BrokerMessage(header: header, body: Array(body.readableBytesView)))
+    }
+
+    /// Closes the transports' pooled connections and the registry watch.
+    public func shutdown() async {
+        selector.cache.shutdown()
+        for t in transports.values { await t.shutdown() }
+    }
+}

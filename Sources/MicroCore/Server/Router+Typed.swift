@@ -1,0 +1,66 @@
+import NIOCore
+
+extension Router {
+    /// Registers a unary endpoint: one request in, one response out.
+    public func handle<Request: Sendable, Response: Sendable>(
+        _ endpoint: String,
+        _ body: @escaping @Sendable (Request, HandlerContext) async throws -> Response
+    ) {
+        register(EndpointHandler(
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "false"]),
+            body: .unary { req, ctx, codec in
+                let request = try codec.decode(Request.self, from: req.body)
+                return try codec.encode(try await body(request, ctx))
+            }))
+    }
+
+    /// Registers a server-streaming endpoint: one request in, a stream of responses out.
+    public func handle<Request: Sendable, Response: Sendable>(
+        _ endpoint: String,
+        _ body: @escaping @Sendable (Request, ServerStream<Response>, HandlerContext) async throws -> Void
+    ) {
+        register(EndpointHandler(
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            body: .stream { _, ctx, codec, inbound, outbound in
+                guard let first = try await inbound.next() else { throw MicroError.badRequest(ctx.service, "stream ended before the request") }
+                let request = try codec.decode(Request.self, from: first)
+                try await body(request, ServerStream(writer: outbound, codec: codec), ctx)
+            }))
+    }
+
+    /// Registers a client-streaming endpoint: a stream of requests in, one response out.
+    public func handleClientStream<Request: Sendable, Response: Sendable>(
+        _ endpoint: String,
+        _ body: @escaping @Sendable (RequestStream<Request>, HandlerContext) async throws -> Response
+    ) {
+        register(EndpointHandler(
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            body: .stream { _, ctx, codec, inbound, outbound in
+                let response = try await body(RequestStream(reader: inbound, codec: codec), ctx)
+                try await outbound.write(try codec.encode(response))
+            }))
+    }
+
+    /// Registers a bidirectional-streaming endpoint: requests and responses flow independently.
+    public func handleBidiStream<Request: Sendable, Response: Sendable>(
+        _ endpoint: String,
+        _ body: @escaping @Sendable (RequestStream<Request>, ServerStream<Response>, HandlerContext) async throws -> Void
+    ) {
+        register(EndpointHandler(
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            body: .stream { _, ctx, codec, inbound, outbound in
+                try await body(RequestStream(reader: inbound, codec: codec), ServerStream(writer: outbound, codec: codec), ctx)
+            }))
+    }
+
+    /// Registers every endpoint of a handler type (e.g. all `Greeter.*` endpoints at once).
+    public func register(_ handlers: some EndpointGroup) {
+        handlers.registerEndpoints(on: self)
+    }
+}
+
+/// A type that serves several endpoints, registered together (go-micro's handler struct with methods).
+public protocol EndpointGroup: Sendable {
+    /// Registers this type's endpoints on the router.
+    func registerEndpoints(on router: Router)
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The server's dispatcher: finds the handler for an endpoint, decodes with the content type's codec,
+/// runs the handler wrappers, and turns every failure into a ``MicroError``.
+public final class Router: RPCHandler {
+    /// The service name, used as the `id` of errors this router raises.
+    public let serviceName: String
+    private let codecs: Codecs
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var handlers: [String: EndpointHandler] = [:]
+        var wrappers: [any HandlerWrapper] = []
+        var health: @Sendable () async -> HealthStatus = { .serving }
+    }
+
+    /// A router for `serviceName`. It answers `Debug.Health` itself.
+    public init(serviceName: String, codecs: Codecs = .standard, logger: Logger = Logger(label: "micro.server")) {
+        self.serviceName = serviceName
+        self.codecs = codecs
+        self.logger = logger
+        let healthHandler = EndpointHandler(
+            endpoint: Endpoint(name: "Debug.Health", request: Value(name: "HealthRequest", type: "HealthRequest"),
+                               response: Value(name: "HealthResponse", type: "HealthResponse", values: [Value(name: "status", type: "string")]),
+                               metadata: ["stream": "false"]),
+            body: .unary { [state] _, _, codec in
+                let status = await state.withLockedValue { $0.health }()
+                return try codec.encode(HealthResponse(status: status.rawValue))
+            })
+        state.withLockedValue { $0.handlers["Debug.Health"] = healthHandler }
+    }
+
+    /// Adds (or replaces) an endpoint's handler.
+    public func register(_ handler: EndpointHandler) {
+        state.withLockedValue { $0.handlers[handler.endpoint.name] = handler }
+    }
+
+    /// Adds a wrapper; the first added is the outermost.
+    public func use(_ wrapper: any HandlerWrapper) {
+        state.withLockedValue { $0.wrappers.append(wrapper) }
+    }
+
+    /// Sets what `Debug.Health` and `/health` report.
+    public func setHealthCheck(_ check: @escaping @Sendable () async -> HealthStatus) {
+        state.withLockedValue { $0.health = check }
+    }
+
+    /// The current health.
+    public func health() async -> HealthStatus {
+        await state.withLockedValue { $0.health }()
+    }
+
+    /// The endpoints registered, sorted by name (for the registry record).
+    public var endpoints: [Endpoint] {
+        state.withLockedValue { $0.handlers.values.map(\.endpoint) }.sorted { $0.name < $1.name }
+    }
+
+    public func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError> {
+        let (handler, wrappers) = state.withLockedValue { ($0.handlers[request.endpoint], $0.wrappers) }
+        guard let handler else {
+            return .failure(.notFound(serviceName, "unknown endpoint \(request.endpoint)"))
+        }
+        guard case .unary(let body) = handler.body else {
+            return .failure(.badRequest(serviceName, "endpoint \(request.endpoint) is a stream; call it as one"))
+        }
+        let codec: any Codec
+        do { codec = try codecs.codec(for: request.contentType) } catch {
+            return .failure(MicroError.from(error, id: serviceName))
+        }
+        let context = makeContext(request)
+        let terminal: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse = { req, ctx in
+            let out = try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
+                try await body(req, ctx, codec)
+            }
+            return RPCResponse(contentType: codec.contentType, body: out)
+        }
+        do {
+            return .success(try await Self.chain(wrappers, terminal)(request, context))
+        } catch {
+            return .failure(convert(error, request))
+        }
+    }
+
+    public func handleStream(_ request: RPCRequest, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
+        let (handler, wrappers) = state.withLockedValue { ($0.handlers[request.endpoint], $0.wrappers) }
+        guard let handler else { return .notFound(serviceName, "unknown endpoint \(request.endpoint)") }
+        let codec: any Codec
+        do { codec = try codecs.codec(for: request.contentType) } catch { return MicroError.from(error, id: serviceName) }
+        let body: EndpointHandler.Streaming
+        switch handler.body {
+        case .stream(let b): body = b
+        case .unary(let unary):
+            // A unary endpoint called as a stream: the first message is the request, the answer the only reply.
+            body = { req, ctx, codec, inbound, outbound in
+                guard let first = try await inbound.next() else { throw MicroError.badRequest(ctx.service, "stream ended before the request") }
+                var r = req
+                r.body = first
+                try await outbound.write(try await unary(r, ctx, codec))
+            }
+        }
+        let context = makeContext(request)
+        let terminal: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse = { req, ctx in
+            try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
+                try await body(req, ctx, codec, inbound, outbound)
+            }
+            return RPCResponse(contentType: codec.contentType, body: ByteBuffer())
+        }
+        do {
+            _ = try await Self.chain(wrappers, terminal)(request, context)
+            return nil
+        } catch {
+            return convert(error, request)
+        }
+    }
+
+    private func makeContext(_ request: RPCRequest) -> HandlerContext {
+        var logger = self.logger
+        logger[metadataKey: "endpoint"] = "\(request.endpoint)"
+        if !request.id.isEmpty { logger[metadataKey: "request-id"] = "\(request.id)" }
+        return HandlerContext(service: serviceName, endpoint: request.endpoint, metadata: request.metadata,
+                              deadline: request.deadline, logger: logger)
+    }
+
+    private func convert(_ error: any Error, _ request: RPCRequest) -> MicroError {
+        let e = MicroError.from(error, id: serviceName)
+        if e.code >= 500 {
+            logger.error("handler failed", metadata: ["endpoint": "\(request.endpoint)", "error": "\(e)"])
+        }
+        return e
+    }
+
+    static func chain(_ wrappers: [any HandlerWrapper], _ terminal: @escaping @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse)
+        -> @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse {
+        var next = terminal
+        for w in wrappers.reversed() {
+            let inner = next
+            next = { req, ctx in try await w.handle(req, context: ctx, next: inner) }
+        }
+        return next
+    }
+}
+
+/// What `Debug.Health` and `/health` report.
+public enum HealthStatus: String, Sendable, Codable {
+    /// Accepting calls.
+    case serving = "ok"
+    /// Up but not accepting calls (starting or draining).
+    case notServing = "not_serving"
+}
+
+/// The `Debug.Health` answer, `{"status": "ok"}` as go-micro's debug handler gives it.
+public struct HealthResponse: Codable, Sendable, Equatable {
+    /// `ok` when serving.
+    public var status: String
+    /// Creates a response.
+    public init(status: String) { self.status = status }
+}

@@ -1,0 +1,40 @@
+import NIOCore
+
+/// The caller's side of a transport (go-micro's `transport` plus `client` protocol): sends calls
+/// to a node's address and opens streams.
+public protocol ClientTransport: Sendable {
+    /// The protocol name this transport speaks, as node metadata `protocol` names it (`mucp`, `grpc`).
+    var protocolName: String { get }
+    /// Sends a unary call; throws ``MicroError`` for the handler's errors and ``TransportError`` for the transport's.
+    func call(_ request: RPCRequest, to address: String) async throws -> RPCResponse
+    /// Opens a stream (client, server or bidirectional).
+    func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel
+    /// Closes pooled connections.
+    func shutdown() async
+}
+
+/// What a server transport hands each call to: the server's router.
+public protocol RPCHandler: Sendable {
+    /// Answers a unary call.
+    func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError>
+    /// Serves a stream: reads from `inbound`, writes to `outbound`; returns when the handler is done.
+    func handleStream(_ request: RPCRequest, inbound: MessageReader, outbound: MessageWriter) async -> MicroError?
+}
+
+/// The serving side of a transport.
+public protocol ServerTransport: Sendable {
+    /// The protocol name advertised in node metadata.
+    var protocolName: String { get }
+    /// Binds `address` (`host:port`, port 0 for any free one) and starts accepting calls for `handler`.
+    func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener
+}
+
+/// A bound server transport.
+public protocol TransportListener: Sendable {
+    /// The bound address, `host:port`.
+    var address: String { get }
+    /// Serves until ``shutdown(gracePeriod:)`` completes.
+    func run() async throws
+    /// Stops accepting, lets calls in flight finish for up to `gracePeriod`, then closes everything.
+    func shutdown(gracePeriod: Duration) async
+}
