@@ -48,6 +48,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -89,7 +90,7 @@ let package = Package(
             path: "Benchmarks/MicroBench",
             swiftSettings: strict
         ),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore"], swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore"], swiftSettings: strict),
         .testTarget(name: "MicroTests", dependencies: ["Micro"], swiftSettings: strict),
     ]

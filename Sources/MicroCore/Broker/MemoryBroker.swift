@@ -55,9 +55,8 @@ public final class MemoryBroker: Broker {
         }
     }
 
-    public func shutdown() async {
-        state.withLockedValue { $0.topics.removeAll() }
-    }
+    /// Nothing to release: subscriptions end with their own `unsubscribe`, and other users of a shared broker keep theirs.
+    public func shutdown() async {}
 }
 
 struct MemorySubscription: BrokerSubscription {

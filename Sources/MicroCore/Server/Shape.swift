@@ -37,7 +37,8 @@ struct ShapeRecorder: Swift.Decoder {
         guard depth < Self.maxDepth else { throw ShapeStop() }
         return KeyedDecodingContainer(Keyed<Key>(recorder: self))
     }
-    func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw ShapeStop() }
+    /// An empty list, so an array field decodes (as `[]`) and the fields after it are still recorded.
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer { EmptyUnkeyed() }
     func singleValueContainer() throws -> any SingleValueDecodingContainer { throw ShapeStop() }
 
     static func typeName(_ t: Any.Type) -> String {
@@ -75,6 +76,18 @@ struct ShapeRecorder: Swift.Decoder {
         let nested = ShapeRecorder(depth: depth + 1)
         defer { fields.add(Value(name: name, type: String(describing: type), values: nested.fields.values)) }
         return try T(from: nested)
+    }
+
+    struct EmptyUnkeyed: UnkeyedDecodingContainer {
+        var codingPath: [any CodingKey] { [] }
+        var count: Int? { 0 }
+        var isAtEnd: Bool { true }
+        var currentIndex: Int { 0 }
+        mutating func decodeNil() throws -> Bool { throw ShapeStop() }
+        mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { throw ShapeStop() }
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> { throw ShapeStop() }
+        mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { throw ShapeStop() }
+        mutating func superDecoder() throws -> any Swift.Decoder { throw ShapeStop() }
     }
 
     struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {

@@ -1,0 +1,3 @@
+@_exported import MicroCore
+@_exported import MicroHTTP
+@_exported import NIOCore

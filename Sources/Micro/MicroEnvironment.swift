@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import MicroCore
+import MicroHTTP
+
+/// The engines chosen by go-micro's environment variables (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`,
+/// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_SERVER_ADDRESS`), or set in code.
+public struct MicroEnvironment: Sendable {
+    /// `local` (default: files under `$MICRO_HOME`) or `memory`.
+    public var registry: String
+    /// Where the registry lives (for `local`: its directory).
+    public var registryAddress: String?
+    /// `http` (default) or `memory`.
+    public var broker: String
+    /// Where the broker listens (for `http`: the subscriber listener's bind address).
+    public var brokerAddress: String?
+    /// `http` (default) or `memory`.
+    public var transport: String
+    /// The address services bind and advertise; default `127.0.0.1:0` (a free port).
+    public var serverAddress: String?
+
+    /// Reads the variables from the process environment (or a given dictionary, for tests).
+    public init(_ env: [String: String] = ProcessInfo.processInfo.environment) {
+        func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        registry = value("MICRO_REGISTRY")?.lowercased() ?? "local"
+        registryAddress = value("MICRO_REGISTRY_ADDRESS")
+        broker = value("MICRO_BROKER")?.lowercased() ?? "http"
+        brokerAddress = value("MICRO_BROKER_ADDRESS")
+        transport = value("MICRO_TRANSPORT")?.lowercased() ?? "http"
+        serverAddress = value("MICRO_SERVER_ADDRESS")
+    }
+
+    /// The registries this build knows by name.
+    public static let registries = ["local", "memory"]
+    /// The brokers this build knows by name.
+    public static let brokers = ["http", "memory"]
+    /// The transports this build knows by name.
+    public static let transports = ["http", "memory"]
+
+    /// One memory registry, broker and transport per process, so `memory` engines reach each other.
+    static let sharedMemoryRegistry = MemoryRegistry()
+    static let sharedMemoryBroker = MemoryBroker()
+    static let sharedMemoryTransport = MemoryTransport()
+
+    /// The registry named by `registry`; an unknown name is a clear error.
+    public func makeRegistry() throws -> any Registry {
+        switch registry {
+        case "local": return LocalRegistry(directory: registryAddress)
+        case "memory": return Self.sharedMemoryRegistry
+        default: throw ConfigurationError("unknown registry '\(registry)' (MICRO_REGISTRY); this build has: \(Self.registries.joined(separator: ", "))")
+        }
+    }
+
+    /// The broker named by `broker`.
+    public func makeBroker(registry: any Registry) throws -> any Broker {
+        switch broker {
+        case "http": return HTTPBroker(registry: registry, address: brokerAddress ?? "127.0.0.1:0")
+        case "memory": return Self.sharedMemoryBroker
+        default: throw ConfigurationError("unknown broker '\(broker)' (MICRO_BROKER); this build has: \(Self.brokers.joined(separator: ", "))")
+        }
+    }
+
+    /// The client and server sides of the transport named by `transport`.
+    public func makeTransport(configuration: HTTPTransportConfiguration = HTTPTransportConfiguration()) throws -> (client: any ClientTransport, server: any ServerTransport) {
+        switch transport {
+        case "http": return (HTTPClientTransport(configuration: configuration), HTTPServerTransport(configuration: configuration))
+        case "memory": return (Self.sharedMemoryTransport, Self.sharedMemoryTransport)
+        default: throw ConfigurationError("unknown transport '\(transport)' (MICRO_TRANSPORT); this build has: \(Self.transports.joined(separator: ", "))")
+        }
+    }
+}
+
+/// A misconfiguration found at start-up (an unknown engine name, a bad address).
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and how to fix it.
+    public var description: String
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}
+
+extension Client {
+    /// A client on the engines `MICRO_*` variables choose (local registry, HTTP transport and broker by default).
+    public convenience init(environment: MicroEnvironment = MicroEnvironment(), defaults: CallOptions = CallOptions(),
+                            callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = []) throws {
+        let registry = try environment.makeRegistry()
+        let broker = try environment.makeBroker(registry: registry)
+        let transport = try environment.makeTransport()
+        self.init(registry: registry, transports: [transport.client], broker: broker, defaults: defaults,
+                  callWrappers: callWrappers, publishWrappers: publishWrappers)
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Micro
+
+/// `micro call SERVICE ENDPOINT [JSON]`: one request, the JSON response on stdout.
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Call an endpoint with a JSON request and print the JSON response.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Service name.") var service: String
+    @Argument(help: "Endpoint, e.g. Greeter.Hello.") var endpoint: String
+    @Argument(help: "Request JSON.") var request: String = "{}"
+    @Option(name: .customLong("metadata"), help: "Metadata key=value (repeatable).") var metadata: [String] = []
+    @Option(help: "Call this address directly instead of looking the service up.") var address: String?
+
+    func run() async throws {
+        let body = try jsonBody(request)
+        try await runReporting {
+            let client = try global.client()
+            var options = global.callOptions
+            options.address = address
+            options.metadata = try parseMetadata(metadata)
+            let response = try await client.callRaw(service, endpoint, body: body, options: options)
+            await client.shutdown()
+            emit(String(buffer: response.body))
+        }
+    }
+}
+
+/// Parses `key=value` pairs.
+func parseMetadata(_ pairs: [String]) throws -> Metadata {
+    var m = Metadata()
+    for p in pairs {
+        guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw ValidationError("metadata must be key=value: \(p)") }
+        m[String(p[..<eq])] = String(p[p.index(after: eq)...])
+    }
+    return m
+}

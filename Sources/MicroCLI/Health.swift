@@ -1,0 +1,34 @@
+import ArgumentParser
+import Micro
+
+/// `micro health SERVICE`: asks every node `Debug.Health`; exits non-zero unless all answer ok.
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the health of every node of a service.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Service name.") var service: String
+
+    func run() async throws {
+        var healthy = true
+        try await runReporting {
+            let client = try global.client()
+            let records = try await client.selector.cache.getService(service)
+            let nodes = records.flatMap(\.nodes)
+            guard !nodes.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
+            for node in nodes {
+                var options = global.callOptions
+                options.address = node.address
+                options.retries = 0
+                do {
+                    let reply = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options)
+                    emit("\(node.id) \(node.address) \(reply.status)")
+                    if reply.status != "ok" { healthy = false }
+                } catch {
+                    emit("\(node.id) \(node.address) error: \(MicroError.from(error, id: "go.micro.client").detail)")
+                    healthy = false
+                }
+            }
+            await client.shutdown()
+        }
+        if !healthy { throw ExitCode(1) }
+    }
+}

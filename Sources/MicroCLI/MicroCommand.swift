@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Micro
+
+/// `micro`: list, describe, call, stream, publish, subscribe and health-check services.
+@main
+struct MicroCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "micro",
+        abstract: "Swift Micro: find, call and watch services.",
+        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self])
+}
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Registry: local (default) or memory. Overrides MICRO_REGISTRY.")
+    var registry: String?
+
+    @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory). Overrides MICRO_REGISTRY_ADDRESS.")
+    var registryAddress: String?
+
+    @Option(help: "Give up after this many seconds.")
+    var timeout: Double = 5
+
+    var environment: MicroEnvironment {
+        var env = MicroEnvironment()
+        if let registry { env.registry = registry.lowercased() }
+        if let registryAddress { env.registryAddress = registryAddress }
+        return env
+    }
+
+    var callOptions: CallOptions {
+        CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout) * 1000)))
+    }
+
+    func client() throws -> Client {
+        try Client(environment: environment, defaults: callOptions)
+    }
+}
+
+/// Runs a command body; any failure becomes one line on stderr and exit code 1.
+func runReporting(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as MicroError {
+        FileHandle.standardError.write(Data("error: \(e.json)\n".utf8))
+        throw ExitCode(1)
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Prints a line and flushes, so pipes see it at once.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Parses a JSON argument, failing with a clear message when it is not JSON.
+func jsonBody(_ text: String) throws -> ByteBuffer {
+    let data = Data(text.utf8)
+    guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
+        throw ValidationError("not valid JSON: \(text)")
+    }
+    return ByteBuffer(bytes: data)
+}

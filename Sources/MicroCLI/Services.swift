@@ -1,0 +1,16 @@
+import ArgumentParser
+import Micro
+
+/// `micro services`: the names of every registered service.
+struct Services: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List registered services.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await runReporting {
+            let registry = try global.environment.makeRegistry()
+            let names = Set(try await registry.listServices().map(\.name)).sorted()
+            for n in names { emit(n) }
+        }
+    }
+}

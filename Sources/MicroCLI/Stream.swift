@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Micro
+
+/// `micro stream SERVICE ENDPOINT [JSON]`: JSON lines in (the argument, or stdin), JSON lines out.
+struct Stream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open a stream: send JSON lines (argument or stdin), print each response as a JSON line.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Service name.") var service: String
+    @Argument(help: "Endpoint, e.g. Greeter.Countdown.") var endpoint: String
+    @Argument(help: "One request JSON; without it, requests are read from stdin, one per line.") var request: String?
+
+    func run() async throws {
+        var first: ByteBuffer?
+        if let request { first = try jsonBody(request) }
+        let firstMessage = first
+        try await runReporting {
+            let client = try global.client()
+            var options = global.callOptions
+            options.timeout = .seconds(max(1, Int64(global.timeout == 5 ? 3600 : global.timeout)))
+            let stream = try await client.openStream(service, endpoint, sending: ByteBuffer.self, receiving: ByteBuffer.self, options: options)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    if let firstMessage {
+                        try await stream.send(firstMessage)
+                    } else {
+                        while let line = readLine() {
+                            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                            try await stream.send(try jsonBody(line))
+                        }
+                    }
+                    try await stream.finishSending()
+                }
+                while let message = try await stream.receive() { emit(String(buffer: message)) }
+                group.cancelAll()
+            }
+            await client.shutdown()
+        }
+    }
+}

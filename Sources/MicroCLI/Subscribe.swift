@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Micro
+
+/// `micro subscribe TOPIC`: prints each message's body as a JSON line until interrupted (or `--count` messages).
+struct Subscribe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print messages published to a topic.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Topic.") var topic: String
+    @Option(help: "Join this queue group (each message to one member).") var queue: String?
+    @Option(help: "Exit after this many messages.") var count: Int?
+    @Option(help: "Exit after this many seconds.") var duration: Double?
+
+    func run() async throws {
+        try await runReporting {
+            let env = global.environment
+            let registry = try env.makeRegistry()
+            let broker = try env.makeBroker(registry: registry)
+            let (messages, continuation) = AsyncStream<BrokerMessage>.makeStream()
+            let subscription = try await broker.subscribe(topic, queue: queue) { event in continuation.yield(event.message) }
+            let limit = count
+            await withTaskGroup(of: Void.self) { group in
+                if let duration {
+                    group.addTask {
+                        try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
+                        continuation.finish()
+                    }
+                }
+                var seen = 0
+                for await message in messages {
+                    emit(String(decoding: message.body, as: UTF8.self))
+                    seen += 1
+                    if let limit, seen >= limit { break }
+                }
+                group.cancelAll()
+            }
+            try? await subscription.unsubscribe()
+            await broker.shutdown()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import MicroCore
+import NIOCore
+import NIOHTTP1
+
+/// The caller's side of a stream over HTTP/1.1: request frames in a chunked body, response frames in
+/// the chunked answer. The connection is the stream's alone and closes with it.
+/// Safety: `send`/`finishSending` come from one task and `receive` from one task; the decoder state is
+/// touched only by `receive`.
+final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
+    private let connection: HTTPConnection
+    private let maxMessageSize: Int
+    private var decoder: StreamFrameDecoder
+    private var sawHead = false
+    private var finished = false
+    private let timer: Scheduled<Void>?
+
+    init(connection: HTTPConnection, maxMessageSize: Int, deadline: NIODeadline?) {
+        self.connection = connection
+        self.maxMessageSize = maxMessageSize
+        self.decoder = StreamFrameDecoder(maxMessageSize: maxMessageSize)
+        self.timer = connection.closeAt(deadline)
+    }
+
+    func send(_ message: ByteBuffer) async throws {
+        guard message.readableBytes <= maxMessageSize else {
+            throw MicroError.tooLarge("go.micro.client", "stream message of \(message.readableBytes) bytes exceeds the limit of \(maxMessageSize) bytes")
+        }
+        do { try await connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
+            throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+        }
+    }
+
+    func finishSending() async throws {
+        do { try await connection.write(.end(nil)) } catch {
+            throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+        }
+    }
+
+    func receive() async throws -> ByteBuffer? {
+        if finished { return nil }
+        while true {
+            if let frame = try decoder.next() {
+                switch frame.kind {
+                case .message: return frame.payload
+                case .end: finish(); return nil
+                case .error: finish(); throw MicroError.parse(String(buffer: frame.payload))
+                }
+            }
+            let part: HTTPClientResponsePart?
+            do {
+                part = try await withTaskCancellationHandler { try await connection.next() } onCancel: { [connection] in connection.close() }
+            } catch {
+                finish()
+                throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+            }
+            switch part {
+            case .head(let head):
+                sawHead = true
+                if let e = head.headers.first(name: "Micro-Error"), !e.isEmpty { finish(); throw MicroError.parse(e) }
+                if head.status != .ok { finish(); throw MicroError(id: "go.micro.client", code: Int32(head.status.code), detail: head.status.reasonPhrase) }
+            case .body(let chunk):
+                decoder.append(chunk)
+            case .end, nil:
+                finish()
+                throw TransportError(.connectionClosed, address: connection.address, detail: "stream ended without its final frame")
+            }
+        }
+    }
+
+    private func finish() {
+        finished = true
+        timer?.cancel()
+        connection.close()
+    }
+
+    func cancel() {
+        timer?.cancel()
+        connection.close()
+    }
+}

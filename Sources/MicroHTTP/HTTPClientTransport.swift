@@ -1,0 +1,144 @@
+import MicroCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// The calling side of the HTTP transport: pooled keep-alive connections, go-micro's mucp headers,
+/// deadlines enforced by closing the connection, message size limits both ways.
+public final class HTTPClientTransport: ClientTransport {
+    public let protocolName = "mucp"
+    /// Limits and timeouts.
+    public let configuration: HTTPTransportConfiguration
+    private let pool: HTTPConnectionPool
+
+    /// A client transport with the given limits.
+    public init(configuration: HTTPTransportConfiguration = HTTPTransportConfiguration()) {
+        self.configuration = configuration
+        self.pool = HTTPConnectionPool(configuration: configuration)
+    }
+
+    public func call(_ request: RPCRequest, to address: String) async throws -> RPCResponse {
+        guard request.body.readableBytes <= configuration.maxMessageSize else {
+            throw MicroError.tooLarge("go.micro.client", "request of \(request.body.readableBytes) bytes exceeds the limit of \(configuration.maxMessageSize) bytes")
+        }
+        let (host, _) = try HostPort.parse(address)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: MucpHeaders.headers(for: request, host: host))
+        head.headers.add(name: "Content-Length", value: String(request.body.readableBytes))
+        let reply = try await roundTrip(head, body: request.body, to: address, deadline: request.deadline,
+                                        what: "\(request.service) \(request.endpoint)")
+        return try Self.response(status: reply.status, headers: reply.headers, body: reply.body, address: address)
+    }
+
+    /// Sends one whole request over a pooled connection and reads the whole response (bounded).
+    /// A pooled connection that the server had closed is replaced once by a fresh one.
+    func roundTrip(_ head: HTTPRequestHead, body: ByteBuffer, to address: String, deadline: NIODeadline?, what: String) async throws -> HTTPReply {
+        var retriedStale = false
+        while true {
+            let connection = try await pool.acquire(address)
+            let reused = connection.uses > 0
+            do {
+                return try await exchange(head, body: body, on: connection, deadline: deadline, what: what)
+            } catch let e as StaleConnection {
+                if reused && !retriedStale { retriedStale = true; continue }
+                throw TransportError(.connectionClosed, address: address, detail: "\(e.underlying)")
+            }
+        }
+    }
+
+    struct StaleConnection: Error { let underlying: any Error }
+
+    struct HTTPReply: Sendable {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+    }
+
+    private func exchange(_ head: HTTPRequestHead, body requestBody: ByteBuffer, on connection: HTTPConnection,
+                          deadline: NIODeadline?, what: String) async throws -> HTTPReply {
+        let address = connection.address
+        if let d = deadline, d <= .now() {
+            pool.release(connection, reusable: true)
+            throw TransportError(.timeout, address: address, detail: "deadline exceeded before sending")
+        }
+        let timedOut = NIOLockedValueBox(false)
+        let timer = deadline.map { deadline in
+            connection.channel.eventLoop.scheduleTask(deadline: deadline) {
+                timedOut.withLockedValue { $0 = true }
+                connection.channel.close(promise: nil)
+            }
+        }
+        defer { timer?.cancel() }
+        connection.uses += 1
+        var gotResponse = false
+        do {
+            try await withTaskCancellationHandler {
+                try await connection.write([.head(head), .body(.byteBuffer(requestBody)), .end(nil)])
+            } onCancel: { connection.close() }
+            var reply = HTTPReply(status: .ok, headers: HTTPHeaders(), body: ByteBuffer())
+            var keepAlive = true
+            loop: while true {
+                let part = try await withTaskCancellationHandler { try await connection.next() } onCancel: { connection.close() }
+                switch part {
+                case .head(let h):
+                    gotResponse = true
+                    reply.status = h.status
+                    reply.headers = h.headers
+                    keepAlive = h.isKeepAlive
+                case .body(var chunk):
+                    guard reply.body.readableBytes + chunk.readableBytes <= configuration.maxMessageSize else {
+                        connection.close()
+                        throw MicroError.tooLarge("go.micro.client", "response exceeds the limit of \(configuration.maxMessageSize) bytes")
+                    }
+                    if reply.body.readableBytes == 0 { reply.body = chunk } else { reply.body.writeBuffer(&chunk) }
+                case .end:
+                    break loop
+                case nil:
+                    throw TransportError(.connectionClosed, address: address, detail: "connection closed before the response ended")
+                }
+            }
+            pool.release(connection, reusable: keepAlive)
+            return reply
+        } catch {
+            connection.close()
+            if timedOut.withLockedValue({ $0 }) {
+                throw TransportError(.timeout, address: address, detail: "deadline exceeded waiting for \(what)")
+            }
+            if Task.isCancelled { throw CancellationError() }
+            if error is MicroError { throw error }
+            if !gotResponse { throw StaleConnection(underlying: error) }
+            throw TransportError(.connectionClosed, address: address, detail: "\(error)")
+        }
+    }
+
+    static func response(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, address: String) throws -> RPCResponse {
+        if let e = headers.first(name: "Micro-Error") ?? headers.first(name: "X-Micro-Error"), !e.isEmpty {
+            throw MicroError.parse(e)
+        }
+        guard status == .ok else {
+            let text = String(buffer: body)
+            var e = MicroError.parse(text.isEmpty ? status.reasonPhrase : text)
+            if e.code == 500 && text.isEmpty { e.code = Int32(status.code) }
+            throw e
+        }
+        var metadata = Metadata()
+        for (k, v) in headers where !MucpHeaders.reserved.contains(k.lowercased()) && k.lowercased() != "content-length" { metadata[k] = v }
+        return RPCResponse(contentType: headers.first(name: "Content-Type") ?? "application/json", metadata: metadata, body: body)
+    }
+
+    public func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel {
+        let connection = try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout)
+        var headers = MucpHeaders.headers(for: request, host: connection.host)
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        do {
+            try await connection.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
+        } catch {
+            connection.close()
+            throw TransportError(.connectFailed, address: address, detail: "\(error)")
+        }
+        return HTTPStreamChannel(connection: connection, maxMessageSize: configuration.maxMessageSize, deadline: request.deadline)
+    }
+
+    public func shutdown() async {
+        pool.shutdown()
+    }
+}

@@ -1,0 +1,50 @@
+import Logging
+import MicroCore
+import NIOCore
+import NIOPosix
+
+/// The serving side of the HTTP transport: go-micro's mucp RPC over HTTP/1.1 keep-alive, with streams
+/// as framed chunked bodies and health probes on the same port.
+public struct HTTPServerTransport: ServerTransport {
+    public let protocolName = "mucp"
+    /// Limits and timeouts.
+    public var configuration: HTTPTransportConfiguration
+    let logger: Logger
+
+    /// A server transport with the given limits.
+    public init(configuration: HTTPTransportConfiguration = HTTPTransportConfiguration(), logger: Logger = Logger(label: "micro.http.server")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
+        let (host, port) = try HostPort.parse(address.isEmpty ? "127.0.0.1:0" : address)
+        let server = try await HTTPServer.bind(host: host, port: port, configuration: configuration,
+                                               responder: MucpResponder(handler: handler), logger: logger)
+        return HTTPListener(server: server)
+    }
+}
+
+struct HTTPListener: TransportListener {
+    let server: HTTPServer
+    var address: String { server.address }
+    func run() async throws { await server.run() }
+    func shutdown(gracePeriod: Duration) async { await server.shutdown(gracePeriod: gracePeriod) }
+}
+
+/// `host:port` parsing (IPv6 in brackets).
+public enum HostPort {
+    /// Splits an address; throws a 400 for one that is not `host:port`.
+    public static func parse(_ address: String) throws -> (host: String, port: Int) {
+        var a = address
+        if let r = a.range(of: "://") { a = String(a[r.upperBound...]) }
+        if let slash = a.firstIndex(of: "/") { a = String(a[..<slash]) }
+        guard let colon = a.lastIndex(of: ":"), let port = Int(a[a.index(after: colon)...]), (0...65535).contains(port) else {
+            throw MicroError.badRequest("go.micro.transport", "address \(address) is not host:port")
+        }
+        var host = String(a[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "127.0.0.1" }
+        return (host, port)
+    }
+}

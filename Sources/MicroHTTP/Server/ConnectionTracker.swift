@@ -1,0 +1,42 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The server's open connections: which are busy, so a graceful shutdown closes idle ones at once
+/// and lets busy ones finish their request.
+final class ConnectionTracker: Sendable {
+    private struct Entry { let channel: any Channel; var busy: Bool }
+    private struct State { var next = 0; var entries: [Int: Entry] = [:]; var draining = false }
+    private let state = NIOLockedValueBox(State())
+
+    /// Adds a connection; nil when over `limit` or draining (the caller closes it).
+    func add(_ channel: any Channel, limit: Int) -> Int? {
+        state.withLockedValue { s in
+            guard !s.draining, s.entries.count < limit else { return nil }
+            s.next += 1
+            s.entries[s.next] = Entry(channel: channel, busy: false)
+            return s.next
+        }
+    }
+
+    func remove(_ id: Int) { state.withLockedValue { _ = $0.entries.removeValue(forKey: id) } }
+
+    func setBusy(_ id: Int, _ busy: Bool) { state.withLockedValue { $0.entries[id]?.busy = busy } }
+
+    var isDraining: Bool { state.withLockedValue { $0.draining } }
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// Starts draining: idle connections are closed now, busy ones after their current request.
+    func drain() {
+        let idle = state.withLockedValue { s -> [any Channel] in
+            s.draining = true
+            return s.entries.values.filter { !$0.busy }.map(\.channel)
+        }
+        for c in idle { c.close(promise: nil) }
+    }
+
+    /// Closes every connection now.
+    func closeAll() {
+        let all = state.withLockedValue { $0.entries.values.map(\.channel) }
+        for c in all { c.close(promise: nil) }
+    }
+}

@@ -1,0 +1,69 @@
+import NIOCore
+import NIOHTTP1
+
+/// Shared by the two handlers below: the timer that cuts off a request that arrives too slowly.
+final class RequestTimer {
+    private var task: Scheduled<Void>?
+    private var inRequest = false
+    let timeout: TimeAmount
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func bytesArrived(_ context: ChannelHandlerContext) {
+        guard !inRequest, task == nil else { return }
+        let channel = context.channel
+        task = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func requestComplete(streaming: Bool) {
+        task?.cancel()
+        task = nil
+        inRequest = streaming
+    }
+
+    func streamEnded() { inRequest = false }
+}
+
+/// Before the HTTP decoder: arms the timer when a request's first bytes arrive.
+final class RequestStartHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let timer: RequestTimer
+    init(timer: RequestTimer) { self.timer = timer }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer.bytesArrived(context)
+        context.fireChannelRead(data)
+    }
+}
+
+/// After the HTTP decoder: disarms the timer when the request is complete (or, for a stream, once
+/// its head arrived: a stream's body may legitimately take long), and closes idle connections.
+final class RequestEndHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+    let timer: RequestTimer
+    private var streaming = false
+    init(timer: RequestTimer) { self.timer = timer }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            streaming = head.headers.contains(name: "Micro-Stream") || head.headers.contains(name: "X-Micro-Stream")
+            if streaming { timer.requestComplete(streaming: true) }
+        case .body: break
+        case .end:
+            if streaming { timer.streamEnded() } else { timer.requestComplete(streaming: false) }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
