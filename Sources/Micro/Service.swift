@@ -72,8 +72,17 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         self.serverTransport = transport.server
         self.transportName = transport.server is MemoryTransport ? "memory" : "http"
         self.router = Router(serviceName: name, logger: logger)
+        var calls = callWrappers
+        var publishes = publishWrappers
+        if options.observability {
+            router.use(TracingHandlerWrapper())
+            router.use(MetricsHandlerWrapper())
+            calls = [TracingCallWrapper(), MetricsCallWrapper()] + calls
+            publishes = [TracingPublishWrapper(), MetricsPublishWrapper()] + publishes
+            state.withLockedValue { $0.subscriberWrappers = [TracingSubscriberWrapper(), MetricsSubscriberWrapper()] }
+        }
         self.client = Client(registry: registry, transports: [transport.client], broker: broker, defaults: options.callDefaults,
-                             callWrappers: callWrappers, publishWrappers: publishWrappers, fromService: name)
+                             callWrappers: calls, publishWrappers: publishes, fromService: name)
     }
 
     // MARK: Handlers

@@ -17,11 +17,15 @@ public struct ServiceOptions: Sendable {
     public var http: HTTPTransportConfiguration
     /// Defaults for calls the service's client makes.
     public var callDefaults: CallOptions
+    /// Record swift-metrics counters and timers and swift-distributed-tracing spans for every call,
+    /// publish and delivery (they cost nothing until the executable bootstraps a backend).
+    public var observability: Bool
 
     /// Options with go-micro's defaults.
     public init(address: String? = nil, metadata: [String: String] = [:], registerTTL: Duration = .seconds(90),
                 registerInterval: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
-                http: HTTPTransportConfiguration = HTTPTransportConfiguration(), callDefaults: CallOptions = CallOptions()) {
+                http: HTTPTransportConfiguration = HTTPTransportConfiguration(), callDefaults: CallOptions = CallOptions(),
+                observability: Bool = true) {
         self.address = address
         self.metadata = metadata
         self.registerTTL = registerTTL
@@ -29,6 +33,7 @@ public struct ServiceOptions: Sendable {
         self.drainTimeout = drainTimeout
         self.http = http
         self.callDefaults = callDefaults
+        self.observability = observability
     }
 }
 

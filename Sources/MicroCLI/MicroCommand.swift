@@ -19,8 +19,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory). Overrides MICRO_REGISTRY_ADDRESS.")
     var registryAddress: String?
 
-    @Option(help: "Give up after this many seconds.")
-    var timeout: Double = 5
+    @Option(help: "Give up after this many seconds (default 5; streams: no limit).")
+    var timeout: Double?
+
+    var timeoutGiven: Bool { timeout != nil }
 
     var environment: MicroEnvironment {
         var env = MicroEnvironment()
@@ -30,7 +32,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var callOptions: CallOptions {
-        CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout) * 1000)))
+        CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout ?? 5) * 1000)))
     }
 
     func client() throws -> Client {

@@ -17,7 +17,7 @@ struct Stream: AsyncParsableCommand {
         try await runReporting {
             let client = try global.client()
             var options = global.callOptions
-            options.timeout = .seconds(max(1, Int64(global.timeout == 5 ? 3600 : global.timeout)))
+            options.streamTimeout = global.timeoutGiven ? options.timeout : nil
             let stream = try await client.openStream(service, endpoint, sending: ByteBuffer.self, receiving: ByteBuffer.self, options: options)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {

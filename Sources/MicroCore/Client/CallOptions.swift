@@ -4,6 +4,8 @@ import NIOCore
 public struct CallOptions: Sendable {
     /// How long the call may take, all retries included (go-micro's default: 5 s).
     public var timeout: Duration
+    /// How long a stream may stay open; nil: until either side ends it (go-micro's default for streams).
+    public var streamTimeout: Duration?
     /// How many more attempts after the first (go-micro's default: 1).
     public var retries: Int
     /// The wait before retry `n` (0-based); the default waits 0, then 100 ms × n^e as go-micro does.
@@ -23,6 +25,7 @@ public struct CallOptions: Sendable {
     public init(timeout: Duration = .seconds(5), retries: Int = 1, contentType: String = "application/json",
                 filters: [NodeFilter] = [], metadata: Metadata = Metadata(), address: String? = nil) {
         self.timeout = timeout
+        self.streamTimeout = nil
         self.retries = retries
         self.contentType = contentType
         self.filters = filters

@@ -83,8 +83,9 @@ public final class Client: Sendable {
         let ctx = CallContext.current
         var metadata = ctx.metadata.merging(options.metadata)
         if let fromService { metadata["Micro-From-Service"] = fromService }
-        var deadline = NIODeadline.now() + TimeAmount(options.timeout)
-        if let inherited = ctx.deadline, inherited < deadline { deadline = inherited }
+        let limit = isStream ? options.streamTimeout : options.timeout
+        var deadline: NIODeadline? = limit.map { NIODeadline.now() + TimeAmount($0) }
+        if let inherited = ctx.deadline, deadline.map({ inherited < $0 }) ?? true { deadline = inherited }
         return RPCRequest(service: service, endpoint: endpoint, contentType: options.contentType, metadata: metadata,
                           deadline: deadline, id: UUID().uuidString, isStream: isStream, body: body)
     }
@@ -161,8 +162,7 @@ public final class Client: Sendable {
         _ service: String, _ endpoint: String,
         sending: Request.Type = Request.self, receiving: Response.Type = Response.self, options: CallOptions? = nil
     ) async throws -> ClientStream<Request, Response> {
-        var options = options ?? defaults
-        if options.timeout == defaults.timeout && options.timeout == .seconds(5) { options.timeout = .seconds(3600) }
+        let options = options ?? defaults
         let codec = try codecs.codec(for: options.contentType)
         let request = makeRequest(service, endpoint, body: ByteBuffer(), options: options, isStream: true)
         var tried: Set<String> = []

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Micro
+import NIOCore
+import NIOPosix
+
+struct RPCBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
+        abstract: "Unary Greeter.Hello over the HTTP transport vs. a raw SwiftNIO HTTP/1.1 handler.")
+
+    @OptionGroup var options: CommonOptions
+    @Flag(help: "Skip the Client → server run.")
+    var noClient = false
+
+    func run() async throws {
+        let o = options
+        o.banner("micro-bench rpc — unary Greeter.Hello, {\"name\":\"world\"} → {\"message\":\"Hello world\"}, HTTP/1.1 keep-alive")
+
+        // (a) the framework: a Router served by HTTPServerTransport.
+        let router = Router(serviceName: "greeter")
+        router.handle("Greeter.Hello") { (request: HelloRequest, _: HandlerContext) in
+            HelloReply(message: "Hello \(request.name)")
+        }
+        let listener = try await HTTPServerTransport().listen(on: "127.0.0.1:0", handler: router)
+        let serving = Task { try? await listener.run() }
+        // (b) the baseline.
+        let raw = try await RawNIOServer.start(work: .hello)
+        // (d) the framework's client, finding the server through a registry.
+        let registry = MemoryRegistry()
+        try await registry.register(ServiceRecord(name: "greeter", nodes: [
+            Node(id: "greeter-bench", address: listener.address, metadata: ["protocol": "mucp"]),
+        ]), ttl: nil)
+        let clientTransport = HTTPClientTransport()
+        let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
+
+        let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
+        let (_, microPort) = try HostPort.parse(listener.address)
+        let body = Array(#"{"name":"world"}"#.utf8)
+        func generator(port: Int) -> LoadGenerator {
+            LoadGenerator(host: "127.0.0.1", port: port,
+                          request: LoadGenerator.encode(host: "127.0.0.1", headers: [
+                              ("Content-Type", "application/json"),
+                              ("Micro-Endpoint", "Greeter.Hello"),
+                              ("Micro-Service", "greeter"),
+                              ("Micro-Id", "bench-1"),
+                          ], body: body),
+                          connections: o.concurrency, group: generatorGroup)
+        }
+
+        var rawRuns: [RunResult] = []
+        var serverRuns: [RunResult] = []
+        var clientRuns: [RunResult] = []
+        printHeader()
+        for round in 1...o.rounds {
+            let r = try await generator(port: raw.port).run(label: "raw-nio", warmup: o.warmup, seconds: o.seconds)
+            report(round: round, r)
+            rawRuns.append(r)
+            let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
+            report(round: round, m)
+            serverRuns.append(m)
+            if !noClient {
+                let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
+                    let reply = try await client.call("greeter", "Greeter.Hello", HelloRequest(name: "world"), as: HelloReply.self)
+                    if reply.message != "Hello world" { throw BenchError("unexpected reply \(reply.message)") }
+                }
+                report(round: round, c)
+                clientRuns.append(c)
+            }
+        }
+        if let sample = rawRuns.first?.sample { print("  raw-nio answered:      \(sample)") }
+        if let sample = serverRuns.first?.sample { print("  micro-server answered: \(sample)") }
+
+        print("")
+        print("best of \(o.rounds):")
+        printHeader()
+        let bestRaw = RunResult.best(rawRuns)!
+        let bestServer = RunResult.best(serverRuns)!
+        print(Table.pad("", 11) + Table.rateRow(bestRaw))
+        print(Table.pad("", 11) + Table.rateRow(bestServer))
+        let bestClient = RunResult.best(clientRuns)
+        if let bestClient { print(Table.pad("", 11) + Table.rateRow(bestClient)) }
+        print("")
+        print(Table.ratioRow("micro-server / raw-nio", bestServer.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+        if let bestClient {
+            print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+        }
+
+        await client.shutdown()
+        await raw.shutdown()
+        await listener.shutdown(gracePeriod: .seconds(1))
+        await serving.value
+        try await generatorGroup.shutdownGracefully()
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
