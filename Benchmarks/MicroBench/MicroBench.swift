@@ -49,7 +49,7 @@ func report(round: Int, _ r: RunResult) {
 }
 
 func printHeader(delivered: Bool = false) {
-    var h = Table.pad("", 11) + Table.pad("subject", 32, left: true) + Table.pad("req/s", 12) + Table.pad("p50 ms", 10)
+    var h = Table.pad("", 11) + Table.pad("subject", 32, left: true) + Table.pad(delivered ? "msgs/s" : "req/s", 12) + Table.pad("p50 ms", 10)
         + Table.pad("p99 ms", 10) + Table.pad("errors", 8)
     if delivered { h += Table.pad("delivered/s", 14) }
     print(h)

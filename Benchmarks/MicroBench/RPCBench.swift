@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Micro
 import NIOCore
 import NIOPosix
@@ -11,6 +12,17 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
+    @Option(help: "Run only these subjects, comma-separated: raw, server, client (for profiling one of them).")
+    var only: String?
+
+    func validate() throws {
+        for s in subjects where !["raw", "server", "client"].contains(s) { throw ValidationError("unknown subject \(s)") }
+    }
+
+    private var subjects: Set<String> {
+        guard let only else { return noClient ? ["raw", "server"] : ["raw", "server", "client"] }
+        return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+    }
 
     func run() async throws {
         let o = options
@@ -51,14 +63,19 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
         printHeader()
+        let subjects = self.subjects
         for round in 1...o.rounds {
-            let r = try await generator(port: raw.port).run(label: "raw-nio", warmup: o.warmup, seconds: o.seconds)
-            report(round: round, r)
-            rawRuns.append(r)
-            let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
-            report(round: round, m)
-            serverRuns.append(m)
-            if !noClient {
+            if subjects.contains("raw") {
+                let r = try await generator(port: raw.port).run(label: "raw-nio", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, r)
+                rawRuns.append(r)
+            }
+            if subjects.contains("server") {
+                let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, m)
+                serverRuns.append(m)
+            }
+            if subjects.contains("client") {
                 let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
                     let reply = try await client.call("greeter", "Greeter.Hello", HelloRequest(name: "world"), as: HelloReply.self)
                     if reply.message != "Hello world" { throw BenchError("unexpected reply \(reply.message)") }
@@ -73,15 +90,17 @@ struct RPCBench: AsyncParsableCommand {
         print("")
         print("best of \(o.rounds):")
         printHeader()
-        let bestRaw = RunResult.best(rawRuns)!
-        let bestServer = RunResult.best(serverRuns)!
-        print(Table.pad("", 11) + Table.rateRow(bestRaw))
-        print(Table.pad("", 11) + Table.rateRow(bestServer))
+        let bestRaw = RunResult.best(rawRuns)
+        let bestServer = RunResult.best(serverRuns)
         let bestClient = RunResult.best(clientRuns)
-        if let bestClient { print(Table.pad("", 11) + Table.rateRow(bestClient)) }
+        for best in [bestRaw, bestServer, bestClient] {
+            if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
+        }
         print("")
-        print(Table.ratioRow("micro-server / raw-nio", bestServer.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
-        if let bestClient {
+        if let bestRaw, let bestServer {
+            print(Table.ratioRow("micro-server / raw-nio", bestServer.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+        }
+        if let bestRaw, let bestClient {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
 

@@ -4,7 +4,8 @@ import MicroCore
 import MicroHTTP
 
 /// The engines chosen by go-micro's environment variables (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`,
-/// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_SERVER_ADDRESS`), or set in code.
+/// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_SERVER_ADDRESS`,
+/// `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
     /// `local` (default: files under `$MICRO_HOME`) or `memory`.
     public var registry: String
@@ -18,6 +19,15 @@ public struct MicroEnvironment: Sendable {
     public var transport: String
     /// The address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
+    /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a service's registration (and its
+    /// HTTP broker subscribers') lives without a heartbeat, e.g. `"90"` or `"1.5"`. Unset:
+    /// ``ServiceOptions/registerTTL``'s default.
+    /// Read by ``registerTTLDuration()``; a value that is not a positive number of seconds is a
+    /// ``ConfigurationError`` when a ``Service`` is created.
+    public var registerTTL: String?
+    /// `MICRO_REGISTER_INTERVAL` (go-micro's `--register_interval`): seconds between a service's
+    /// re-registrations (heartbeats), e.g. `"30"`. Unset: ``ServiceOptions/registerInterval``'s default.
+    public var registerInterval: String?
 
     /// Reads the variables from the process environment (or a given dictionary, for tests).
     public init(_ env: [String: String] = ProcessInfo.processInfo.environment) {
@@ -28,6 +38,26 @@ public struct MicroEnvironment: Sendable {
         brokerAddress = value("MICRO_BROKER_ADDRESS")
         transport = value("MICRO_TRANSPORT")?.lowercased() ?? "http"
         serverAddress = value("MICRO_SERVER_ADDRESS")
+        registerTTL = value("MICRO_REGISTER_TTL")
+        registerInterval = value("MICRO_REGISTER_INTERVAL")
+    }
+
+    /// ``registerTTL`` as a duration (nil when unset); throws a ``ConfigurationError`` unless it is a
+    /// positive number of seconds (at most a year).
+    public func registerTTLDuration() throws -> Duration? {
+        try registerTTL.map { try Self.seconds($0, variable: "MICRO_REGISTER_TTL") }
+    }
+
+    /// ``registerInterval`` as a duration (nil when unset); throws like ``registerTTLDuration()``.
+    public func registerIntervalDuration() throws -> Duration? {
+        try registerInterval.map { try Self.seconds($0, variable: "MICRO_REGISTER_INTERVAL") }
+    }
+
+    private static func seconds(_ text: String, variable: String) throws -> Duration {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 366 * 86_400 else {
+            throw ConfigurationError("\(variable) must be a positive number of seconds, got '\(text)'")
+        }
+        return .milliseconds(Int64(max(1, (value * 1000).rounded())))
     }
 
     /// The registries this build knows by name.
@@ -51,10 +81,16 @@ public struct MicroEnvironment: Sendable {
         }
     }
 
-    /// The broker named by `broker`.
+    /// The broker named by `broker`; for `http`, subscribers register with the TTL and interval of
+    /// `MICRO_REGISTER_TTL` / `MICRO_REGISTER_INTERVAL` when set.
     public func makeBroker(registry: any Registry) throws -> any Broker {
         switch broker {
-        case "http": return HTTPBroker(registry: registry, address: brokerAddress ?? "127.0.0.1:0")
+        case "http":
+            // Subscribers' registrations live and heartbeat like the service's (MICRO_REGISTER_TTL/_INTERVAL).
+            let ttl = try registerTTLDuration() ?? .seconds(90)
+            var interval = try registerIntervalDuration() ?? .seconds(30)
+            if registerInterval == nil, interval >= ttl { interval = ttl / 3 }
+            return HTTPBroker(registry: registry, address: brokerAddress ?? "127.0.0.1:0", registerTTL: ttl, registerInterval: interval)
         case "memory": return Self.sharedMemoryBroker
         default: throw ConfigurationError("unknown broker '\(broker)' (MICRO_BROKER); this build has: \(Self.brokers.joined(separator: ", "))")
         }

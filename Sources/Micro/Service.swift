@@ -60,6 +60,13 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         self.nodeID = "\(name)-\(UUID().uuidString.lowercased())"
         var options = options
         if options.address == nil { options.address = environment.serverAddress }
+        let ttlExplicit = options.registerTTLIsExplicit, intervalExplicit = options.registerIntervalIsExplicit
+        if !ttlExplicit, let ttl = try environment.registerTTLDuration() { options.registerTTL = ttl }
+        if !intervalExplicit, let interval = try environment.registerIntervalDuration() {
+            options.registerInterval = interval
+        } else if !intervalExplicit, options.registerInterval >= options.registerTTL {
+            options.registerInterval = options.registerTTL / 3  // heartbeat well within the TTL
+        }
         self.options = options
         var logger = logger ?? Logger(label: "micro.service")
         logger[metadataKey: "service"] = "\(name)"

@@ -8,9 +8,21 @@ public struct ServiceOptions: Sendable {
     /// Service metadata put in the registry record.
     public var metadata: [String: String]
     /// How long a registration lives without a heartbeat (go-micro's default: 90 s).
-    public var registerTTL: Duration
+    ///
+    /// Left unset in code, it comes from `MICRO_REGISTER_TTL` (seconds, go-micro's `--register_ttl`)
+    /// when that is set; a value given here (to the initializer or by assignment) wins over the variable.
+    public var registerTTL: Duration { didSet { registerTTLIsExplicit = true } }
     /// How often the service registers again (go-micro's default: 30 s).
-    public var registerInterval: Duration
+    ///
+    /// Left unset in code, it comes from `MICRO_REGISTER_INTERVAL` (seconds, go-micro's
+    /// `--register_interval`) when that is set. When neither sets it and it is not shorter than
+    /// ``registerTTL`` (say `MICRO_REGISTER_TTL=2`), the service heartbeats every third of the TTL
+    /// instead, so its registration never lapses while it runs.
+    public var registerInterval: Duration { didSet { registerIntervalIsExplicit = true } }
+    /// Whether ``registerTTL`` was given in code (then `MICRO_REGISTER_TTL` is not consulted).
+    var registerTTLIsExplicit: Bool
+    /// Whether ``registerInterval`` was given in code (then `MICRO_REGISTER_INTERVAL` is not consulted).
+    var registerIntervalIsExplicit: Bool
     /// How long calls in flight may take to finish on shutdown.
     public var drainTimeout: Duration
     /// Limits of the HTTP transport.
@@ -21,15 +33,18 @@ public struct ServiceOptions: Sendable {
     /// publish and delivery (they cost nothing until the executable bootstraps a backend).
     public var observability: Bool
 
-    /// Options with go-micro's defaults.
-    public init(address: String? = nil, metadata: [String: String] = [:], registerTTL: Duration = .seconds(90),
-                registerInterval: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
+    /// Options with go-micro's defaults; a nil `registerTTL` or `registerInterval` means
+    /// `MICRO_REGISTER_TTL` / `MICRO_REGISTER_INTERVAL` if set, else 90 s / 30 s.
+    public init(address: String? = nil, metadata: [String: String] = [:], registerTTL: Duration? = nil,
+                registerInterval: Duration? = nil, drainTimeout: Duration = .seconds(10),
                 http: HTTPTransportConfiguration = HTTPTransportConfiguration(), callDefaults: CallOptions = CallOptions(),
                 observability: Bool = true) {
         self.address = address
         self.metadata = metadata
-        self.registerTTL = registerTTL
-        self.registerInterval = registerInterval
+        self.registerTTL = registerTTL ?? .seconds(90)
+        self.registerInterval = registerInterval ?? .seconds(30)
+        self.registerTTLIsExplicit = registerTTL != nil
+        self.registerIntervalIsExplicit = registerInterval != nil
         self.drainTimeout = drainTimeout
         self.http = http
         self.callDefaults = callDefaults

@@ -24,6 +24,8 @@ final class ConnectionTracker: Sendable {
 
     var isDraining: Bool { state.withLockedValue { $0.draining } }
     var count: Int { state.withLockedValue { $0.entries.count } }
+    /// How many connections were ever accepted (for tests and metrics).
+    var accepted: Int { state.withLockedValue { $0.next } }
 
     /// Starts draining: idle connections are closed now, busy ones after their current request.
     func drain() {

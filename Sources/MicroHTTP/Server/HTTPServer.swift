@@ -24,6 +24,10 @@ final class HTTPServer: Sendable {
         self.address = address
     }
 
+    /// Connections accepted so far, and open now (for tests).
+    var acceptedConnections: Int { tracker.accepted }
+    var openConnections: Int { tracker.count }
+
     /// Binds `host:port` (port 0: any free port).
     static func bind(host: String, port: Int, configuration: HTTPTransportConfiguration, responder: any HTTPResponder,
                      logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {

@@ -1,0 +1,62 @@
+import MicroCore
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+
+/// One HTTP/2 cleartext (h2c, prior knowledge) connection to an address; every call opens a stream
+/// on it, and each stream is exchanged exactly like an HTTP/1.1 request.
+final class HTTP2Connection: Sendable {
+    let address: String
+    let host: String
+    private let channel: any Channel
+    private let streams: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+
+    private init(address: String, host: String, channel: any Channel, streams: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>) {
+        self.address = address
+        self.host = host
+        self.channel = channel
+        self.streams = streams
+    }
+
+    static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTP2Connection {
+        let (host, port) = try HostPort.parse(address)
+        do {
+            let (channel, streams) = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(TimeAmount(timeout))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // The server never opens streams towards a client: refuse any it tries.
+                        let streams = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
+                            stream.close()
+                        }
+                        return (channel, streams)
+                    }
+                }
+            return HTTP2Connection(address: address, host: host, channel: channel, streams: streams)
+        } catch {
+            throw TransportError(.connectFailed, address: address, detail: "\(error)")
+        }
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    /// A new stream, wrapped as a one-exchange connection.
+    func openExchange() async throws -> HTTPConnection {
+        do {
+            let exchange = try await streams.openStream { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                    return try HTTPConnection.Channel(wrappingChannelSynchronously: stream,
+                                                      configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
+                }
+            }
+            return HTTPConnection(address: address, host: host, channel: exchange, reusable: false)
+        } catch {
+            throw TransportError(.connectionClosed, address: address, detail: "cannot open an HTTP/2 stream: \(error)")
+        }
+    }
+
+    func close() { channel.close(promise: nil) }
+}

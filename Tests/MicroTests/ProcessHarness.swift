@@ -1,0 +1,173 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One test's processes: a temporary `MICRO_HOME` they all share, the executables they run, and
+/// the record of every process started, so ``cleanup()`` kills exactly those (and nothing else).
+///
+/// Use it from one test function: `let h = try ProcessHarness(); defer { h.cleanup() }`.
+final class ProcessHarness {
+    /// The temporary `MICRO_HOME` of this test.
+    let home: URL
+    /// `<home>/registry`, the local registry's directory.
+    var registryDirectory: String { home.appendingPathComponent("registry").path }
+    private var started: [ManagedProcess] = []
+    private var logCounter = 0
+
+    init() throws {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("micro-integ-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    }
+
+    /// The children's environment: this process's, without any `MICRO_*` variable, plus
+    /// `MICRO_HOME` and `extra`.
+    func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MICRO_") }
+        env["MICRO_HOME"] = home.path
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    /// Starts a built executable in the background, stdout and stderr both to `<home>/<label>.log`.
+    func start(_ product: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
+               label: String? = nil) throws -> ManagedProcess {
+        let executable = try BuiltProducts.executable(product)
+        logCounter += 1
+        let log = home.appendingPathComponent("\(label ?? product)-\(logCounter).log")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment(extra)
+        process.currentDirectoryURL = home
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? handle.close()
+        let managed = ManagedProcess(process: process, name: "\(product) \(arguments.joined(separator: " "))", log: log)
+        started.append(managed)
+        return managed
+    }
+
+    /// Runs a built executable to completion (killed, and a ``TimedOut`` thrown, after `timeout`)
+    /// and returns its exit status and output.
+    func run(_ product: String, _ arguments: [String], environment extra: [String: String] = [:],
+             timeout: Duration = .seconds(20)) async throws -> CommandResult {
+        let executable = try BuiltProducts.executable(product)
+        logCounter += 1
+        let out = home.appendingPathComponent("cmd-\(logCounter).out")
+        let err = home.appendingPathComponent("cmd-\(logCounter).err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = try FileHandle(forWritingTo: err)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment(extra)
+        process.currentDirectoryURL = home
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        let clock = ContinuousClock()
+        let begin = clock.now
+        try process.run()
+        try? outHandle.close()
+        try? errHandle.close()
+        let command = "\(product) \(arguments.joined(separator: " "))"
+        let managed = ManagedProcess(process: process, name: command, log: out)
+        started.append(managed)
+        guard await managed.waitForExit(timeout: timeout) else {
+            managed.kill()
+            throw TimedOut(what: "`\(command)` did not exit", limit: timeout)
+        }
+        return CommandResult(command: command, status: process.terminationStatus,
+                             exited: process.terminationReason == .exit,
+                             stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
+                             duration: clock.now - begin)
+    }
+
+    /// Kills (SIGKILL) every process this harness started that is still running, waits (bounded)
+    /// for each to be reaped, and removes the temporary home.
+    func cleanup() {
+        for p in started where p.isRunning { p.kill() }
+        let deadline = Date().addingTimeInterval(5)
+        for p in started {
+            while p.isRunning && Date() < deadline { usleep(10_000) }
+        }
+        try? FileManager.default.removeItem(at: home)
+    }
+}
+
+/// A process a ``ProcessHarness`` started.
+final class ManagedProcess: @unchecked Sendable {
+    // Safety: `Process` is only read (pid, running state, status) and signalled after launch.
+    private let process: Process
+    /// What was run, for messages.
+    let name: String
+    /// Where its output goes.
+    let log: URL
+
+    init(process: Process, name: String, log: URL) {
+        self.process = process
+        self.name = name
+        self.log = log
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    /// The exit status (or terminating signal) once it ended.
+    var terminationStatus: Int32 { process.terminationStatus }
+    /// Whether it ended by exiting (rather than by a signal).
+    var exitedNormally: Bool { process.terminationReason == .exit }
+    /// Its output so far.
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Sends `signal` to this process, if it is still running (so a reused pid is never hit).
+    func signal(_ signal: Int32) {
+        guard process.isRunning else { return }
+        _ = sendSignal(process.processIdentifier, signal)
+    }
+
+    /// SIGKILL.
+    func kill() { signal(SIGKILL) }
+
+    /// Waits up to `timeout` for the process to end; returns whether it did.
+    func waitForExit(timeout: Duration) async -> Bool {
+        await poll(timeout: timeout, interval: .milliseconds(10)) { !process.isRunning }
+    }
+
+    /// Waits up to `timeout` for `text` to appear in the output.
+    func waitForOutput(containing text: String, timeout: Duration) async -> Bool {
+        await poll(timeout: timeout) { output.contains(text) }
+    }
+}
+
+/// How a command ended.
+struct CommandResult: CustomStringConvertible {
+    var command: String
+    var status: Int32
+    /// False when a signal ended it.
+    var exited: Bool
+    var stdout: String
+    var stderr: String
+    var duration: Duration
+
+    /// stderr's non-empty lines.
+    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+
+    var description: String {
+        "`\(command)` → \(exited ? "exit" : "signal") \(status) in \(duration)\nstdout: \(stdout)\nstderr: \(stderr)"
+    }
+}
+
+/// `kill(2)` (named apart from ``ManagedProcess/kill()``).
+private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
+    kill(pid, signal)
+}
