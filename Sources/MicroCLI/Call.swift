@@ -12,8 +12,8 @@ struct Call: AsyncParsableCommand {
     @Option(help: "Call this address directly instead of looking the service up.") var address: String?
 
     func run() async throws {
-        let body = try jsonBody(request)
         try await runReporting {
+            let body = try jsonBody(request)
             let client = try global.client()
             var options = global.callOptions
             options.address = address

@@ -64,7 +64,7 @@ func emit(_ line: String) {
 func jsonBody(_ text: String) throws -> ByteBuffer {
     let data = Data(text.utf8)
     guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-        throw ValidationError("not valid JSON: \(text)")
+        throw MicroError.badRequest("micro", "not valid JSON: \(text)")
     }
     return ByteBuffer(bytes: data)
 }

@@ -9,8 +9,8 @@ struct Publish: AsyncParsableCommand {
     @Argument(help: "Message JSON.") var message: String
 
     func run() async throws {
-        let body = try jsonBody(message)
         try await runReporting {
+            let body = try jsonBody(message)
             let client = try global.client()
             try await client.publish(topic, body, contentType: "application/json")
             await client.shutdown()

@@ -11,10 +11,8 @@ struct Stream: AsyncParsableCommand {
     @Argument(help: "One request JSON; without it, requests are read from stdin, one per line.") var request: String?
 
     func run() async throws {
-        var first: ByteBuffer?
-        if let request { first = try jsonBody(request) }
-        let firstMessage = first
         try await runReporting {
+            let firstMessage = try request.map { try jsonBody($0) }
             let client = try global.client()
             var options = global.callOptions
             options.streamTimeout = global.timeoutGiven ? options.timeout : nil

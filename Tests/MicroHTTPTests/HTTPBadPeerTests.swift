@@ -219,9 +219,8 @@ import Testing
         try await raw.send(String(request[..<half]))
         try await Task.sleep(for: .milliseconds(200))
         try await raw.send(String(request[half...]))
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { raw.text.components(separatedBy: "Hello s").count == 3 })
         #expect(!raw.isClosed)
-        #expect(raw.text.components(separatedBy: "Hello s").count == 3)
         raw.close()
         await server.stop()
     }

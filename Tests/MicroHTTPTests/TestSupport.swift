@@ -393,10 +393,18 @@ func curl(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocati
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    // Read on other threads so a large output cannot block the child.
-    async let outData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let errData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    // Read on threads of their own: a blocking read must not hold one of the few threads of Swift's
+    // cooperative pool, which the rest of the test run needs.
+    async let outData = readToEnd(out.fileHandleForReading)
+    async let errData = readToEnd(err.fileHandleForReading)
     let (o, e) = await (outData, errData)
     while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
     return CurlResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Reads a file handle to its end on a dedicated thread.
+func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+    }
 }

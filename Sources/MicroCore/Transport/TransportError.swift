@@ -43,6 +43,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
         case .timeout: return .timeout("go.micro.client", description)
         case .messageTooLarge: return .tooLarge("go.micro.client", description)
         case .connectFailed, .connectionClosed, .shutdown: return .unavailable("go.micro.client", description)
+        case .protocolViolation: return .badRequest("go.micro.transport", description)
         default: return .internalServerError("go.micro.client", description)
         }
     }

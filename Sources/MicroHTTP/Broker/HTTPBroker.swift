@@ -72,13 +72,16 @@ public final class HTTPBroker: Broker {
                     do { try await deliver(body, to: node) } catch { failures.append("\(node.id): \(error)") }
                 }
             } else {
+                // One member of the group takes it; a member that fails hands it to the next. Only a
+                // group in which no member took the message is a failure.
+                var attempts: [String] = []
                 var delivered = false
                 for node in nodes.shuffled() {
                     do { try await deliver(body, to: node); delivered = true; break } catch {
-                        failures.append("\(node.id): \(error)")
+                        attempts.append("\(node.id): \(error)")
                     }
                 }
-                if !delivered { logger.warning("no member of queue \(record.version) took the message", metadata: ["topic": "\(topic)"]) }
+                if !delivered { failures += attempts }
             }
         }
         if !failures.isEmpty {

@@ -15,10 +15,13 @@ final class HTTPConnection: @unchecked Sendable {
     var channel: any NIOCore.Channel { asyncChannel.channel }
     /// How many requests this connection served (0: fresh).
     var uses = 0
+    /// False for an HTTP/2 stream, which serves one exchange and closes.
+    let reusable: Bool
 
-    private init(address: String, host: String, channel: Channel) {
+    init(address: String, host: String, channel: Channel, reusable: Bool = true) {
         self.address = address
         self.host = host
+        self.reusable = reusable
         self.asyncChannel = channel
         self.iterator = channel.inbound.makeAsyncIterator()
     }

@@ -13,12 +13,22 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
     private var sawHead = false
     private var finished = false
     private let timer: Scheduled<Void>?
+    private let deadline: NIODeadline?
 
     init(connection: HTTPConnection, maxMessageSize: Int, deadline: NIODeadline?) {
         self.connection = connection
         self.maxMessageSize = maxMessageSize
         self.decoder = StreamFrameDecoder(maxMessageSize: maxMessageSize)
+        self.deadline = deadline
         self.timer = connection.closeAt(deadline)
+    }
+
+    /// The error for a stream that broke: a timeout once the deadline passed, else a closed connection.
+    private func broken(_ error: any Error) -> TransportError {
+        if let deadline, deadline <= .now() {
+            return TransportError(.timeout, address: connection.address, detail: "stream deadline exceeded")
+        }
+        return TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
     }
 
     func send(_ message: ByteBuffer) async throws {
@@ -26,20 +36,25 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
             throw MicroError.tooLarge("go.micro.client", "stream message of \(message.readableBytes) bytes exceeds the limit of \(maxMessageSize) bytes")
         }
         do { try await connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
-            throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+            throw broken(error)
         }
     }
 
     func finishSending() async throws {
         do { try await connection.write(.end(nil)) } catch {
-            throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+            throw broken(error)
         }
     }
 
     func receive() async throws -> ByteBuffer? {
         if finished { return nil }
         while true {
-            if let frame = try decoder.next() {
+            let next: StreamFrame?
+            do { next = try decoder.next() } catch {
+                finish()   // a peer that breaks the framing gets its connection closed
+                throw error
+            }
+            if let frame = next {
                 switch frame.kind {
                 case .message: return frame.payload
                 case .end: finish(); return nil
@@ -51,7 +66,7 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
                 part = try await withTaskCancellationHandler { try await connection.next() } onCancel: { [connection] in connection.close() }
             } catch {
                 finish()
-                throw TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
+                throw broken(error)
             }
             switch part {
             case .head(let head):
@@ -62,7 +77,7 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
                 decoder.append(chunk)
             case .end, nil:
                 finish()
-                throw TransportError(.connectionClosed, address: connection.address, detail: "stream ended without its final frame")
+                throw broken(TransportError(.connectionClosed, address: connection.address, detail: "stream ended without its final frame"))
             }
         }
     }

@@ -1,29 +1,39 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The server's open connections: which are busy, so a graceful shutdown closes idle ones at once
-/// and lets busy ones finish their request.
+/// The server's open connections and how many requests each is answering, so a graceful shutdown
+/// closes idle connections at once and lets busy ones finish (an HTTP/2 connection is busy while
+/// any of its streams is).
 final class ConnectionTracker: Sendable {
-    private struct Entry { let channel: any Channel; var busy: Bool }
+    private struct Entry { let channel: any Channel; var busy: Int }
     private struct State { var next = 0; var entries: [Int: Entry] = [:]; var draining = false }
     private let state = NIOLockedValueBox(State())
 
-    /// Adds a connection; nil when over `limit` or draining (the caller closes it).
+    /// Adds an accepted connection; nil when over `limit` or draining (the caller closes it).
     func add(_ channel: any Channel, limit: Int) -> Int? {
         state.withLockedValue { s in
             guard !s.draining, s.entries.count < limit else { return nil }
             s.next += 1
-            s.entries[s.next] = Entry(channel: channel, busy: false)
+            s.entries[s.next] = Entry(channel: channel, busy: 0)
             return s.next
         }
     }
 
     func remove(_ id: Int) { state.withLockedValue { _ = $0.entries.removeValue(forKey: id) } }
 
-    func setBusy(_ id: Int, _ busy: Bool) { state.withLockedValue { $0.entries[id]?.busy = busy } }
+    /// A request started (`true`) or finished (`false`) on the connection.
+    func setBusy(_ id: Int, _ busy: Bool) {
+        state.withLockedValue { s in
+            guard var e = s.entries[id] else { return }
+            e.busy = max(0, e.busy + (busy ? 1 : -1))
+            s.entries[id] = e
+        }
+    }
 
     var isDraining: Bool { state.withLockedValue { $0.draining } }
     var count: Int { state.withLockedValue { $0.entries.count } }
+    /// True while some connection is in the middle of a request.
+    var hasBusy: Bool { state.withLockedValue { $0.entries.values.contains { $0.busy > 0 } } }
     /// How many connections were ever accepted (for tests and metrics).
     var accepted: Int { state.withLockedValue { $0.next } }
 
@@ -31,7 +41,7 @@ final class ConnectionTracker: Sendable {
     func drain() {
         let idle = state.withLockedValue { s -> [any Channel] in
             s.draining = true
-            return s.entries.values.filter { !$0.busy }.map(\.channel)
+            return s.entries.values.filter { $0.busy == 0 }.map(\.channel)
         }
         for c in idle { c.close(promise: nil) }
     }

@@ -1,17 +1,8 @@
 import NIOCore
-import NIOHTTP1
-import NIOHTTP2
-
-/// A server connection once its protocol is known: HTTP/1.1, or HTTP/2 over cleartext (h2c with
-/// prior knowledge), whose streams each look like an HTTP/1 exchange.
-enum ServerConnection: Sendable {
-    typealias Exchange = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
-    case http1(Exchange)
-    case http2(channel: any Channel, streams: NIOHTTP2Handler.AsyncStreamMultiplexer<Exchange>)
-}
 
 /// The first handler of every accepted connection: reads until it can tell the HTTP/2 connection
-/// preface from an HTTP/1 request line, then builds the matching pipeline and steps aside.
+/// preface (h2c with prior knowledge) from an HTTP/1 request line, builds the matching pipeline
+/// behind itself, hands it the bytes read so far and steps aside.
 final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -20,17 +11,13 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     private var buffered: ByteBuffer?
     private var decided = false
-    private let promise: EventLoopPromise<ServerConnection>
-    private let http1: (any Channel) throws -> ServerConnection
-    private let http2: (any Channel) throws -> ServerConnection
-
     private let timeout: TimeAmount
     private var timer: Scheduled<Void>?
+    private let http1: (any Channel) throws -> Void
+    private let http2: (any Channel) throws -> Void
 
-    init(promise: EventLoopPromise<ServerConnection>, timeout: TimeAmount,
-         http1: @escaping (any Channel) throws -> ServerConnection,
-         http2: @escaping (any Channel) throws -> ServerConnection) {
-        self.promise = promise
+    /// `http1`/`http2` add the protocol's handlers at the end of the pipeline.
+    init(timeout: TimeAmount, http1: @escaping (any Channel) throws -> Void, http2: @escaping (any Channel) throws -> Void) {
         self.timeout = timeout
         self.http1 = http1
         self.http2 = http2
@@ -42,36 +29,37 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Idle before saying anything: close.
+        if !decided, event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !decided else { context.fireChannelRead(data); return }
         var chunk = unwrapInboundIn(data)
         if buffered == nil { buffered = chunk } else { buffered!.writeBuffer(&chunk) }
         let bytes = buffered!.readableBytesView
         let n = min(bytes.count, Self.preface.count)
         let isPrefix = bytes.prefix(n).elementsEqual(Self.preface.prefix(n))
         if isPrefix && n < Self.preface.count { return }   // need more bytes to decide
+        decided = true
         do {
-            let connection = try (isPrefix ? http2 : http1)(context.channel)
-            let data = buffered!
-            buffered = nil
-            decided = true
-            promise.succeed(connection)
-            context.fireChannelRead(wrapInboundOut(data))
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            try (isPrefix ? http2 : http1)(context.channel)
         } catch {
-            decided = true
-            promise.fail(error)
             context.close(promise: nil)
+            return
         }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !decided { decided = true; promise.fail(ChannelError.eof) }
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        // Removal after the decision is normal; before it, the connection went away undecided.
-        if !decided { decided = true; promise.fail(ChannelError.eof) }
+        let data = buffered!
+        buffered = nil
+        context.fireChannelRead(wrapInboundOut(data))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

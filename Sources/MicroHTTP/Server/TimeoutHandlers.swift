@@ -37,7 +37,8 @@ final class RequestStartHandler: ChannelInboundHandler, RemovableChannelHandler 
 }
 
 /// After the HTTP decoder: disarms the timer when the request is complete (or, for a stream, once
-/// its head arrived: a stream's body may legitimately take long), and closes idle connections.
+/// its head arrived: a stream's body may legitimately take long), and closes connections that are
+/// idle — but never one whose request is still being answered.
 final class RequestEndHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -45,11 +46,13 @@ final class RequestEndHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
     let timer: RequestTimer
     private var streaming = false
+    private var answering = false
     init(timer: RequestTimer) { self.timer = timer }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            answering = true
             streaming = head.headers.contains(name: "Micro-Stream") || head.headers.contains(name: "X-Micro-Stream")
             if streaming { timer.requestComplete(streaming: true) }
         case .body: break
@@ -58,6 +61,24 @@ final class RequestEndHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
     }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { answering = false }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            if !answering { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Closes a connection when the idle handler before it says it has been idle (HTTP/2 connections).
+final class IdleCloseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
