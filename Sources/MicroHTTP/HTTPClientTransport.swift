@@ -126,9 +126,9 @@ public final class HTTPClientTransport: ClientTransport {
     }
 
     public func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel {
-        let connection = try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout)
+        let connection = try await pool.dedicated(address)
         var headers = MucpHeaders.headers(for: request, host: connection.host)
-        headers.add(name: "Transfer-Encoding", value: "chunked")
+        if !configuration.http2 { headers.add(name: "Transfer-Encoding", value: "chunked") }
         do {
             try await connection.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
         } catch {
