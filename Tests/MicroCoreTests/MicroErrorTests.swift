@@ -114,7 +114,7 @@ import Testing
         #expect(transport.code == 503)
         #expect(MicroError.from(TransportError(.timeout, address: "a:1", detail: "slow"), id: "svc").code == 408)
         #expect(MicroError.from(TransportError(.messageTooLarge, address: "a:1", detail: "big"), id: "svc").code == 413)
-        #expect(MicroError.from(TransportError(.protocolViolation, address: "a:1", detail: "?"), id: "svc").code == 500)
+        #expect(MicroError.from(TransportError(.protocolViolation, address: "a:1", detail: "?"), id: "svc").code == 400)
     }
 
     @Test func fromMapsCancellationToTimeout() {

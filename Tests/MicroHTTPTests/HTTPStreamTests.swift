@@ -6,8 +6,6 @@ import Testing
 
 /// Streams over HTTP: server, client and bidirectional streaming, errors, backpressure, cancellation.
 @Suite struct HTTPStreamTests {
-    struct Blob: Codable, Sendable { var n: Int; var pad: String }
-
     /// Records when (and whether) stream handlers exited.
     final class Exits: Sendable {
         let log = Shared<[String: ContinuousClock.Instant]>([:])
@@ -21,10 +19,12 @@ import Testing
                 for n in 0..<3 { try await stream.send(Tick(n: n)) }
                 throw MicroError(id: "test", code: 409, detail: "stopped after 3")
             }
-            router.handle("Test.Flood") { (c: Count, stream: ServerStream<Blob>, _: HandlerContext) in
-                let pad = String(repeating: "p", count: 4096)
+            router.handle("Test.Flood") { (c: Count, stream: ServerStream<ByteBuffer>, _: HandlerContext) in
+                // Raw 16 KiB messages (cheap to encode) numbered in their first 4 bytes.
+                var message = ByteBuffer(repeating: 0x70, count: 16 * 1024)
                 for n in 0..<c.from {
-                    try await stream.send(Blob(n: n, pad: pad))
+                    message.setInteger(UInt32(n), at: 0)
+                    try await stream.send(message)
                     sent.update { $0 += 1 }
                 }
             }
@@ -212,8 +212,8 @@ import Testing
             _ = try #require(try await stream.receive())
             received += 1
         }
-        // The client stops reading: the handler's sends must stall (socket buffers hold a few MB at most,
-        // the whole stream is about 40 MB).
+        // The client stops reading: the handler's sends must stall. The stream is 160 MB; loopback socket
+        // buffers may hold tens of MB (tcp_rmem's maximum is often 32 MB), so the writer stalls well before the end.
         try await Task.sleep(for: .milliseconds(300))
         let stalledAt = sent.value
         try await Task.sleep(for: .milliseconds(150))
@@ -221,8 +221,8 @@ import Testing
         #expect(stalledAt < total / 2, "the writer got \(stalledAt) messages ahead of a reader that took \(received)")
         // Reading again lets it finish, in order.
         while let m = try await stream.receive() {
-            let blob = try json.decode(Blob.self, from: m)
-            #expect(blob.n == received)
+            #expect(m.readableBytes == 16 * 1024)
+            #expect(m.getInteger(at: m.readerIndex, as: UInt32.self) == UInt32(received))
             received += 1
         }
         #expect(received == total)

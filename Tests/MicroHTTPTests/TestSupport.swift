@@ -330,7 +330,8 @@ final class ScriptedConnection: ChannelInboundHandler, @unchecked Sendable {
             case .reply(let bytes):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: nil)
             case .replyAndClose(let bytes):
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes))).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes))).whenComplete { _ in channel.close(promise: nil) }
                 return
             case .close:
                 context.close(promise: nil)
@@ -385,26 +386,31 @@ func curl(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocati
         }
         return nil
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = ["--max-time", "5"] + arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read on threads of their own: a blocking read must not hold one of the few threads of Swift's
-    // cooperative pool, which the rest of the test run needs.
-    async let outData = readToEnd(out.fileHandleForReading)
-    async let errData = readToEnd(err.fileHandleForReading)
-    let (o, e) = await (outData, errData)
-    while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-    return CurlResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-/// Reads a file handle to its end on a dedicated thread.
-func readToEnd(_ handle: FileHandle) async -> Data {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+    // Blocking reads and waits run on their own threads: the cooperative pool may have only two.
+    return try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = ["--max-time", "5"] + arguments
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            do { try process.run() } catch { continuation.resume(throwing: error); return }
+            let errData = Shared(Data())
+            let done = DispatchSemaphore(value: 0)
+            let errThread = Thread {
+                let data = err.fileHandleForReading.readDataToEndOfFile()
+                errData.update { $0 = data }
+                done.signal()
+            }
+            errThread.start()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            done.wait()
+            process.waitUntilExit()
+            continuation.resume(returning: CurlResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                                                      stderr: String(decoding: errData.value, as: UTF8.self)))
+        }
+        thread.start()
     }
 }

@@ -87,7 +87,7 @@ public final class Client: Sendable {
         var deadline: NIODeadline? = limit.map { NIODeadline.now() + TimeAmount($0) }
         if let inherited = ctx.deadline, deadline.map({ inherited < $0 }) ?? true { deadline = inherited }
         return RPCRequest(service: service, endpoint: endpoint, contentType: options.contentType, metadata: metadata,
-                          deadline: deadline, id: UUID().uuidString, isStream: isStream, body: body)
+                          deadline: deadline, id: RequestID.next(), isStream: isStream, body: body)
     }
 
     static func sendWithRetries(_ request: RPCRequest, options: CallOptions, selector: Selector,

@@ -23,9 +23,7 @@ public struct JSONCodec: Codec {
             throw CodecError(contentType: contentType, reason: "\(T.self) is neither Codable nor a protobuf message")
         }
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            return ByteBuffer(data: try encoder.encode(encodable))
+            return ByteBuffer(data: try Self.encoder.encode(encodable))
         } catch {
             throw CodecError(contentType: contentType, reason: "cannot encode \(T.self): \(error)")
         }
@@ -46,13 +44,21 @@ public struct JSONCodec: Codec {
         }
         let bytes = buffer.readableBytes == 0 ? ByteBuffer(string: "{}") : buffer
         do {
-            return try JSONDecoder().decode(decodable, from: bytes) as! T
+            return try Self.decoder.decode(decodable, from: bytes) as! T
         } catch let error as DecodingError {
             throw CodecError(contentType: contentType, reason: "malformed \(T.self) JSON: \(Self.describe(error))")
         } catch {
             throw CodecError(contentType: contentType, reason: "malformed \(T.self) JSON: \(error)")
         }
     }
+
+    // Shared coders: their settings never change after this, and encode/decode are safe to call concurrently.
+    private nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        return e
+    }()
+    private nonisolated(unsafe) static let decoder = JSONDecoder()
 
     static func describe(_ error: DecodingError) -> String {
         switch error {

@@ -11,15 +11,31 @@ public struct HandlerContext: Sendable {
     public var metadata: Metadata
     /// When the caller gives up, if it said.
     public var deadline: NIODeadline?
-    /// A logger tagged with the service, endpoint and request id.
-    public var logger: Logger
+    /// The request id (`Micro-Id`), empty when the caller sent none.
+    public var requestID: String
+    private var baseLogger: Logger
+    private var customLogger: Logger?
+
+    /// A logger tagged with the endpoint and request id (built when first used, so calls that do
+    /// not log pay nothing for it).
+    public var logger: Logger {
+        get {
+            if let customLogger { return customLogger }
+            var l = baseLogger
+            l[metadataKey: "endpoint"] = "\(endpoint)"
+            if !requestID.isEmpty { l[metadataKey: "request-id"] = "\(requestID)" }
+            return l
+        }
+        set { customLogger = newValue }
+    }
 
     /// Creates a context.
-    public init(service: String, endpoint: String, metadata: Metadata, deadline: NIODeadline?, logger: Logger) {
+    public init(service: String, endpoint: String, metadata: Metadata, deadline: NIODeadline?, logger: Logger, requestID: String = "") {
         self.service = service
         self.endpoint = endpoint
         self.metadata = metadata
         self.deadline = deadline
-        self.logger = logger
+        self.requestID = requestID
+        self.baseLogger = logger
     }
 }

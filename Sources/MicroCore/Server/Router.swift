@@ -12,9 +12,13 @@ public final class Router: RPCHandler {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
+    typealias Chain = @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
+
     private struct State {
         var handlers: [String: EndpointHandler] = [:]
         var wrappers: [any HandlerWrapper] = []
+        /// Unary endpoints with their wrappers composed, built on first call and dropped on any change.
+        var compiled: [String: Chain] = [:]
         var health: @Sendable () async -> HealthStatus = { .serving }
     }
 
@@ -36,12 +40,18 @@ public final class Router: RPCHandler {
 
     /// Adds (or replaces) an endpoint's handler.
     public func register(_ handler: EndpointHandler) {
-        state.withLockedValue { $0.handlers[handler.endpoint.name] = handler }
+        state.withLockedValue {
+            $0.handlers[handler.endpoint.name] = handler
+            $0.compiled = [:]
+        }
     }
 
     /// Adds a wrapper; the first added is the outermost.
     public func use(_ wrapper: any HandlerWrapper) {
-        state.withLockedValue { $0.wrappers.append(wrapper) }
+        state.withLockedValue {
+            $0.wrappers.append(wrapper)
+            $0.compiled = [:]
+        }
     }
 
     /// Sets what `Debug.Health` and `/health` report.
@@ -60,28 +70,37 @@ public final class Router: RPCHandler {
     }
 
     public func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError> {
-        let (handler, wrappers) = state.withLockedValue { ($0.handlers[request.endpoint], $0.wrappers) }
-        guard let handler else {
+        enum Lookup { case chain(Chain), missing, stream }
+        let lookup: Lookup = state.withLockedValue { s in
+            if let c = s.compiled[request.endpoint] { return .chain(c) }
+            guard let handler = s.handlers[request.endpoint] else { return .missing }
+            guard case .unary(let body) = handler.body else { return .stream }
+            let c = Self.chain(s.wrappers, Self.unaryTerminal(body, codecs: codecs))
+            s.compiled[request.endpoint] = c
+            return .chain(c)
+        }
+        switch lookup {
+        case .missing:
             return .failure(.notFound(serviceName, "unknown endpoint \(request.endpoint)"))
-        }
-        guard case .unary(let body) = handler.body else {
+        case .stream:
             return .failure(.badRequest(serviceName, "endpoint \(request.endpoint) is a stream; call it as one"))
+        case .chain(let chain):
+            do {
+                return .success(try await chain(request, makeContext(request)))
+            } catch {
+                return .failure(convert(error, request))
+            }
         }
-        let codec: any Codec
-        do { codec = try codecs.codec(for: request.contentType) } catch {
-            return .failure(MicroError.from(error, id: serviceName))
-        }
-        let context = makeContext(request)
-        let terminal: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse = { req, ctx in
+    }
+
+    /// The innermost step of a unary call: pick the codec, run the handler with the call's context.
+    private static func unaryTerminal(_ body: @escaping EndpointHandler.Unary, codecs: Codecs) -> Chain {
+        { req, ctx in
+            let codec = try codecs.codec(for: req.contentType)
             let out = try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
                 try await body(req, ctx, codec)
             }
             return RPCResponse(contentType: codec.contentType, body: out)
-        }
-        do {
-            return .success(try await Self.chain(wrappers, terminal)(request, context))
-        } catch {
-            return .failure(convert(error, request))
         }
     }
 
@@ -118,11 +137,8 @@ public final class Router: RPCHandler {
     }
 
     private func makeContext(_ request: RPCRequest) -> HandlerContext {
-        var logger = self.logger
-        logger[metadataKey: "endpoint"] = "\(request.endpoint)"
-        if !request.id.isEmpty { logger[metadataKey: "request-id"] = "\(request.id)" }
-        return HandlerContext(service: serviceName, endpoint: request.endpoint, metadata: request.metadata,
-                              deadline: request.deadline, logger: logger)
+        HandlerContext(service: serviceName, endpoint: request.endpoint, metadata: request.metadata,
+                       deadline: request.deadline, logger: logger, requestID: request.id)
     }
 
     private func convert(_ error: any Error, _ request: RPCRequest) -> MicroError {
@@ -133,8 +149,7 @@ public final class Router: RPCHandler {
         return e
     }
 
-    static func chain(_ wrappers: [any HandlerWrapper], _ terminal: @escaping @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse)
-        -> @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse {
+    static func chain(_ wrappers: [any HandlerWrapper], _ terminal: @escaping Chain) -> Chain {
         var next = terminal
         for w in wrappers.reversed() {
             let inner = next

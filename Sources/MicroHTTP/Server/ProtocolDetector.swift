@@ -51,6 +51,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         let isPrefix = bytes.prefix(n).elementsEqual(Self.preface.prefix(n))
         if isPrefix && n < Self.preface.count { return }   // need more bytes to decide
         decided = true
+        timer?.cancel()
         do {
             try (isPrefix ? http2 : http1)(context.channel)
         } catch {
