@@ -28,6 +28,11 @@ import Testing
                     sent.update { $0 += 1 }
                 }
             }
+            router.handleClientStream("Test.Drain") { (requests: RequestStream<ByteBuffer>, _: HandlerContext) -> Count in
+                var n = 0
+                for try await _ in requests { n += 1 }
+                return Count(from: n)
+            }
             router.handle("Test.Forever") { (_: Count, stream: ServerStream<Tick>, _: HandlerContext) in
                 defer { exits.mark("forever") }
                 var n = 0
@@ -292,6 +297,60 @@ import Testing
         let took = await elapsed { error = await caught { _ = try await stream.receive() } }
         #expect((error as? TransportError)?.code == .timeout, "got \(String(describing: error))")
         #expect(took < .milliseconds(600))
+        await client.shutdown()
+        await server.stop()
+    }
+}
+
+extension HTTPStreamTests {
+    /// Calls `Test.Hello` on `server` with a fresh client for `duration`; returns the slowest call.
+    func slowestCall(to server: TestServer, for duration: Duration) async throws -> (worst: Duration, calls: Int) {
+        let other = HTTPClientTransport()
+        var worst = Duration.zero
+        var calls = 0
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < duration {
+            let took = try await elapsed {
+                _ = try await other.call(RPCRequest(service: "test", endpoint: "Test.Hello", body: try encode(Hello(name: "x"))), to: server.address)
+            }
+            worst = max(worst, took)
+            calls += 1
+        }
+        await other.shutdown()
+        return (worst, calls)
+    }
+
+    @Test func serverFloodingAStreamDoesNotStarveOtherCalls() async throws {
+        // The stream's handler writes as fast as the socket takes it; the event loop must still serve others.
+        let server = try await Self.server()
+        let client = HTTPClientTransport()
+        let stream = try await open(client, server, "Test.Flood")
+        try await stream.send(encode(Count(from: 6_000)))
+        try await stream.finishSending()
+        let reader = Task { var n = 0; while try await stream.receive() != nil { n += 1 }; return n }
+        let (worst, calls) = try await slowestCall(to: server, for: .milliseconds(500))
+        #expect(worst < .milliseconds(250), "a call took \(worst) while a stream was flooding (\(calls) calls)")
+        #expect(try await reader.value == 6_000)
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test func clientFloodingAStreamDoesNotStarveOtherCalls() async throws {
+        let server = try await Self.server()
+        let client = HTTPClientTransport()
+        let stream = try await open(client, server, "Test.Drain")
+        let message = ByteBuffer(repeating: 0x61, count: 16 * 1024)
+        let writer = Task {
+            for _ in 0..<6_000 { try await stream.send(message) }
+            try await stream.finishSending()
+            return try await stream.receive()
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let (worst, calls) = try await slowestCall(to: server, for: .milliseconds(500))
+        print("CLIENTFLOOD \(worst) \(calls)")
+        #expect(worst < .milliseconds(250), "a call took \(worst) while a client stream was flooding (\(calls) calls)")
+        let total = try #require(try await writer.value)
+        #expect(try json.decode(Count.self, from: total).from == 6_000)
         await client.shutdown()
         await server.stop()
     }

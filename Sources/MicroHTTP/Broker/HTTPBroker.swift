@@ -61,7 +61,7 @@ public final class HTTPBroker: Broker {
     public func publish(_ topic: String, _ message: BrokerMessage) async throws {
         var message = message
         message.header["Micro-Topic"] = topic
-        let body = ByteBuffer(data: try JSONEncoder().encode(message))
+        let body = ByteBuffer(data: try Self.encoder.encode(message))
         let records = try await registry.getService(Self.serviceName)
         var failures: [String] = []
         for record in records {
@@ -95,12 +95,37 @@ public final class HTTPBroker: Broker {
         headers.add(name: "Host", value: host)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.readableBytes))
-        let id = node.id.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? node.id
+        let id = Self.queryEscape(node.id)
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/?id=\(id)", headers: headers)
         let reply = try await client.roundTrip(head, body: body, to: node.address, deadline: .now() + .seconds(10), what: "broker delivery")
         guard reply.status == .ok else {
             throw MicroError.parse(String(buffer: reply.body).isEmpty ? reply.status.reasonPhrase : String(buffer: reply.body))
         }
+    }
+
+    /// Shared coders: configured once, safe to use concurrently.
+    nonisolated(unsafe) static let encoder = JSONEncoder()
+    nonisolated(unsafe) static let decoder = JSONDecoder()
+
+    /// A node id as a query value; ids of plain characters (the usual case) pass through untouched.
+    static func queryEscape(_ id: String) -> String {
+        let plain = id.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F
+        }
+        if plain { return id }
+        return id.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? id
+    }
+
+    /// The `id` query value of a request URI (`/?id=...`), percent-decoded.
+    static func queryID(_ uri: String) -> String {
+        guard let q = uri.firstIndex(of: "?") else { return "" }
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            if pair.hasPrefix("id=") {
+                let raw = String(pair.dropFirst(3))
+                return raw.removingPercentEncoding ?? raw
+            }
+        }
+        return ""
     }
 
     // MARK: Subscribe
@@ -191,12 +216,12 @@ struct BrokerResponder: HTTPResponder {
 
     func respond(_ head: HTTPRequestHead, body: ByteBuffer) async -> HTTPFullResponse {
         guard head.method == .POST else { return reply(.methodNotAllowed("go.micro.broker", "use POST"), .methodNotAllowed) }
-        let id = URLComponents(string: head.uri)?.queryItems?.first { $0.name == "id" }?.value ?? ""
+        let id = HTTPBroker.queryID(head.uri)
         guard let broker, let sub = broker.subscriber(id) else {
             return reply(.notFound("go.micro.broker", "no subscriber \(id)"), .notFound)
         }
         let message: BrokerMessage
-        do { message = try JSONDecoder().decode(BrokerMessage.self, from: body) } catch {
+        do { message = try HTTPBroker.decoder.decode(BrokerMessage.self, from: body) } catch {
             return reply(.badRequest("go.micro.broker", "malformed broker message: \(error)"), .badRequest)
         }
         let topic = message.header("Micro-Topic") ?? sub.topic

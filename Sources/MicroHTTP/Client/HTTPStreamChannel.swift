@@ -38,7 +38,20 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
         do { try await connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
             throw broken(error)
         }
+        bytesSinceYield += message.readableBytes + 5
+        if bytesSinceYield >= Self.ioYieldBytes {
+            // While the socket takes every write at once, a sender that never waits keeps the event loop
+            // busy with its write tasks alone (NIO runs tasks until none are left), starving every other
+            // connection on that loop. Every so often, wait for a timer on the loop: its task queue
+            // empties and it serves I/O before this stream writes more.
+            bytesSinceYield = 0
+            try? await connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
+        }
     }
+
+    /// Stream bytes sent between two pauses that let the event loop serve its other connections.
+    static let ioYieldBytes = 256 * 1024
+    private var bytesSinceYield = 0
 
     func finishSending() async throws {
         do { try await connection.write(.end(nil)) } catch {

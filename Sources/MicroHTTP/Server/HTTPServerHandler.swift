@@ -40,6 +40,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Parts held while a request is being answered (pipelining); more closes the connection.
     static let maxQueuedParts = 256
+    /// Stream bytes written between two pauses that let the event loop serve its other channels.
+    static let ioYieldBytes = 256 * 1024
+    private var bytesSinceYield = 0
 
     /// A handler for one channel of the connection `trackerID` (an HTTP/2 connection's streams share it).
     init(responder: any HTTPResponder, maxMessageSize: Int, tracker: ConnectionTracker, trackerID: Int, logger: Logger) {
@@ -233,7 +236,15 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 guard context.channel.isActive else {
                     return loop.makeFailedFuture(TransportError(.connectionClosed, address: "", detail: "caller went away"))
                 }
-                return context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(frame))))
+                let written = context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(frame))))
+                handler.bytesSinceYield += frame.readableBytes
+                guard handler.bytesSinceYield >= Self.ioYieldBytes else { return written }
+                // While the socket takes every write at once, the writer's tasks would keep the event loop
+                // from ever reaching its selector, starving every other connection on it for the whole
+                // stream (NIO runs tasks until none are left). Every so often, wait for a timer instead:
+                // the loop's task queue empties, it serves I/O, then the timer lets the writer go on.
+                handler.bytesSinceYield = 0
+                return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
             }.get()
         }
         let responder = self.responder
