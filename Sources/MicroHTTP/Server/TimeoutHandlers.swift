@@ -1,26 +1,40 @@
 import NIOCore
 import NIOHTTP1
 
-/// Shared by the two handlers below: the timer that cuts off a request that arrives too slowly.
+/// Shared by the two handlers below: cuts off a request that arrives too slowly. One repeating
+/// check per connection (every quarter of the timeout), so requests themselves schedule nothing.
 final class RequestTimer {
-    private var task: Scheduled<Void>?
+    private var started: NIODeadline?
     private var inRequest = false
+    private var check: RepeatedTask?
     let timeout: TimeAmount
     init(timeout: TimeAmount) { self.timeout = timeout }
 
     func bytesArrived(_ context: ChannelHandlerContext) {
-        guard !inRequest, task == nil else { return }
+        guard !inRequest, started == nil else { return }
+        started = .now()
+        guard check == nil else { return }
         let channel = context.channel
-        task = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let period = TimeAmount.nanoseconds(max(1_000_000, timeout.nanoseconds / 4))
+        check = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            if let started = bound.value.started, NIODeadline.now() - started >= bound.value.timeout {
+                channel.close(promise: nil)
+            }
+        }
     }
 
     func requestComplete(streaming: Bool) {
-        task?.cancel()
-        task = nil
+        started = nil
         inRequest = streaming
     }
 
     func streamEnded() { inRequest = false }
+
+    func stop() {
+        check?.cancel()
+        check = nil
+    }
 }
 
 /// Before the HTTP decoder: arms the timer when a request's first bytes arrive.
@@ -33,6 +47,15 @@ final class RequestStartHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         timer.bytesArrived(context)
         context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer.stop()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer.stop()
     }
 }
 
