@@ -4,213 +4,215 @@ import MicroCore
 import NIOCore
 import Testing
 
-/// Unary calls over ``HTTPClientTransport``: the round trip, go-micro's headers, keep-alive reuse.
-@Suite struct HTTPUnaryTests {
-    func helloRequest(_ name: String, metadata: Metadata = Metadata(), deadline: NIODeadline? = nil, id: String = "") throws -> RPCRequest {
-        RPCRequest(service: "test", endpoint: "Test.Hello", metadata: metadata, deadline: deadline, id: id, body: try encode(Hello(name: name)))
-    }
-
-    @Test func roundTrip() async throws {
-        let server = try await TestServer.start()
-        let client = HTTPClientTransport()
-        let response = try await client.call(helloRequest("a"), to: server.address)
-        #expect(try json.decode(Reply.self, from: response.body) == Reply(message: "Hello a"))
-        #expect(response.contentType == "application/json")
-        await client.shutdown()
-        await server.stop()
-    }
-
-    @Test func sendsGoMicroHeaders() async throws {
-        let scripted = try await ScriptedServer.start { _ in
-            .reply(httpResponse(headers: [("Content-Type", "application/json"), ("X-Reply", "r1")], body: Array("{\"message\":\"ok\"}".utf8)))
+extension HTTPTransportSuite {
+    /// Unary calls over ``HTTPClientTransport``: the round trip, go-micro's headers, keep-alive reuse.
+    @Suite struct HTTPUnaryTests {
+        func helloRequest(_ name: String, metadata: Metadata = Metadata(), deadline: NIODeadline? = nil, id: String = "") throws -> RPCRequest {
+            RPCRequest(service: "test", endpoint: "Test.Hello", metadata: metadata, deadline: deadline, id: id, body: try encode(Hello(name: name)))
         }
-        let client = HTTPClientTransport()
-        let request = RPCRequest(service: "greeter", endpoint: "Greeter.Hello", metadata: ["Trace-Id": "t1", "Micro-From-Service": "caller"],
-                                 deadline: .now() + .seconds(2), id: "req-1", body: ByteBuffer(string: "{\"name\":\"a\"}"))
-        let response = try await client.call(request, to: scripted.address)
-        #expect(String(buffer: response.body) == "{\"message\":\"ok\"}")
-        #expect(response.metadata["x-reply"] == "r1")
 
-        let seen = try #require(scripted.requests.first)
-        #expect(seen.requestLine == "POST / HTTP/1.1")
-        #expect(seen.header("Micro-Id") == "req-1")
-        #expect(seen.header("Micro-Service") == "greeter")
-        #expect(seen.header("Micro-Method") == "Greeter.Hello")
-        #expect(seen.header("Micro-Endpoint") == "Greeter.Hello")
-        #expect(seen.header("Content-Type") == "application/json")
-        #expect(seen.header("Accept") == "application/json")
-        #expect(seen.header("Micro-Stream") == nil)
-        #expect(seen.header("Trace-Id") == "t1")
-        #expect(seen.header("Micro-From-Service") == "caller")
-        #expect(seen.header("Host") == "127.0.0.1")
-        #expect(seen.header("Content-Length") == "12")
-        #expect(seen.bodyText == "{\"name\":\"a\"}")
-        // Timeout is the time left in nanoseconds, as a decimal integer.
-        let timeout = try #require(seen.header("Timeout").flatMap { Int64($0) })
-        #expect(timeout > 1_000_000_000 && timeout <= 2_000_000_000)
-        await client.shutdown()
-        await scripted.stop()
-    }
+        @Test func roundTrip() async throws {
+            let server = try await TestServer.start()
+            let client = HTTPClientTransport()
+            let response = try await client.call(helloRequest("a"), to: server.address)
+            #expect(try json.decode(Reply.self, from: response.body) == Reply(message: "Hello a"))
+            #expect(response.contentType == "application/json")
+            await client.shutdown()
+            await server.stop()
+        }
 
-    @Test func handlerSeesMetadataAndDeadline() async throws {
-        struct Seen: Sendable { var metadata = Metadata(); var left: Duration?; var callContextTrace: String? }
-        let seen = Shared(Seen())
-        let server = try await TestServer.start { router in
-            router.handle("Test.Inspect") { (_: Hello, ctx: HandlerContext) -> Reply in
-                let left = ctx.deadline.map { Duration.nanoseconds(Int64($0.uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)) }
-                let trace = CallContext.current.metadata["trace-id"]
-                seen.update { $0 = Seen(metadata: ctx.metadata, left: left, callContextTrace: trace) }
-                return Reply(message: "ok")
+        @Test func sendsGoMicroHeaders() async throws {
+            let scripted = try await ScriptedServer.start { _ in
+                .reply(httpResponse(headers: [("Content-Type", "application/json"), ("X-Reply", "r1")], body: Array("{\"message\":\"ok\"}".utf8)))
             }
-        }
-        let client = HTTPClientTransport()
-        var request = try helloRequest("a", metadata: ["Trace-Id": "abc", "Tenant": "blue"], deadline: .now() + .seconds(2), id: "id-1")
-        request.endpoint = "Test.Inspect"
-        _ = try await client.call(request, to: server.address)
-        let s = seen.value
-        #expect(s.metadata["trace-id"] == "abc")
-        #expect(s.metadata["Tenant"] == "blue")
-        #expect(s.callContextTrace == "abc")
-        // Framing headers are not metadata.
-        for framing in ["micro-id", "micro-endpoint", "micro-service", "micro-method", "timeout", "content-type", "content-length", "host"] {
-            #expect(s.metadata[framing] == nil, "\(framing) leaked into metadata")
-        }
-        let left = try #require(s.left)
-        #expect(left > .milliseconds(1500) && left <= .seconds(2))
-        await client.shutdown()
-        await server.stop()
-    }
+            let client = HTTPClientTransport()
+            let request = RPCRequest(service: "greeter", endpoint: "Greeter.Hello", metadata: ["Trace-Id": "t1", "Micro-From-Service": "caller"],
+                                     deadline: .now() + .seconds(2), id: "req-1", body: ByteBuffer(string: "{\"name\":\"a\"}"))
+            let response = try await client.call(request, to: scripted.address)
+            #expect(String(buffer: response.body) == "{\"message\":\"ok\"}")
+            #expect(response.metadata["x-reply"] == "r1")
 
-    @Test func acceptsXPrefixedAndLowercaseHeaders() async throws {
-        let seen = Shared(Metadata())
-        let server = try await TestServer.start { router in
-            router.handle("Test.Meta") { (h: Hello, ctx: HandlerContext) -> Reply in
-                seen.update { $0 = ctx.metadata }
-                return Reply(message: "meta \(h.name)")
-            }
+            let seen = try #require(scripted.requests.first)
+            #expect(seen.requestLine == "POST / HTTP/1.1")
+            #expect(seen.header("Micro-Id") == "req-1")
+            #expect(seen.header("Micro-Service") == "greeter")
+            #expect(seen.header("Micro-Method") == "Greeter.Hello")
+            #expect(seen.header("Micro-Endpoint") == "Greeter.Hello")
+            #expect(seen.header("Content-Type") == "application/json")
+            #expect(seen.header("Accept") == "application/json")
+            #expect(seen.header("Micro-Stream") == nil)
+            #expect(seen.header("Trace-Id") == "t1")
+            #expect(seen.header("Micro-From-Service") == "caller")
+            #expect(seen.header("Host") == "127.0.0.1")
+            #expect(seen.header("Content-Length") == "12")
+            #expect(seen.bodyText == "{\"name\":\"a\"}")
+            // Timeout is the time left in nanoseconds, as a decimal integer.
+            let timeout = try #require(seen.header("Timeout").flatMap { Int64($0) })
+            #expect(timeout > 1_000_000_000 && timeout <= 2_000_000_000)
+            await client.shutdown()
+            await scripted.stop()
         }
-        let body = "{\"name\":\"x\"}"
-        let raw = try await RawConnection.connect(server.address)
-        try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nX-Micro-Endpoint: Test.Hello\r\nX-Micro-Service: test\r\nX-Micro-Id: abc\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-        let r = try #require(await raw.response())
-        #expect(r.status == 200)
-        #expect(r.bodyText == "{\"message\":\"Hello x\"}")
-        #expect(r.headers["micro-id"] == "abc")
-        raw.close()
 
-        // Go canonicalises names; other clients lowercase them. Both work, and metadata keys are case-insensitive.
-        let raw2 = try await RawConnection.connect(server.address)
-        try await raw2.send("POST / HTTP/1.1\r\nhost: a\r\nmicro-endpoint: Test.Meta\r\nTENANT: green\r\n"
-            + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
-        let r2 = try #require(await raw2.response())
-        #expect(r2.status == 200)
-        #expect(r2.bodyText == "{\"message\":\"meta x\"}")
-        #expect(seen.value["Tenant"] == "green")
-        raw2.close()
-        await server.stop()
-    }
-
-    @Test func sequentialCallsReuseOneConnection() async throws {
-        let server = try await TestServer.start()
-        let client = HTTPClientTransport()
-        for i in 0..<20 {
-            let r = try await client.call(helloRequest("n\(i)"), to: server.address)
-            #expect(try json.decode(Reply.self, from: r.body).message == "Hello n\(i)")
-        }
-        #expect(httpServer(server.listener).acceptedConnections == 1)
-        await client.shutdown()
-        await server.stop()
-    }
-
-    @Test func concurrentCallsAllSucceed() async throws {
-        let server = try await TestServer.start()
-        let client = HTTPClientTransport()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<50 {
-                group.addTask {
-                    let r = try await client.call(helloRequest("c\(i)"), to: server.address)
-                    #expect(try json.decode(Reply.self, from: r.body).message == "Hello c\(i)")
+        @Test func handlerSeesMetadataAndDeadline() async throws {
+            struct Seen: Sendable { var metadata = Metadata(); var left: Duration?; var callContextTrace: String? }
+            let seen = Shared(Seen())
+            let server = try await TestServer.start { router in
+                router.handle("Test.Inspect") { (_: Hello, ctx: HandlerContext) -> Reply in
+                    let left = ctx.deadline.map { Duration.nanoseconds(Int64($0.uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)) }
+                    let trace = CallContext.current.metadata["trace-id"]
+                    seen.update { $0 = Seen(metadata: ctx.metadata, left: left, callContextTrace: trace) }
+                    return Reply(message: "ok")
                 }
             }
-            try await group.waitForAll()
-        }
-        let afterBurst = httpServer(server.listener).acceptedConnections
-        #expect(afterBurst >= 1 && afterBurst <= 50)
-        // Later calls reuse the pooled connections instead of opening new ones.
-        for _ in 0..<10 { _ = try await client.call(helloRequest("again"), to: server.address) }
-        #expect(httpServer(server.listener).acceptedConnections == afterBurst)
-        await client.shutdown()
-        await server.stop()
-    }
-
-    @Test func stalePooledConnectionIsReplaced() async throws {
-        let config = HTTPTransportConfiguration(idleTimeout: .milliseconds(200))
-        let server = try await TestServer.start(configuration: config)
-        let client = HTTPClientTransport()
-        _ = try await client.call(helloRequest("first"), to: server.address)
-        // The server closes the idle pooled connection after 200 ms.
-        #expect(await eventually { httpServer(server.listener).openConnections == 0 })
-        try await Task.sleep(for: .milliseconds(50))
-        let r = try await client.call(helloRequest("second"), to: server.address)
-        #expect(try json.decode(Reply.self, from: r.body).message == "Hello second")
-        #expect(httpServer(server.listener).acceptedConnections == 2)
-        await client.shutdown()
-        await server.stop()
-    }
-
-    @Test func pooledConnectionClosedWithoutAnswerIsRetriedOnce() async throws {
-        // The second request on the first connection finds it dead (closed without an answer):
-        // the client sends it again on a fresh connection.
-        let scripted = try await ScriptedServer.start { request in
-            if request.connection == 0 && request.index == 1 { return .close }
-            return .reply(httpResponse(body: Array("{\"message\":\"c\(request.connection)\"}".utf8)))
-        }
-        let client = HTTPClientTransport()
-        let first = try await client.call(helloRequest("a"), to: scripted.address)
-        #expect(String(buffer: first.body) == "{\"message\":\"c0\"}")
-        let second = try await client.call(helloRequest("b"), to: scripted.address)
-        #expect(String(buffer: second.body) == "{\"message\":\"c1\"}")
-        #expect(scripted.connections == 2)
-        await client.shutdown()
-        await scripted.stop()
-    }
-
-    @Test func freshConnectionClosedWithoutAnswerIsNotRetried() async throws {
-        let scripted = try await ScriptedServer.start { _ in .close }
-        let client = HTTPClientTransport()
-        let error = await caught { _ = try await client.call(helloRequest("a"), to: scripted.address) }
-        #expect((error as? TransportError)?.code == .connectionClosed, "got \(String(describing: error))")
-        #expect(scripted.requests.count == 1)
-        await client.shutdown()
-        await scripted.stop()
-    }
-
-    @Test func handlerSlowerThanIdleTimeoutStillAnswers() async throws {
-        // The idle timeout is for connections between requests, not for a request being served.
-        let config = HTTPTransportConfiguration(idleTimeout: .milliseconds(200))
-        let server = try await TestServer.start(configuration: config) { router in
-            router.handle("Test.Slow") { (h: Hello, _: HandlerContext) -> Reply in
-                try await Task.sleep(for: .milliseconds(500))
-                return Reply(message: "slow \(h.name)")
+            let client = HTTPClientTransport()
+            var request = try helloRequest("a", metadata: ["Trace-Id": "abc", "Tenant": "blue"], deadline: .now() + .seconds(2), id: "id-1")
+            request.endpoint = "Test.Inspect"
+            _ = try await client.call(request, to: server.address)
+            let s = seen.value
+            #expect(s.metadata["trace-id"] == "abc")
+            #expect(s.metadata["Tenant"] == "blue")
+            #expect(s.callContextTrace == "abc")
+            // Framing headers are not metadata.
+            for framing in ["micro-id", "micro-endpoint", "micro-service", "micro-method", "timeout", "content-type", "content-length", "host"] {
+                #expect(s.metadata[framing] == nil, "\(framing) leaked into metadata")
             }
+            let left = try #require(s.left)
+            #expect(left > .milliseconds(1500) && left <= .seconds(2))
+            await client.shutdown()
+            await server.stop()
         }
-        let client = HTTPClientTransport()
-        var request = try helloRequest("a")
-        request.endpoint = "Test.Slow"
-        let r = try await client.call(request, to: server.address)
-        #expect(try json.decode(Reply.self, from: r.body).message == "slow a")
-        await client.shutdown()
-        await server.stop()
-    }
 
-    @Test func clientAfterShutdownRefusesCalls() async throws {
-        let server = try await TestServer.start()
-        let client = HTTPClientTransport()
-        _ = try await client.call(helloRequest("a"), to: server.address)
-        await client.shutdown()
-        let error = await caught { _ = try await client.call(helloRequest("b"), to: server.address) }
-        #expect((error as? TransportError)?.code == .shutdown, "got \(String(describing: error))")
-        await server.stop()
+        @Test func acceptsXPrefixedAndLowercaseHeaders() async throws {
+            let seen = Shared(Metadata())
+            let server = try await TestServer.start { router in
+                router.handle("Test.Meta") { (h: Hello, ctx: HandlerContext) -> Reply in
+                    seen.update { $0 = ctx.metadata }
+                    return Reply(message: "meta \(h.name)")
+                }
+            }
+            let body = "{\"name\":\"x\"}"
+            let raw = try await RawConnection.connect(server.address)
+            try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nX-Micro-Endpoint: Test.Hello\r\nX-Micro-Service: test\r\nX-Micro-Id: abc\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let r = try #require(await raw.response())
+            #expect(r.status == 200)
+            #expect(r.bodyText == "{\"message\":\"Hello x\"}")
+            #expect(r.headers["micro-id"] == "abc")
+            raw.close()
+
+            // Go canonicalises names; other clients lowercase them. Both work, and metadata keys are case-insensitive.
+            let raw2 = try await RawConnection.connect(server.address)
+            try await raw2.send("POST / HTTP/1.1\r\nhost: a\r\nmicro-endpoint: Test.Meta\r\nTENANT: green\r\n"
+                + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
+            let r2 = try #require(await raw2.response())
+            #expect(r2.status == 200)
+            #expect(r2.bodyText == "{\"message\":\"meta x\"}")
+            #expect(seen.value["Tenant"] == "green")
+            raw2.close()
+            await server.stop()
+        }
+
+        @Test func sequentialCallsReuseOneConnection() async throws {
+            let server = try await TestServer.start()
+            let client = HTTPClientTransport()
+            for i in 0..<20 {
+                let r = try await client.call(helloRequest("n\(i)"), to: server.address)
+                #expect(try json.decode(Reply.self, from: r.body).message == "Hello n\(i)")
+            }
+            #expect(httpServer(server.listener).acceptedConnections == 1)
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func concurrentCallsAllSucceed() async throws {
+            let server = try await TestServer.start()
+            let client = HTTPClientTransport()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        let r = try await client.call(helloRequest("c\(i)"), to: server.address)
+                        #expect(try json.decode(Reply.self, from: r.body).message == "Hello c\(i)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let afterBurst = httpServer(server.listener).acceptedConnections
+            #expect(afterBurst >= 1 && afterBurst <= 50)
+            // Later calls reuse the pooled connections instead of opening new ones.
+            for _ in 0..<10 { _ = try await client.call(helloRequest("again"), to: server.address) }
+            #expect(httpServer(server.listener).acceptedConnections == afterBurst)
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func stalePooledConnectionIsReplaced() async throws {
+            let config = HTTPTransportConfiguration(idleTimeout: .milliseconds(200))
+            let server = try await TestServer.start(configuration: config)
+            let client = HTTPClientTransport()
+            _ = try await client.call(helloRequest("first"), to: server.address)
+            // The server closes the idle pooled connection after 200 ms.
+            #expect(await eventually { httpServer(server.listener).openConnections == 0 })
+            try await Task.sleep(for: .milliseconds(50))
+            let r = try await client.call(helloRequest("second"), to: server.address)
+            #expect(try json.decode(Reply.self, from: r.body).message == "Hello second")
+            #expect(httpServer(server.listener).acceptedConnections == 2)
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func pooledConnectionClosedWithoutAnswerIsRetriedOnce() async throws {
+            // The second request on the first connection finds it dead (closed without an answer):
+            // the client sends it again on a fresh connection.
+            let scripted = try await ScriptedServer.start { request in
+                if request.connection == 0 && request.index == 1 { return .close }
+                return .reply(httpResponse(body: Array("{\"message\":\"c\(request.connection)\"}".utf8)))
+            }
+            let client = HTTPClientTransport()
+            let first = try await client.call(helloRequest("a"), to: scripted.address)
+            #expect(String(buffer: first.body) == "{\"message\":\"c0\"}")
+            let second = try await client.call(helloRequest("b"), to: scripted.address)
+            #expect(String(buffer: second.body) == "{\"message\":\"c1\"}")
+            #expect(scripted.connections == 2)
+            await client.shutdown()
+            await scripted.stop()
+        }
+
+        @Test func freshConnectionClosedWithoutAnswerIsNotRetried() async throws {
+            let scripted = try await ScriptedServer.start { _ in .close }
+            let client = HTTPClientTransport()
+            let error = await caught { _ = try await client.call(helloRequest("a"), to: scripted.address) }
+            #expect((error as? TransportError)?.code == .connectionClosed, "got \(String(describing: error))")
+            #expect(scripted.requests.count == 1)
+            await client.shutdown()
+            await scripted.stop()
+        }
+
+        @Test func handlerSlowerThanIdleTimeoutStillAnswers() async throws {
+            // The idle timeout is for connections between requests, not for a request being served.
+            let config = HTTPTransportConfiguration(idleTimeout: .milliseconds(200))
+            let server = try await TestServer.start(configuration: config) { router in
+                router.handle("Test.Slow") { (h: Hello, _: HandlerContext) -> Reply in
+                    try await Task.sleep(for: .milliseconds(500))
+                    return Reply(message: "slow \(h.name)")
+                }
+            }
+            let client = HTTPClientTransport()
+            var request = try helloRequest("a")
+            request.endpoint = "Test.Slow"
+            let r = try await client.call(request, to: server.address)
+            #expect(try json.decode(Reply.self, from: r.body).message == "slow a")
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func clientAfterShutdownRefusesCalls() async throws {
+            let server = try await TestServer.start()
+            let client = HTTPClientTransport()
+            _ = try await client.call(helloRequest("a"), to: server.address)
+            await client.shutdown()
+            let error = await caught { _ = try await client.call(helloRequest("b"), to: server.address) }
+            #expect((error as? TransportError)?.code == .shutdown, "got \(String(describing: error))")
+            await server.stop()
+        }
     }
 }

@@ -6,6 +6,11 @@ import NIOCore
 import NIOPosix
 import Testing
 
+/// Every suite of these tests runs inside this one, one test at a time: many of them bound timings
+/// (deadlines, idle and read timeouts, fairness) that two shared cores cannot keep with a hundred
+/// network tests at once.
+@Suite(.serialized) enum HTTPTransportSuite {}
+
 // MARK: - Small shared helpers
 
 /// A value shared between a handler and the test, behind a lock.

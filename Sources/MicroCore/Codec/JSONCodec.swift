@@ -53,12 +53,12 @@ public struct JSONCodec: Codec {
     }
 
     // Shared coders: their settings never change after this, and encode/decode are safe to call concurrently.
-    private nonisolated(unsafe) static let encoder: JSONEncoder = {
+    private static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.withoutEscapingSlashes]
         return e
     }()
-    private nonisolated(unsafe) static let decoder = JSONDecoder()
+    private static let decoder = JSONDecoder()
 
     static func describe(_ error: DecodingError) -> String {
         switch error {

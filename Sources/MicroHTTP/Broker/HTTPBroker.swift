@@ -104,8 +104,8 @@ public final class HTTPBroker: Broker {
     }
 
     /// Shared coders: configured once, safe to use concurrently.
-    nonisolated(unsafe) static let encoder = JSONEncoder()
-    nonisolated(unsafe) static let decoder = JSONDecoder()
+    static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
 
     /// A node id as a query value; ids of plain characters (the usual case) pass through untouched.
     static func queryEscape(_ id: String) -> String {

@@ -44,15 +44,14 @@ final class HTTP2Connection: Sendable {
 
     /// A new stream, wrapped as a one-exchange connection.
     func openExchange() async throws -> HTTPConnection {
+        let (address, host) = (self.address, self.host)
         do {
-            let exchange = try await streams.openStream { stream in
+            return try await streams.openStream { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                    return try HTTPConnection.Channel(wrappingChannelSynchronously: stream,
-                                                      configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
+                    return try HTTPConnection.wrap(stream, address: address, host: host, reusable: false)
                 }
             }
-            return HTTPConnection(address: address, host: host, channel: exchange, reusable: false)
         } catch {
             throw TransportError(.connectionClosed, address: address, detail: "cannot open an HTTP/2 stream: \(error)")
         }

@@ -4,65 +4,73 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One client connection: HTTP/1.1, one request at a time.
+/// One client connection (or one HTTP/2 stream): requests go out through the channel, response
+/// parts come back through a backpressured sequence fed by ``ResponsePartsHandler``.
 /// Safety: the pool hands a connection to one caller at a time, so the iterator has one reader.
 final class HTTPConnection: @unchecked Sendable {
-    typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+    typealias Parts = NIOThrowingAsyncSequenceProducer<HTTPClientResponsePart, any Error,
+        NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, ResponsePartsHandler.Demand>
     let address: String
     let host: String
-    private let asyncChannel: Channel
-    private var iterator: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
-    var channel: any NIOCore.Channel { asyncChannel.channel }
+    let channel: any Channel
+    private var iterator: Parts.AsyncIterator
     /// How many requests this connection served (0: fresh).
     var uses = 0
     /// False for an HTTP/2 stream, which serves one exchange and closes.
     let reusable: Bool
 
-    init(address: String, host: String, channel: Channel, reusable: Bool = true) {
+    private init(address: String, host: String, channel: any Channel, parts: Parts, reusable: Bool) {
         self.address = address
         self.host = host
+        self.channel = channel
+        self.iterator = parts.makeAsyncIterator()
         self.reusable = reusable
-        self.asyncChannel = channel
-        self.iterator = channel.inbound.makeAsyncIterator()
+    }
+
+    /// Adds the response-parts handler to a channel whose pipeline already speaks HTTP/1 parts
+    /// (an HTTP/1.1 connection or an HTTP/2 stream with its codec), on the channel's event loop.
+    static func wrap(_ channel: any Channel, address: String, host: String, reusable: Bool) throws -> HTTPConnection {
+        let handler = ResponsePartsHandler()
+        let made = Parts.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
+            finishOnDeinit: true,
+            delegate: ResponsePartsHandler.Demand(loopBound: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
+        handler.source = made.source
+        try channel.pipeline.syncOperations.addHandler(handler)
+        return HTTPConnection(address: address, host: host, channel: channel, parts: made.sequence, reusable: reusable)
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
         let (host, port) = try HostPort.parse(address)
         do {
-            let channel = try await ClientBootstrap(group: group)
+            return try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(TimeAmount(timeout))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try Channel(wrappingChannelSynchronously: channel,
-                                           configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
+                        return try wrap(channel, address: address, host: host, reusable: true)
                     }
                 }
-            return HTTPConnection(address: address, host: host, channel: channel)
         } catch {
             throw TransportError(.connectFailed, address: address, detail: "\(error)")
         }
     }
 
-    var isActive: Bool { asyncChannel.channel.isActive }
+    var isActive: Bool { channel.isActive }
 
-    func close() {
-        asyncChannel.outbound.finish()
-        asyncChannel.channel.close(promise: nil)
-    }
+    func close() { channel.close(promise: nil) }
 
-    deinit {
-        asyncChannel.outbound.finish()
-        asyncChannel.channel.close(promise: nil)
-    }
+    deinit { channel.close(promise: nil) }
 
     func write(_ parts: [HTTPClientRequestPart]) async throws {
-        try await asyncChannel.outbound.write(contentsOf: parts)
+        guard let last = parts.last else { return }
+        for part in parts.dropLast() { channel.write(part, promise: nil) }
+        try await channel.writeAndFlush(last)
     }
 
     func write(_ part: HTTPClientRequestPart) async throws {
-        try await asyncChannel.outbound.write(part)
+        try await channel.writeAndFlush(part)
     }
 
     func next() async throws -> HTTPClientResponsePart? {
@@ -72,7 +80,56 @@ final class HTTPConnection: @unchecked Sendable {
     /// Closes the connection at `deadline` unless the returned handle is cancelled first.
     func closeAt(_ deadline: NIODeadline?) -> Scheduled<Void>? {
         guard let deadline else { return nil }
-        let channel = asyncChannel.channel
+        let channel = self.channel
         return channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+    }
+}
+
+/// Hands a client channel's response parts to an async reader; stops reading the socket while the
+/// reader is behind, and ends the sequence when the channel closes.
+final class ResponsePartsHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    var source: HTTPConnection.Parts.Source?
+    private var context: ChannelHandlerContext?
+    private var paused = false
+    private var readPending = false
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .stopProducing = source?.yield(unwrapInboundIn(data)) { paused = true }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        source?.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        source?.finish(error)
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused { readPending = true } else { context.read() }
+    }
+
+    fileprivate func resume() {
+        guard paused else { return }
+        paused = false
+        if readPending, let context { readPending = false; context.read() }
+    }
+
+    struct Demand: NIOAsyncSequenceProducerDelegate {
+        let loopBound: NIOLoopBound<ResponsePartsHandler>
+        func produceMore() {
+            let bound = loopBound
+            bound.eventLoop.execute { bound.value.resume() }
+        }
+        func didTerminate() {}
     }
 }

@@ -55,6 +55,8 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
 
     func finishSending() async throws {
         do { try await connection.write(.end(nil)) } catch {
+            // The handler already answered and closed: what it said is read by `receive`.
+            if !connection.isActive && !finished { return }
             throw broken(error)
         }
     }
