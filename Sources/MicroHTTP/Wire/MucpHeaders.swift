@@ -11,15 +11,26 @@ enum MucpHeaders {
         "x-micro-id", "x-micro-service", "x-micro-method", "x-micro-endpoint", "x-micro-stream", "accept-encoding", "expect",
     ]
 
-    /// The first of the names present (go-micro accepts the `X-` forms too).
-    static func first(_ headers: HTTPHeaders, _ names: String...) -> String? {
-        for n in names { if let v = headers.first(name: n), !v.isEmpty { return v } }
-        return nil
-    }
-
+    /// Reads go-micro's headers in one pass over the request's headers (the `X-` forms count too);
+    /// everything that is not framing becomes the call's metadata.
     static func request(from head: HTTPRequestHead, body: ByteBuffer) throws -> RPCRequest {
-        let h = head.headers
-        var endpoint = first(h, "Micro-Endpoint", "X-Micro-Endpoint", "Micro-Method", "X-Micro-Method") ?? ""
+        var endpoint = "", method = "", service = "", id = "", contentType = "", timeout = ""
+        var isStream = false
+        var metadata = Metadata()
+        for (name, value) in head.headers {
+            let key = name.lowercased()
+            switch key {
+            case "micro-endpoint", "x-micro-endpoint": if endpoint.isEmpty { endpoint = value }
+            case "micro-method", "x-micro-method": if method.isEmpty { method = value }
+            case "micro-service", "x-micro-service": if service.isEmpty { service = value }
+            case "micro-id", "x-micro-id": if id.isEmpty { id = value }
+            case "micro-stream", "x-micro-stream": isStream = true
+            case "content-type": if contentType.isEmpty { contentType = value }
+            case "timeout": if timeout.isEmpty { timeout = value }
+            default: if !reserved.contains(key) { metadata[key] = value }
+            }
+        }
+        if endpoint.isEmpty { endpoint = method }
         if endpoint.isEmpty {
             // go-micro's HTTP handler also routes /Service/Method paths.
             let parts = head.uri.split(separator: "?").first.map { $0.split(separator: "/") } ?? []
@@ -28,17 +39,10 @@ enum MucpHeaders {
         guard !endpoint.isEmpty else {
             throw MicroError.badRequest("go.micro.server", "missing Micro-Endpoint header")
         }
-        var metadata = Metadata()
-        for (name, value) in h where !reserved.contains(name.lowercased()) { metadata[name] = value }
         var deadline: NIODeadline?
-        if let t = first(h, "Timeout"), let ns = Int64(t), ns > 0 {
-            deadline = .now() + .nanoseconds(ns)
-        }
-        let contentType = first(h, "Content-Type") ?? "application/json"
-        return RPCRequest(service: first(h, "Micro-Service", "X-Micro-Service") ?? "", endpoint: endpoint,
-                          contentType: contentType, metadata: metadata, deadline: deadline,
-                          id: first(h, "Micro-Id", "X-Micro-Id") ?? "",
-                          isStream: first(h, "Micro-Stream", "X-Micro-Stream") != nil, body: body)
+        if let ns = Int64(timeout), ns > 0 { deadline = .now() + .nanoseconds(ns) }
+        return RPCRequest(service: service, endpoint: endpoint, contentType: contentType.isEmpty ? "application/json" : contentType,
+                          metadata: metadata, deadline: deadline, id: id, isStream: isStream, body: body)
     }
 
     static func headers(for request: RPCRequest, host: String) -> HTTPHeaders {
