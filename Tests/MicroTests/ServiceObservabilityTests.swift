@@ -67,4 +67,32 @@ private struct SOEvent: Codable, Sendable { var text: String }
         #expect(spans.contains { $0.kind == .server && $0.operationName == "Back.Hello" })
         #expect(spans.contains { $0.kind == .consumer })
     }
+
+    @Test func streamsCarryTheTraceToTheHandler() async throws {
+        let registry = MemoryRegistry()
+        let transport = MemoryTransport()
+        let service = try Service(name: "counter", registry: registry, broker: MemoryBroker(), transport: (transport, transport))
+        service.handle("Counter.Count") { (req: SOHello, stream: ServerStream<SOReply>, _) in
+            for i in 0..<3 { try await stream.send(SOReply(message: "\(req.name)\(i)")) }
+        }
+        let tracer = InMemoryTracer()
+        try await withTracer(tracer) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                defer { service.stop() }
+                for _ in 0..<200 where try await registry.getService("counter").first?.nodes.isEmpty ?? true {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                let caller = Client(registry: registry, transports: [transport], broker: MemoryBroker(), callWrappers: [TracingCallWrapper()])
+                var got: [String] = []
+                for try await reply in caller.stream("counter", "Counter.Count", SOHello(name: "n"), of: SOReply.self) { got.append(reply.message) }
+                #expect(got == ["n0", "n1", "n2"])
+                await caller.shutdown()
+            }
+        }
+        let client = try #require(tracer.finishedSpans.first { $0.kind == .client })
+        let server = try #require(tracer.finishedSpans.first { $0.kind == .server })
+        #expect(server.spanContext.traceID == client.spanContext.traceID)
+        #expect(server.parentSpanID == client.spanContext.spanID)
+    }
 }

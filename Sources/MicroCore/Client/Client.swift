@@ -18,6 +18,7 @@ public final class Client: Sendable {
     public let fromService: String?
     private let transports: [String: any ClientTransport]
     private let callChain: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse
+    private let streamChain: @Sendable (RPCRequest, CallOptions) async throws -> any ClientStreamChannel
     private let publishChain: @Sendable (String, BrokerMessage) async throws -> Void
 
     /// A client over a registry, the transports by protocol name (`mucp`, `grpc`) and a broker.
@@ -45,6 +46,15 @@ public final class Client: Sendable {
             chain = { req, opts in try await w.call(req) { r in try await inner(r, opts) } }
         }
         self.callChain = chain
+        let open: @Sendable (RPCRequest, CallOptions) async throws -> any ClientStreamChannel = { request, options in
+            try await Client.openWithRetries(request, options: options, selector: selector, transports: transportsCopy)
+        }
+        var streams = open
+        for w in callWrappers.reversed() {
+            let inner = streams
+            streams = { req, opts in try await w.openStream(req) { r in try await inner(r, opts) } }
+        }
+        self.streamChain = streams
         var pub: @Sendable (String, BrokerMessage) async throws -> Void = { topic, message in try await broker.publish(topic, message) }
         for w in publishWrappers.reversed() {
             let inner = pub
@@ -165,19 +175,23 @@ public final class Client: Sendable {
         let options = options ?? defaults
         let codec = try codecs.codec(for: options.contentType)
         let request = makeRequest(service, endpoint, body: ByteBuffer(), options: options, isStream: true)
+        return ClientStream(channel: try await streamChain(request, options), codec: codec)
+    }
+
+    static func openWithRetries(_ request: RPCRequest, options: CallOptions, selector: Selector,
+                                transports: [String: any ClientTransport]) async throws -> any ClientStreamChannel {
         var tried: Set<String> = []
         for attempt in 0...max(0, options.retries) {
-            let (node, transport) = try await Client.pick(service, options: options, selector: selector, transports: transports, exclude: tried)
+            let (node, transport) = try await Client.pick(request.service, options: options, selector: selector, transports: transports, exclude: tried)
             do {
-                let channel = try await transport.openStream(request, to: node.address)
-                return ClientStream(channel: channel, codec: codec)
+                return try await transport.openStream(request, to: node.address)
             } catch {
                 if let t = error as? TransportError, t.code == .connectFailed { selector.failures.markFailed(node.id) }
                 guard options.shouldRetry(error), attempt < options.retries else { throw Client.surface(error) }
                 tried.insert(node.id)
             }
         }
-        throw MicroError.unavailable("go.micro.client", "could not open a stream to \(service)")
+        throw MicroError.unavailable("go.micro.client", "could not open a stream to \(request.service)")
     }
 
     /// Calls a server-streaming endpoint: sends `request`, then yields each response until the handler ends.

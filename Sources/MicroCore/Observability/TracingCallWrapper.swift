@@ -31,4 +31,25 @@ public struct TracingCallWrapper: CallWrapper {
             throw error
         }
     }
+
+    /// Opens a stream inside a client span that covers the opening, and sends the span's context
+    /// with the stream's head so the handler continues the trace.
+    public func openStream(_ request: RPCRequest, next: @Sendable (RPCRequest) async throws -> any ClientStreamChannel) async throws -> any ClientStreamChannel {
+        let span = TracePropagation.tracer(tracer).startSpan(request.endpoint, context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        defer { span.end() }
+        span.updateAttributes { attributes in
+            attributes["rpc.system"] = "micro"
+            attributes["rpc.service"] = request.service
+            attributes["rpc.method"] = request.endpoint
+            attributes["rpc.micro.stream"] = true
+        }
+        var request = request
+        TracePropagation.inject(span.context, into: &request.metadata, using: MetadataInjector(), tracer: tracer)
+        do {
+            return try await ServiceContext.withValue(span.context) { try await next(request) }
+        } catch {
+            TracePropagation.fail(span, error, code: MicroError.from(error, id: "go.micro.client").code)
+            throw error
+        }
+    }
 }
