@@ -24,6 +24,13 @@ struct CommonOptions: ParsableArguments {
     var generatorThreads: Int = 1
     @Option(help: "The framework/raw throughput ratio to reach.")
     var target: Double = 0.87
+    @Option(help: "Event loop threads of the servers (raw and framework alike); 0: NIO's shared group, one per core.")
+    var serverThreads: Int = 0
+
+    /// The servers' event loop group.
+    var serverGroup: any EventLoopGroup {
+        serverThreads > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: serverThreads) : MultiThreadedEventLoopGroup.singleton
+    }
 
     func validate() throws {
         guard concurrency >= 1, seconds > 0, warmup >= 0, rounds >= 1, generatorThreads >= 1 else {
@@ -33,7 +40,8 @@ struct CommonOptions: ParsableArguments {
 
     func banner(_ what: String) {
         print(what)
-        print("machine: \(System.coreCount) cores (System.coreCount); servers on NIO's singleton event loop group; " +
+        let servers = serverThreads > 0 ? "\(serverThreads) server event loop thread(s)" : "servers on NIO's shared event loop group"
+        print("machine: \(System.coreCount) cores; \(servers); " +
               "load generator: \(generatorThreads) event loop thread(s) of its own")
         print("runs: \(Table.fmt(seconds, 1)) s measured after \(Table.fmt(warmup, 1)) s warm-up, \(concurrency) concurrent callers, " +
               "best of \(rounds) alternating round(s)")

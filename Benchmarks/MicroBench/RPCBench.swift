@@ -33,10 +33,11 @@ struct RPCBench: AsyncParsableCommand {
         router.handle("Greeter.Hello") { (request: HelloRequest, _: HandlerContext) in
             HelloReply(message: "Hello \(request.name)")
         }
-        let listener = try await HTTPServerTransport().listen(on: "127.0.0.1:0", handler: router)
+        let serverGroup = o.serverGroup
+        let listener = try await HTTPServerTransport(group: serverGroup).listen(on: "127.0.0.1:0", handler: router)
         let serving = Task { try? await listener.run() }
         // (b) the baseline.
-        let raw = try await RawNIOServer.start(work: .hello)
+        let raw = try await RawNIOServer.start(work: .hello, group: serverGroup)
         // (d) the framework's client, finding the server through a registry.
         let registry = MemoryRegistry()
         try await registry.register(ServiceRecord(name: "greeter", nodes: [

@@ -10,17 +10,20 @@ public struct HTTPServerTransport: ServerTransport {
     /// Limits and timeouts.
     public var configuration: HTTPTransportConfiguration
     let logger: Logger
+    let group: any EventLoopGroup
 
-    /// A server transport with the given limits.
-    public init(configuration: HTTPTransportConfiguration = HTTPTransportConfiguration(), logger: Logger = Logger(label: "micro.http.server")) {
+    /// A server transport with the given limits, serving on `group` (NIO's shared one, a thread per core, by default).
+    public init(configuration: HTTPTransportConfiguration = HTTPTransportConfiguration(), logger: Logger = Logger(label: "micro.http.server"),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.logger = logger
+        self.group = group
     }
 
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
         let (host, port) = try HostPort.parse(address.isEmpty ? "127.0.0.1:0" : address)
         let server = try await HTTPServer.bind(host: host, port: port, configuration: configuration,
-                                               responder: MucpResponder(handler: handler), logger: logger)
+                                               responder: MucpResponder(handler: handler), logger: logger, group: group)
         return HTTPListener(server: server)
     }
 }
