@@ -9,6 +9,30 @@ struct MicroCommand: AsyncParsableCommand {
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
         subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self])
+
+    /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
+    /// as go-micro's CLI does, by moving them after it.
+    static func main() async {
+        await main(Array(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
+    }
+
+    /// The arguments with leading `--registry`, `--registry-address` and `--timeout` (with their
+    /// values, as `--x v` or `--x=v`) moved after the subcommand.
+    static func hoistingGlobalOptions(_ args: [String]) -> [String] {
+        let global: Set<String> = ["--registry", "--registry-address", "--timeout"]
+        var moved: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = String(a.split(separator: "=", maxSplits: 1).first ?? "")
+            guard global.contains(name) else { break }
+            moved.append(a)
+            if !a.contains("="), i + 1 < args.count { moved.append(args[i + 1]); i += 1 }
+            i += 1
+        }
+        guard !moved.isEmpty, i < args.count else { return args }
+        return [args[i]] + moved + args[(i + 1)...]
+    }
 }
 
 /// Options every command shares.

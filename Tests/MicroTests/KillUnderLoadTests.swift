@@ -149,11 +149,8 @@ extension IntegrationTests {
             #expect(delivered, "not every message reached the surviving member: \(survivor.output)")
             let copies = survivor.output.components(separatedBy: "received greeting: after-kill-").count - 1
             #expect(copies == messages, "\(copies) deliveries for \(messages) messages")
-            // HTTPBroker.publish reports the dead member's failure even when another member took the message.
-            withKnownIssue("HTTPBroker.publish throws 500 when a queue member failed but another took the message",
-                           isIntermittent: true) {
-                #expect(errors.count == 0, "\(errors.count) of \(messages) publishes reported failure, first: \(errors.first ?? "")")
-            }
+            // A queue member that failed is not a failed publish when another member took the message.
+            #expect(errors.count == 0, "\(errors.count) of \(messages) publishes reported failure, first: \(errors.first ?? "")")
         }
 
         /// The address a greeter logged on start (`address=127.0.0.1:PORT`).
