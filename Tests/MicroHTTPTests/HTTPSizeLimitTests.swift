@@ -70,6 +70,31 @@ extension HTTPTransportSuite {
             await server.stop()
         }
 
+        @Test func refusedUploadIsDrainedSoTheCallerCanFinishSendingThenCloses() async throws {
+            let server = try await Self.server(Self.small)
+            let raw = try await RawConnection.connect(server.address)
+            let declared = Self.limit + 100 * 1024
+            try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nMicro-Endpoint: Test.Hello\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(declared)\r\n\r\n")
+            // The 413 comes at once (the declared length is over the limit) ...
+            let r = try #require(await raw.response())
+            #expect(r.status == 413)
+            // ... and the server keeps reading what the caller still sends (within its drain budget),
+            // so the upload ends without a reset, and only then does the connection close.
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(!raw.isClosed)
+            let piece = [UInt8](repeating: UInt8(ascii: "a"), count: 16 * 1024)
+            var sent = 0
+            while sent < declared {
+                let n = min(piece.count, declared - sent)
+                try await raw.send(Array(piece[0..<n]))
+                sent += n
+            }
+            #expect(await raw.waitClosed())
+            try await expectStillServing(server)
+            await server.stop()
+        }
+
         @Test func serverRejectsChunkedOversizedRequestAndCloses() async throws {
             let server = try await Self.server(Self.small)
             let raw = try await RawConnection.connect(server.address)

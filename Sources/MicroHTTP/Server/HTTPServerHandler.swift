@@ -21,6 +21,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case streaming(StreamInbound)
         /// The stream's handler finished; what is left of its request is read and dropped.
         case discardingRequest
+        /// A refused request (413): up to `budget` more body bytes are read and dropped, so the caller
+        /// can finish sending and read the answer, then the connection closes.
+        case drainingRefused(budget: Int)
         case closed
     }
 
@@ -117,7 +120,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if responder.isStreaming(head) {
                 startStream(head, context: context)
             } else if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > maxMessageSize {
-                rejectTooLarge(declared, head: head, context: context)
+                rejectTooLarge(declared, head: head, remaining: declared, context: context)
             } else {
                 state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
             }
@@ -125,7 +128,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch part {
             case .body(var chunk):
                 guard body.readableBytes + chunk.readableBytes <= maxMessageSize else {
-                    rejectTooLarge(body.readableBytes + chunk.readableBytes, head: head, context: context)
+                    let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+                    rejectTooLarge(body.readableBytes + chunk.readableBytes, head: head,
+                                   remaining: declared.map { $0 - body.readableBytes - chunk.readableBytes }, context: context)
                     return
                 }
                 state = .responding   // drop the state's reference so the append does not copy
@@ -148,6 +153,14 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .discardingRequest:
             if case .end = part { finishExchange(keepAlive: true, context: context) }
+        case .drainingRefused(let budget):
+            switch part {
+            case .body(let chunk) where chunk.readableBytes <= budget:
+                state = .drainingRefused(budget: budget - chunk.readableBytes)
+            default:
+                state = .closed
+                context.close(promise: nil)
+            }
         }
     }
 
@@ -175,13 +188,23 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishExchange(keepAlive: keepAlive, context: context)
     }
 
-    private func rejectTooLarge(_ size: Int, head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// How much of a refused request's remaining body is read before closing (as Go's net/http does).
+    static let refusedDrainLimit = 256 * 1024
+
+    private func rejectTooLarge(_ size: Int, head: HTTPRequestHead, remaining: Int?, context: ChannelHandlerContext) {
         let error = MicroError.tooLarge("go.micro.server", "request of \(size) bytes exceeds the limit of \(maxMessageSize) bytes")
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Micro-Error", value: error.json)
         write(HTTPFullResponse(status: .payloadTooLarge, headers: headers, body: ByteBuffer(string: error.json)),
               head: head, keepAlive: false, context: context)
+        // Read a little more so a caller still uploading sees the 413 rather than a reset; a large
+        // declared remainder is not waited for.
+        if !isHTTP2, (remaining ?? 0) <= Self.refusedDrainLimit {
+            markBusy(false)
+            state = .drainingRefused(budget: Self.refusedDrainLimit)
+            return
+        }
         finishExchange(keepAlive: false, context: context)
     }
 
