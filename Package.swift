@@ -100,6 +100,7 @@ let package = Package(
             name: "MicroTests",
             dependencies: [
                 "Micro",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
