@@ -33,9 +33,9 @@ final class HTTPServer: Sendable {
         let tracker = ConnectionTracker()
         let idle = TimeAmount(configuration.idleTimeout)
         let readTimeout = TimeAmount(configuration.requestReadTimeout)
-        let makeHandler: @Sendable (Int) -> HTTPServerHandler = { id in
-            HTTPServerHandler(responder: responder, maxMessageSize: configuration.maxMessageSize, tracker: tracker,
-                              trackerID: id, logger: logger)
+        let makeHandler: @Sendable (TrackedConnection, ConnectionTimer?) -> HTTPServerHandler = { connection, timer in
+            HTTPServerHandler(responder: responder, maxMessageSize: configuration.maxMessageSize, connection: connection,
+                              timer: timer, logger: logger)
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -45,26 +45,26 @@ final class HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Counted from accept: over the limit, or while draining, the connection is closed at once.
-                    guard let id = tracker.add(channel, limit: configuration.maxConnections) else {
+                    guard let connection = tracker.add(channel, limit: configuration.maxConnections) else {
                         channel.close(promise: nil)
                         return
                     }
-                    channel.closeFuture.whenComplete { _ in tracker.remove(id) }
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
-                    let detector = ProtocolDetector(timeout: readTimeout, http1: { channel in
-                        let timer = RequestTimer(timeout: readTimeout)
+                    channel.closeFuture.whenComplete { _ in tracker.remove(connection.id) }
+                    // Until the protocol is known, a connection that says nothing is cut off after the shorter timeout.
+                    let detector = ProtocolDetector(timeout: min(readTimeout, idle), http1: { channel in
+                        let timer = ConnectionTimer(readTimeout: readTimeout, idleTimeout: idle)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(RequestStartHandler(timer: timer))
                         try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                        try sync.addHandler(RequestEndHandler(timer: timer))
-                        try sync.addHandler(makeHandler(id))
+                        try sync.addHandler(makeHandler(connection, timer))
                     }, http2: { channel in
                         let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(IdleStateHandler(allTimeout: idle))
                         try sync.addHandler(IdleCloseHandler())
                         _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                             stream.eventLoop.makeCompletedFuture {
                                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                try stream.pipeline.syncOperations.addHandler(makeHandler(id))
+                                try stream.pipeline.syncOperations.addHandler(makeHandler(connection, nil))
                             }
                         }
                     })

@@ -29,9 +29,12 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let responder: any HTTPResponder
     private let maxMessageSize: Int
-    private let tracker: ConnectionTracker
-    private let trackerID: Int
+    private let connection: TrackedConnection
+    /// HTTP/1 only: the connection's read and idle timeouts (fed by `RequestStartHandler` before the decoder).
+    private let timer: ConnectionTimer?
+    private var timedStreaming = false
     private let logger: Logger
+    private var executor: EventLoopTaskExecutor?
     private var state = State.idle
     private var busy = false
     private var queued: CircularBuffer<HTTPServerRequestPart> = []
@@ -47,12 +50,13 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let ioYieldBytes = 256 * 1024
     private var bytesSinceYield = 0
 
-    /// A handler for one channel of the connection `trackerID` (an HTTP/2 connection's streams share it).
-    init(responder: any HTTPResponder, maxMessageSize: Int, tracker: ConnectionTracker, trackerID: Int, logger: Logger) {
+    /// A handler for one channel of `connection` (an HTTP/2 connection's streams share it); `timer`
+    /// for an HTTP/1 connection.
+    init(responder: any HTTPResponder, maxMessageSize: Int, connection: TrackedConnection, timer: ConnectionTimer?, logger: Logger) {
         self.responder = responder
         self.maxMessageSize = maxMessageSize
-        self.tracker = tracker
-        self.trackerID = trackerID
+        self.connection = connection
+        self.timer = timer
         self.logger = logger
     }
 
@@ -60,12 +64,14 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        executor = EventLoopTaskExecutor.of(context.eventLoop)
     }
 
     private func markBusy(_ value: Bool) {
         guard busy != value else { return }
         busy = value
-        tracker.setBusy(trackerID, value)
+        connection.setBusy(value)
+        timer?.setAnswering(value)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -103,7 +109,21 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handle(unwrapInboundIn(data), context: context)
+        let part = unwrapInboundIn(data)
+        if let timer {
+            // The slow-request timer stops when a request is complete, or once a stream's head
+            // arrived (a stream's body may legitimately take long) — even while the part waits in `queued`.
+            switch part {
+            case .head(let head):
+                timedStreaming = responder.isStreaming(head)
+                if timedStreaming { timer.requestComplete(streaming: true) }
+            case .body:
+                break
+            case .end:
+                if timedStreaming { timer.streamEnded() } else { timer.requestComplete(streaming: false) }
+            }
+        }
+        handle(part, context: context)
     }
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -169,21 +189,21 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func respond(_ head: HTTPRequestHead, body: ByteBuffer, context: ChannelHandlerContext) {
         let responder = self.responder
         let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        task = Task(executorPreference: EventLoopTaskExecutor.of(loop)) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        task = Task(executorPreference: executor) {
             let response = await responder.respond(head, body: body)
             if loop.inEventLoop {
-                bound.value.handler.finishWhole(head, response, context: bound.value.context)
+                bound.value.finishWhole(head, response)
             } else {
-                loop.execute { bound.value.handler.finishWhole(head, response, context: bound.value.context) }
+                loop.execute { bound.value.finishWhole(head, response) }
             }
         }
     }
 
-    private func finishWhole(_ head: HTTPRequestHead, _ response: HTTPFullResponse, context: ChannelHandlerContext) {
+    private func finishWhole(_ head: HTTPRequestHead, _ response: HTTPFullResponse) {
         task = nil
-        guard case .responding = state else { return }
-        let keepAlive = head.isKeepAlive && !tracker.isDraining
+        guard case .responding = state, let context else { return }
+        let keepAlive = head.isKeepAlive && !connection.tracker.isDraining
         write(response, head: head, keepAlive: keepAlive, context: context)
         finishExchange(keepAlive: keepAlive, context: context)
     }
@@ -222,7 +242,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Ends one exchange: closes, or goes back to idle and serves what was queued meanwhile.
     private func finishExchange(keepAlive: Bool, context: ChannelHandlerContext) {
         markBusy(false)
-        guard keepAlive, !tracker.isDraining else {
+        guard keepAlive, !connection.tracker.isDraining else {
             state = .closed
             if isHTTP2 { return }   // the stream ends with its response
             context.close(promise: nil)
@@ -271,7 +291,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }.get()
         }
         let responder = self.responder
-        task = Task(executorPreference: EventLoopTaskExecutor.of(loop)) {
+        task = Task(executorPreference: executor) {
             let error = await responder.respondStreaming(head, inbound: reader, outbound: writer)
             loop.execute { bound.value.handler.finishStream(error, context: bound.value.context) }
         }

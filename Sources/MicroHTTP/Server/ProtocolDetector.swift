@@ -33,15 +33,6 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         timer?.cancel()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Idle before saying anything: close.
-        if !decided, event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !decided else { context.fireChannelRead(data); return }
         var chunk = unwrapInboundIn(data)

@@ -1,35 +1,78 @@
 import NIOCore
 import NIOHTTP1
 
-/// Shared by the two handlers below: cuts off a request that arrives too slowly. One repeating
-/// check per connection (every quarter of the timeout), so requests themselves schedule nothing.
-final class RequestTimer {
-    private var started: NIODeadline?
-    private var inRequest = false
+/// An HTTP/1 connection's two clocks: a request that arrives too slowly is cut off
+/// (`requestReadTimeout`), and a connection with no request for `idleTimeout` is closed — never one
+/// whose request is still being answered.
+///
+/// One repeating check per connection counts ticks (a quarter of the shorter timeout each), so
+/// requests themselves neither schedule anything nor read the clock. A timeout fires between its
+/// value and one tick later. Touched on the connection's event loop only.
+final class ConnectionTimer {
+    let period: TimeAmount
+    private let readTicks: Int
+    private let idleTicks: Int
+    /// A request's first bytes arrived and it is not complete yet.
+    private var reading = false
+    private var readingTicks = 0
+    /// Between a stream's head and its end: its body may legitimately take long.
+    private var streaming = false
+    private var answering = false
+    /// Something happened since the last tick.
+    private var active = true
+    private var quietTicks = 0
     private var check: RepeatedTask?
-    let timeout: TimeAmount
-    init(timeout: TimeAmount) { self.timeout = timeout }
 
-    func bytesArrived(_ context: ChannelHandlerContext) {
-        guard !inRequest, started == nil else { return }
-        started = .now()
+    init(readTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        let shorter = min(readTimeout.nanoseconds, idleTimeout.nanoseconds)
+        period = .nanoseconds(max(1_000_000, shorter / 4))
+        readTicks = Int((readTimeout.nanoseconds + period.nanoseconds - 1) / period.nanoseconds)
+        idleTicks = Int((idleTimeout.nanoseconds + period.nanoseconds - 1) / period.nanoseconds)
+    }
+
+    /// Starts the repeating check for `channel`.
+    func start(_ channel: any Channel) {
         guard check == nil else { return }
-        let channel = context.channel
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let period = TimeAmount.nanoseconds(max(1_000_000, timeout.nanoseconds / 4))
-        check = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            if let started = bound.value.started, NIODeadline.now() - started >= bound.value.timeout {
-                channel.close(promise: nil)
-            }
+        let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        check = channel.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            if bound.value.tick() { channel.close(promise: nil) }
         }
     }
 
-    func requestComplete(streaming: Bool) {
-        started = nil
-        inRequest = streaming
+    /// One tick; true when the connection should close.
+    private func tick() -> Bool {
+        if reading {
+            readingTicks += 1
+            if readingTicks > readTicks { return true }
+        }
+        if active || answering || reading {
+            active = false
+            quietTicks = 0
+            return false
+        }
+        quietTicks += 1
+        return quietTicks >= idleTicks
     }
 
-    func streamEnded() { inRequest = false }
+    func bytesArrived() {
+        active = true
+        guard !reading, !streaming else { return }
+        reading = true
+        readingTicks = 0
+    }
+
+    func requestComplete(streaming: Bool) {
+        reading = false
+        self.streaming = streaming
+    }
+
+    func streamEnded() { streaming = false }
+
+    /// The handler started (`true`) or finished (`false`) answering a request.
+    func setAnswering(_ value: Bool) {
+        answering = value
+        active = true
+    }
 
     func stop() {
         check?.cancel()
@@ -37,15 +80,19 @@ final class RequestTimer {
     }
 }
 
-/// Before the HTTP decoder: arms the timer when a request's first bytes arrive.
+/// Before the HTTP decoder: tells the timer when bytes arrive, and runs it while the channel lives.
 final class RequestStartHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    let timer: RequestTimer
-    init(timer: RequestTimer) { self.timer = timer }
+    let timer: ConnectionTimer
+    init(timer: ConnectionTimer) { self.timer = timer }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        timer.start(context.channel)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        timer.bytesArrived(context)
+        timer.bytesArrived()
         context.fireChannelRead(data)
     }
 
@@ -56,46 +103,6 @@ final class RequestStartHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer.stop()
-    }
-}
-
-/// After the HTTP decoder: disarms the timer when the request is complete (or, for a stream, once
-/// its head arrived: a stream's body may legitimately take long), and closes connections that are
-/// idle — but never one whose request is still being answered.
-final class RequestEndHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-    let timer: RequestTimer
-    private var streaming = false
-    private var answering = false
-    init(timer: RequestTimer) { self.timer = timer }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            answering = true
-            streaming = head.headers.contains(name: "Micro-Stream") || head.headers.contains(name: "X-Micro-Stream")
-            if streaming { timer.requestComplete(streaming: true) }
-        case .body: break
-        case .end:
-            if streaming { timer.streamEnded() } else { timer.requestComplete(streaming: false) }
-        }
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { answering = false }
-        context.write(data, promise: promise)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            if !answering { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }
 
