@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "MicroCore", targets: ["MicroCore"]),
         .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
+        .library(name: "MicroNATS", targets: ["MicroNATS"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -20,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
@@ -56,10 +58,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MicroNATS",
+            dependencies: [
+                "MicroCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Micro",
             dependencies: [
                 "MicroCore",
                 "MicroHTTP",
+                "MicroNATS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,8 +101,10 @@ let package = Package(
             name: "MicroBench",
             dependencies: [
                 "Micro",
+                "MicroNATS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,6 +114,7 @@ let package = Package(
         ),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore"], swiftSettings: strict),
+        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [

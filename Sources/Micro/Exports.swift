@@ -1,3 +1,4 @@
 @_exported import MicroCore
 @_exported import MicroHTTP
 @_exported import NIOCore
+@_exported import MicroNATS

@@ -2,21 +2,24 @@ import Foundation
 import Logging
 import MicroCore
 import MicroHTTP
+import MicroNATS
 
 /// The engines chosen by go-micro's environment variables (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`,
-/// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_SERVER_ADDRESS`,
-/// `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
+/// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_TRANSPORT_ADDRESS`,
+/// `MICRO_SERVER_ADDRESS`, `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
-    /// `local` (default: files under `$MICRO_HOME`) or `memory`.
+    /// `local` (default: files under `$MICRO_HOME`), `memory` or `nats`.
     public var registry: String
-    /// Where the registry lives (for `local`: its directory).
+    /// Where the registry lives (for `local`: its directory; for `nats`: server URLs, comma-separated).
     public var registryAddress: String?
-    /// `http` (default) or `memory`.
+    /// `http` (default), `memory` or `nats`.
     public var broker: String
-    /// Where the broker listens (for `http`: the subscriber listener's bind address).
+    /// Where the broker is (for `http`: the subscriber listener's bind address; for `nats`: server URLs).
     public var brokerAddress: String?
-    /// `http` (default) or `memory`.
+    /// `http` (default), `memory` or `nats` (RPC over NATS request/reply: services open no port).
     public var transport: String
+    /// For the `nats` transport: server URLs, comma-separated (default `nats://127.0.0.1:4222`).
+    public var transportAddress: String?
     /// The address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a service's registration (and its
@@ -37,6 +40,7 @@ public struct MicroEnvironment: Sendable {
         broker = value("MICRO_BROKER")?.lowercased() ?? "http"
         brokerAddress = value("MICRO_BROKER_ADDRESS")
         transport = value("MICRO_TRANSPORT")?.lowercased() ?? "http"
+        transportAddress = value("MICRO_TRANSPORT_ADDRESS")
         serverAddress = value("MICRO_SERVER_ADDRESS")
         registerTTL = value("MICRO_REGISTER_TTL")
         registerInterval = value("MICRO_REGISTER_INTERVAL")
@@ -61,11 +65,20 @@ public struct MicroEnvironment: Sendable {
     }
 
     /// The registries this build knows by name.
-    public static let registries = ["local", "memory"]
+    public static let registries = ["local", "memory", "nats"]
     /// The brokers this build knows by name.
-    public static let brokers = ["http", "memory"]
+    public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
-    public static let transports = ["http", "memory"]
+    public static let transports = ["http", "memory", "nats"]
+
+    /// NATS options for a comma-separated list of server URLs (go-micro's address lists); nil or
+    /// empty means `nats://127.0.0.1:4222`.
+    static func natsOptions(_ addresses: String?) -> NATSOptions {
+        let servers = (addresses ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var options = servers.isEmpty ? NATSOptions() : NATSOptions(servers: servers)
+        options.name = ProcessInfo.processInfo.processName
+        return options
+    }
 
     /// One memory registry, broker and transport per process, so `memory` engines reach each other.
     static let sharedMemoryRegistry = MemoryRegistry()
@@ -77,6 +90,7 @@ public struct MicroEnvironment: Sendable {
         switch registry {
         case "local": return LocalRegistry(directory: registryAddress)
         case "memory": return Self.sharedMemoryRegistry
+        case "nats": return NATSRegistry(options: Self.natsOptions(registryAddress))
         default: throw ConfigurationError("unknown registry '\(registry)' (MICRO_REGISTRY); this build has: \(Self.registries.joined(separator: ", "))")
         }
     }
@@ -92,6 +106,7 @@ public struct MicroEnvironment: Sendable {
             if registerInterval == nil, interval >= ttl { interval = ttl / 3 }
             return HTTPBroker(registry: registry, address: brokerAddress ?? "127.0.0.1:0", registerTTL: ttl, registerInterval: interval)
         case "memory": return Self.sharedMemoryBroker
+        case "nats": return NATSBroker(options: Self.natsOptions(brokerAddress))
         default: throw ConfigurationError("unknown broker '\(broker)' (MICRO_BROKER); this build has: \(Self.brokers.joined(separator: ", "))")
         }
     }
@@ -101,6 +116,9 @@ public struct MicroEnvironment: Sendable {
         switch transport {
         case "http": return (HTTPClientTransport(configuration: configuration), HTTPServerTransport(configuration: configuration))
         case "memory": return (Self.sharedMemoryTransport, Self.sharedMemoryTransport)
+        case "nats":
+            let options = Self.natsOptions(transportAddress)
+            return (NATSClientTransport(options: options), NATSServerTransport(options: options))
         default: throw ConfigurationError("unknown transport '\(transport)' (MICRO_TRANSPORT); this build has: \(Self.transports.joined(separator: ", "))")
         }
     }
@@ -121,7 +139,10 @@ extension Client {
         let registry = try environment.makeRegistry()
         let broker = try environment.makeBroker(registry: registry)
         let transport = try environment.makeTransport()
-        self.init(registry: registry, transports: [transport.client], broker: broker, defaults: defaults,
+        // A client reaches every node it finds: HTTP nodes always, plus the chosen transport's.
+        var transports: [any ClientTransport] = [transport.client]
+        if transport.client.protocolName != "mucp" { transports.append(HTTPClientTransport()) }
+        self.init(registry: registry, transports: transports, broker: broker, defaults: defaults,
                   callWrappers: callWrappers, publishWrappers: publishWrappers)
     }
 }

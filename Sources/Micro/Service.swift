@@ -77,7 +77,7 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         self.broker = broker
         let transport = try transport ?? environment.makeTransport(configuration: options.http)
         self.serverTransport = transport.server
-        self.transportName = transport.server is MemoryTransport ? "memory" : "http"
+        self.transportName = transport.server is MemoryTransport ? "memory" : (transport.server.protocolName == "nats" ? "nats" : "http")
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers

@@ -1,0 +1,284 @@
+import ArgumentParser
+import Foundation
+import MicroNATS
+import NIOConcurrencyHelpers
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct NATSBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nats",
+        abstract: "MicroNATS publish, publish→subscribe and request/reply against a raw socket speaking NATS by hand, on a nats-server it starts.")
+
+    @Option(help: "Messages per publish and publish→subscribe run.")
+    var messages: Int = 200_000
+    @Option(help: "Requests per request/reply run.")
+    var requests: Int = 20_000
+    @Option(help: "Rounds: raw and MicroNATS runs alternate; the best of each is reported.")
+    var rounds: Int = 2
+    @Option(help: "The MicroNATS/raw ratio to reach.")
+    var target: Double = 0.8
+    @Option(help: "The nats-server binary (default: $MICRO_NATS_SERVER, /usr/sbin/nats-server).")
+    var natsServer: String?
+
+    func validate() throws {
+        guard messages >= 1000, requests >= 100, rounds >= 1 else { throw ValidationError("messages ≥ 1000, requests ≥ 100, rounds ≥ 1") }
+    }
+
+    func run() async throws {
+        let server = try NATSServerRun(binary: natsServer)
+        defer { server.stop() }
+        print("micro-bench nats — nats-server on 127.0.0.1:\(server.port); \(System.coreCount) cores")
+        print("publish and publish→subscribe: \(messages) messages per run; request/reply: \(requests) sequential requests; best of \(rounds)")
+        print("raw: a blocking socket writing pre-encoded PUB frames and parsing MSG lines by hand, no client library")
+        print("")
+        var ratios: [(String, Double)] = []
+        for size in [16, 1024] {
+            let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+            var raw: [Double] = [], micro: [Double] = []
+            for _ in 0..<rounds {
+                raw.append(try rawPublish(port: server.port, payload: payload))
+                micro.append(try await microPublish(url: server.url, payload: payload))
+            }
+            ratios.append(row("publish \(size) B", raw.max()!, micro.max()!, unit: "msgs/s"))
+            raw = []; micro = []
+            for _ in 0..<rounds {
+                raw.append(try rawPubSub(port: server.port, payload: payload))
+                micro.append(try await microPubSub(url: server.url, payload: payload))
+            }
+            ratios.append(row("publish→subscribe \(size) B", raw.max()!, micro.max()!, unit: "msgs/s delivered"))
+        }
+        var rawLatency: [[UInt64]] = [], microLatency: [[UInt64]] = []
+        for _ in 0..<rounds {
+            rawLatency.append(try rawRequests(port: server.port))
+            microLatency.append(try await microRequests(url: server.url))
+        }
+        let bestRaw = rawLatency.min { median($0) < median($1) }!
+        let bestMicro = microLatency.min { median($0) < median($1) }!
+        print("")
+        print("request/reply 16 B (sequential)      p50 ms    p99 ms     req/s")
+        for (label, l) in [("raw socket", bestRaw), ("MicroNATS request()", bestMicro)] {
+            print(Table.pad(label, 32, left: true) + Table.pad(Table.fmt(percentile(l, 50), 3), 10) + Table.pad(Table.fmt(percentile(l, 99), 3), 10)
+                  + Table.pad(Table.fmt(Double(l.count) / (Double(l.reduce(0, +)) / 1e9), 0), 10))
+        }
+        ratios.append(("request/reply (p50 raw / p50 micro)", median(bestRaw) / median(bestMicro)))
+        print("")
+        for (name, ratio) in ratios { print(Table.ratioRow(name, ratio, target: target)) }
+    }
+
+    private func row(_ name: String, _ raw: Double, _ micro: Double, unit: String) -> (String, Double) {
+        print(Table.pad(name, 28, left: true) + "  raw " + Table.pad(Table.fmt(raw, 0), 10) + "   MicroNATS " + Table.pad(Table.fmt(micro, 0), 10) + "  " + unit)
+        return (name, micro / raw)
+    }
+
+    // MARK: Publish only
+
+    /// Frames pre-encoded in batches of 1000, written straight to the socket; a PING/PONG at the end
+    /// proves the server read them all.
+    private func rawPublish(port: Int, payload: [UInt8], subject: String = "bench.pub") throws -> Double {
+        let socket = try RawNATSSocket(port: port)
+        let batch = 1000
+        var frames: [UInt8] = []
+        for _ in 0..<batch { frames += Array("PUB \(subject) \(payload.count)\r\n".utf8) + payload + [13, 10] }
+        let t0 = nowNanos()
+        var sent = 0
+        while sent < messages {
+            try socket.write(frames)
+            sent += batch
+        }
+        try socket.ping()
+        return Double(sent) / (Double(nowNanos() - t0) / 1e9)
+    }
+
+    private func microPublish(url: String, payload: [UInt8], subject: String = "bench.pub") async throws -> Double {
+        let connection = try await NATSConnection.connect(NATSOptions(servers: [url]))
+        let body = ByteBuffer(bytes: payload)
+        let t0 = nowNanos()
+        for _ in 0..<messages { try connection.publish(subject, payload: body) }
+        try await connection.flush(timeout: .seconds(60))
+        let rate = Double(messages) / (Double(nowNanos() - t0) / 1e9)
+        await connection.close()
+        return rate
+    }
+
+    // MARK: Publish → subscribe
+
+    /// A raw subscriber counts MSGs on its own thread while a raw publisher sends; delivered/s from
+    /// the first publish to the last delivery.
+    private func rawPubSub(port: Int, payload: [UInt8]) throws -> Double {
+        let subscriber = try RawNATSSocket(port: port)
+        try subscriber.write(Array("SUB bench.sub 1\r\n".utf8))
+        try subscriber.ping()
+        let expected = messages
+        let done = NIOLockedValueBox<(count: Int, end: UInt64, error: String?)>((0, 0, nil))
+        let reader = Thread {
+            var n = 0
+            do {
+                while n < expected { _ = try subscriber.nextMessage(); n += 1 }
+            } catch { done.withLockedValue { $0.error = "\(error)" } }
+            done.withLockedValue { $0.count = n; $0.end = nowNanos() }
+        }
+        reader.start()
+        let t0 = nowNanos()
+        _ = try rawPublish(port: port, payload: payload, subject: "bench.sub")
+        let deadline = nowNanos() + 60_000_000_000
+        while done.withLockedValue({ $0.end }) == 0 && nowNanos() < deadline { usleep(1000) }
+        let (count, end, error) = done.withLockedValue { $0 }
+        subscriber.shutdownBoth()
+        if let error { throw BenchError("raw subscriber: \(error)") }
+        guard count == expected else { throw BenchError("raw subscriber got \(count) of \(expected)") }
+        return Double(count) / (Double(end - t0) / 1e9)
+    }
+
+    private func microPubSub(url: String, payload: [UInt8]) async throws -> Double {
+        let subscriberConnection = try await NATSConnection.connect(NATSOptions(servers: [url]))
+        let subscription = try subscriberConnection.subscribe("bench.sub")
+        try await subscriberConnection.flush()
+        let publisher = try await NATSConnection.connect(NATSOptions(servers: [url]))
+        let expected = messages
+        let body = ByteBuffer(bytes: payload)
+        let t0 = nowNanos()
+        let (count, end) = try await withThrowingTaskGroup(of: (Int, UInt64).self) { group in
+            group.addTask {
+                var n = 0
+                for await _ in subscription {
+                    n += 1
+                    if n == expected { break }
+                }
+                return (n, nowNanos())
+            }
+            group.addTask {
+                for _ in 0..<expected { try publisher.publish("bench.sub", payload: body) }
+                try await publisher.flush(timeout: .seconds(60))
+                try await Task.sleep(for: .seconds(60))
+                throw BenchError("MicroNATS subscriber did not get \(expected) messages within 60 s (dropped: \(subscription.droppedMessages))")
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        await publisher.close()
+        await subscriberConnection.close()
+        guard count == expected else { throw BenchError("MicroNATS subscriber got \(count) of \(expected)") }
+        return Double(count) / (Double(end - t0) / 1e9)
+    }
+
+    // MARK: Request / reply
+
+    private func rawRequests(port: Int) throws -> [UInt64] {
+        let responder = try RawNATSSocket(port: port)
+        try responder.write(Array("SUB bench.echo.raw 1\r\n".utf8))
+        try responder.ping()
+        let reply16 = Array("0123456789abcdef".utf8)
+        let serving = Thread {
+            while let (reply, _) = try? responder.nextMessage() {
+                guard let reply else { continue }
+                if (try? responder.write(Array("PUB \(reply) 16\r\n".utf8) + reply16 + [13, 10])) == nil { return }
+            }
+        }
+        serving.start()
+        let requester = try RawNATSSocket(port: port)
+        try requester.write(Array("SUB _INBOX.raw.* 1\r\n".utf8))
+        try requester.ping()
+        let frame = Array("PUB bench.echo.raw _INBOX.raw.1 16\r\n".utf8) + reply16 + [13, 10]
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(requests)
+        for _ in 0..<requests {
+            let t0 = nowNanos()
+            try requester.write(frame)
+            _ = try requester.nextMessage()
+            latencies.append(nowNanos() - t0)
+        }
+        requester.shutdownBoth()
+        responder.shutdownBoth()
+        return latencies
+    }
+
+    private func microRequests(url: String) async throws -> [UInt64] {
+        let responderConnection = try await NATSConnection.connect(NATSOptions(servers: [url]))
+        let subscription = try responderConnection.subscribe("bench.echo.micro")
+        try await responderConnection.flush()
+        let requester = try await NATSConnection.connect(NATSOptions(servers: [url]))
+        let body = ByteBuffer(string: "0123456789abcdef")
+        let count = requests
+        let latencies = try await withThrowingTaskGroup(of: [UInt64]?.self) { group in
+            group.addTask {
+                for await message in subscription {
+                    if let reply = message.replyTo { try responderConnection.publish(reply, payload: message.payload) }
+                }
+                return nil
+            }
+            group.addTask {
+                var latencies: [UInt64] = []
+                latencies.reserveCapacity(count)
+                for _ in 0..<count {
+                    let t0 = nowNanos()
+                    _ = try await requester.request("bench.echo.micro", payload: body, timeout: .seconds(5))
+                    latencies.append(nowNanos() - t0)
+                }
+                return latencies
+            }
+            var result: [UInt64] = []
+            while let next = try await group.next() {
+                if let l = next { result = l; try subscription.unsubscribe(); break }
+            }
+            group.cancelAll()
+            return result
+        }
+        await requester.close()
+        await responderConnection.close()
+        return latencies
+    }
+
+    private func percentile(_ l: [UInt64], _ p: Double) -> Double {
+        let sorted = l.sorted()
+        let rank = max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
+        return Double(sorted[rank]) / 1e6
+    }
+
+    private func median(_ l: [UInt64]) -> Double { percentile(l, 50) }
+}
+
+/// A nats-server started for the benchmark on a free loopback port, killed by its pid at the end.
+final class NATSServerRun {
+    let port: Int
+    var url: String { "nats://127.0.0.1:\(port)" }
+    private let process: Process
+
+    init(binary: String?) throws {
+        let candidates = [binary, ProcessInfo.processInfo.environment["MICRO_NATS_SERVER"], "/usr/sbin/nats-server", "/usr/bin/nats-server"].compactMap { $0 }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw BenchError("nats-server not found (apt-get install nats-server, or --nats-server PATH)")
+        }
+        // A free port: bind port 0 and release it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        close(fd)
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["-a", "127.0.0.1", "-p", "\(port)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<500 {
+            if (try? RawNATSSocket(port: port)) != nil { return }
+            usleep(10_000)
+        }
+        stop()
+        throw BenchError("nats-server did not start on port \(port)")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+}
