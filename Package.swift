@@ -114,11 +114,14 @@ let package = Package(
         ),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore"], swiftSettings: strict),
-        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
+        // Test-only: starts real engines (nats-server) for the engine and integration tests.
+        .target(name: "MicroTestSupport", path: "Tests/MicroTestSupport", swiftSettings: strict),
+        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [
                 "Micro",
+                "MicroTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

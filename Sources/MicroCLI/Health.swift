@@ -16,7 +16,8 @@ struct Health: AsyncParsableCommand {
             guard !nodes.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
             for node in nodes {
                 var options = global.callOptions
-                options.address = node.address
+                // This very node, over whichever transport it speaks (HTTP address or NATS subject).
+                options.filters.append(.node(node.id))
                 options.retries = 0
                 do {
                     let reply = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options)
