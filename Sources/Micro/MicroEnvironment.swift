@@ -139,9 +139,13 @@ extension Client {
         let registry = try environment.makeRegistry()
         let broker = try environment.makeBroker(registry: registry)
         let transport = try environment.makeTransport()
-        // A client reaches every node it finds: HTTP nodes always, plus the chosen transport's.
+        // A client reaches every node it finds, whatever it speaks: the chosen transport, plus HTTP
+        // and NATS (whose connection opens only when a NATS node is called).
         var transports: [any ClientTransport] = [transport.client]
         if transport.client.protocolName != "mucp" { transports.append(HTTPClientTransport()) }
+        if transport.client.protocolName != "nats" {
+            transports.append(NATSClientTransport(options: MicroEnvironment.natsOptions(environment.transportAddress)))
+        }
         self.init(registry: registry, transports: transports, broker: broker, defaults: defaults,
                   callWrappers: callWrappers, publishWrappers: publishWrappers)
     }

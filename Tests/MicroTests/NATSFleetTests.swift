@@ -35,6 +35,11 @@ extension IntegrationTests {
             let call = try await h.run("micro", ["call", "greeter", "Greeter.Hello", #"{"name":"Alice"}"#], environment: env)
             #expect(call.status == 0 && call.stdout == "{\"message\":\"Hello Alice\"}\n", "\(call)")
 
+            // A CLI that only chose the NATS registry still calls a NATS node (the client speaks every transport).
+            let registryOnly = ["MICRO_REGISTRY": "nats", "MICRO_REGISTRY_ADDRESS": nats.url, "MICRO_TRANSPORT_ADDRESS": nats.url]
+            let call2 = try await h.run("micro", ["call", "greeter", "Greeter.Hello", #"{"name":"Bob"}"#], environment: registryOnly)
+            #expect(call2.status == 0 && call2.stdout == "{\"message\":\"Hello Bob\"}\n", "\(call2)")
+
             let stream = try await h.run("micro", ["stream", "greeter", "Greeter.Countdown", #"{"from":3}"#], environment: env)
             #expect(stream.status == 0, "\(stream)")
             let ticks = stream.stdout.split(separator: "\n").map { line -> Int? in
