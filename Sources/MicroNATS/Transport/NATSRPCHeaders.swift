@@ -21,12 +21,7 @@ enum NATSRPCHeaders {
     static let contentType = "Content-Type"
 
     /// Headers that are framing, not metadata (lowercased).
-    static let reserved: Set<String> = [
-        "content-type", "accept", "content-length", "timeout",
-        "micro-id", "micro-service", "micro-method", "micro-endpoint", "micro-stream", "micro-error",
-        "x-micro-id", "x-micro-service", "x-micro-method", "x-micro-endpoint", "x-micro-stream", "x-micro-error",
-        "micro-frame", "micro-seq", "micro-ack", "micro-stream-window",
-    ]
+    static var reserved: Set<String> { RPCHeaders.reserved }
 
     /// Whether `name` can be sent as a NATS header name (no space, control character or `:`).
     static func isSendableName(_ name: String) -> Bool {
@@ -64,32 +59,7 @@ enum NATSRPCHeaders {
     /// Reads a call from a message's headers; everything that is not framing becomes metadata.
     /// Throws a 400 for a message without an endpoint.
     static func parseRequest(_ headers: NATSHeaders, body: ByteBuffer) throws -> RPCRequest {
-        var endpointValue = "", methodValue = "", serviceValue = "", idValue = "", type = "", timeoutValue = ""
-        var isStream = false
-        var metadata = Metadata()
-        for field in headers {
-            let key = field.name.lowercased()
-            let value = field.value
-            switch key {
-            case "micro-endpoint", "x-micro-endpoint": if endpointValue.isEmpty { endpointValue = value }
-            case "micro-method", "x-micro-method": if methodValue.isEmpty { methodValue = value }
-            case "micro-service", "x-micro-service": if serviceValue.isEmpty { serviceValue = value }
-            case "micro-id", "x-micro-id": if idValue.isEmpty { idValue = value }
-            case "micro-stream", "x-micro-stream": isStream = true
-            case "content-type": if type.isEmpty { type = value }
-            case "timeout": if timeoutValue.isEmpty { timeoutValue = value }
-            default: if !reserved.contains(key) { metadata[key] = value }
-            }
-        }
-        if endpointValue.isEmpty { endpointValue = methodValue }
-        guard !endpointValue.isEmpty else {
-            throw MicroError.badRequest("go.micro.server", "missing Micro-Endpoint header")
-        }
-        // As go-micro's server and the HTTP transport do, a Timeout that is not a positive number is ignored.
-        var deadline: NIODeadline?
-        if let ns = Int64(timeoutValue.trimmingCharacters(in: .whitespaces)), ns > 0 { deadline = .now() + .nanoseconds(ns) }
-        return RPCRequest(service: serviceValue, endpoint: endpointValue, contentType: type.isEmpty ? "application/json" : type,
-                          metadata: metadata, deadline: deadline, id: idValue, isStream: isStream, body: body)
+        try RPCHeaders.request(headers.lazy.map { (name: $0.name, value: $0.value) }, body: body)
     }
 
     /// The headers of a successful answer.

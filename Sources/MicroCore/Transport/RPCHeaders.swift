@@ -1,0 +1,61 @@
+import NIOCore
+
+/// go-micro's RPC headers (`Micro-Service`, `Micro-Endpoint`, `Micro-Id`, `Timeout`, ...): the
+/// names, and how a call is read from them — one reading for every transport that carries headers
+/// (HTTP headers, NATS headers, gRPC metadata). Names match case-insensitively; `X-` forms count.
+public enum RPCHeaders {
+    /// Header names (lowercased) that are framing, not the caller's metadata.
+    public static let reserved: Set<String> = [
+        "content-type", "accept", "content-length", "host", "connection", "transfer-encoding", "user-agent",
+        "accept-encoding", "expect", "timeout",
+        "micro-id", "micro-service", "micro-method", "micro-endpoint", "micro-stream", "micro-error",
+        "x-micro-id", "x-micro-service", "x-micro-method", "x-micro-endpoint", "x-micro-stream", "x-micro-error",
+        "micro-frame", "micro-seq", "micro-ack", "micro-stream-window",
+    ]
+
+    /// Reads a call from header fields in one pass; every field that is not framing becomes
+    /// metadata (lowercased name). Without `Micro-Endpoint`/`Micro-Method`, `fallbackEndpoint` is
+    /// asked (HTTP routes `/Service/Method` paths). A `Timeout` (nanoseconds) that is not a positive
+    /// number is ignored, as go-micro does. Throws a 400 when no endpoint is named.
+    @inlinable
+    public static func request<Fields: Sequence>(
+        _ fields: Fields, body: ByteBuffer, fallbackEndpoint: () -> String? = { nil }
+    ) throws -> RPCRequest where Fields.Element == (name: String, value: String) {
+        var endpoint = "", method = "", service = "", id = "", contentType = "", timeout = ""
+        var isStream = false
+        var metadata = Metadata()
+        for (name, value) in fields {
+            let key = name.lowercased()
+            switch key {
+            case "micro-endpoint", "x-micro-endpoint": if endpoint.isEmpty { endpoint = value }
+            case "micro-method", "x-micro-method": if method.isEmpty { method = value }
+            case "micro-service", "x-micro-service": if service.isEmpty { service = value }
+            case "micro-id", "x-micro-id": if id.isEmpty { id = value }
+            case "micro-stream", "x-micro-stream": isStream = true
+            case "content-type": if contentType.isEmpty { contentType = value }
+            case "timeout": if timeout.isEmpty { timeout = value }
+            default: if !reserved.contains(key) { metadata[key] = value }
+            }
+        }
+        if endpoint.isEmpty { endpoint = method }
+        if endpoint.isEmpty, let fallback = fallbackEndpoint() { endpoint = fallback }
+        guard !endpoint.isEmpty else {
+            throw MicroError.badRequest("go.micro.server", "missing Micro-Endpoint header")
+        }
+        var deadline: NIODeadline?
+        if let ns = Int64(timeout.trimmingSpaces), ns > 0 { deadline = .now() + .nanoseconds(ns) }
+        return RPCRequest(service: service, endpoint: endpoint, contentType: contentType.isEmpty ? "application/json" : contentType,
+                          metadata: metadata, deadline: deadline, id: id, isStream: isStream, body: body)
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    @usableFromInline
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}
