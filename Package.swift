@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MicroCore", targets: ["MicroCore"]),
         .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
         .library(name: "MicroNATS", targets: ["MicroNATS"]),
+        .library(name: "MicroEtcd", targets: ["MicroEtcd"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -22,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
@@ -71,11 +75,25 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MicroEtcd",
+            dependencies: [
+                "MicroCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Micro",
             dependencies: [
                 "MicroCore",
                 "MicroHTTP",
                 "MicroNATS",
+                "MicroEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,10 +135,12 @@ let package = Package(
         // Test-only: starts real engines (nats-server) for the engine and integration tests.
         .target(name: "MicroTestSupport", path: "Tests/MicroTestSupport", swiftSettings: strict),
         .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [
                 "Micro",
+                "MicroEtcd",
                 "MicroTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

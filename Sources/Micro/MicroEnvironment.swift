@@ -2,15 +2,17 @@ import Foundation
 import Logging
 import MicroCore
 import MicroHTTP
+import MicroEtcd
 import MicroNATS
 
 /// The engines chosen by go-micro's environment variables (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`,
 /// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_TRANSPORT_ADDRESS`,
 /// `MICRO_SERVER_ADDRESS`, `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
-    /// `local` (default: files under `$MICRO_HOME`), `memory` or `nats`.
+    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats` or `etcd`.
     public var registry: String
-    /// Where the registry lives (for `local`: its directory; for `nats`: server URLs, comma-separated).
+    /// Where the registry lives (for `local`: its directory; for `nats`: server URLs; for `etcd`:
+    /// member addresses; lists comma-separated).
     public var registryAddress: String?
     /// `http` (default), `memory` or `nats`.
     public var broker: String
@@ -65,7 +67,7 @@ public struct MicroEnvironment: Sendable {
     }
 
     /// The registries this build knows by name.
-    public static let registries = ["local", "memory", "nats"]
+    public static let registries = ["local", "memory", "nats", "etcd"]
     /// The brokers this build knows by name.
     public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
@@ -91,6 +93,7 @@ public struct MicroEnvironment: Sendable {
         case "local": return LocalRegistry(directory: registryAddress)
         case "memory": return Self.sharedMemoryRegistry
         case "nats": return NATSRegistry(options: Self.natsOptions(registryAddress))
+        case "etcd": return try EtcdRegistry(addresses: registryAddress)
         default: throw ConfigurationError("unknown registry '\(registry)' (MICRO_REGISTRY); this build has: \(Self.registries.joined(separator: ", "))")
         }
     }

@@ -37,10 +37,10 @@ struct MicroCommand: AsyncParsableCommand {
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Registry: local (default), memory or nats. Overrides MICRO_REGISTRY.")
+    @Option(help: "Registry: local (default), memory, nats or etcd. Overrides MICRO_REGISTRY.")
     var registry: String?
 
-    @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory; nats: server URLs, comma-separated). Overrides MICRO_REGISTRY_ADDRESS.")
+    @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory; nats: server URLs; etcd: member addresses; comma-separated). Overrides MICRO_REGISTRY_ADDRESS.")
     var registryAddress: String?
 
     @Option(help: "Give up after this many seconds (default 5; streams: no limit).")

@@ -1,5 +1,6 @@
 import Foundation
 import Micro
+import MicroEtcd
 import MicroTestSupport
 import Testing
 
@@ -12,17 +13,21 @@ import Testing
         var writer: any Registry
         var reader: any Registry
         var server: NATSServerProcess?
+        var etcd: EtcdProcess?
         var directory: URL?
 
         func close() async {
             if let w = writer as? NATSRegistry { await w.shutdown() }
             if let r = reader as? NATSRegistry { await r.shutdown() }
+            if let w = writer as? EtcdRegistry { await w.shutdown() }
+            if let r = reader as? EtcdRegistry { await r.shutdown() }
             server?.stop()
+            etcd?.stop()
             if let directory { try? FileManager.default.removeItem(at: directory) }
         }
     }
 
-    static let kinds = ["memory", "local", "nats"]
+    static let kinds = ["memory", "local", "nats", "etcd"]
 
     static func make(_ kind: String) async throws -> Pair {
         switch kind {
@@ -40,6 +45,11 @@ import Testing
             let options = NATSOptions(servers: [server.url])
             return Pair(writer: NATSRegistry(options: options, configuration: config),
                         reader: NATSRegistry(options: options, configuration: config), server: server)
+        case "etcd":
+            // Writer and reader with clients of their own, as two processes would have.
+            let etcd = try await EtcdProcess()
+            return Pair(writer: try EtcdRegistry(addresses: etcd.addressList),
+                        reader: try EtcdRegistry(addresses: etcd.addressList), etcd: etcd)
         default:
             throw EngineMissing(description: "no registry \(kind)")
         }
