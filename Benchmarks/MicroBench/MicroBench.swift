@@ -7,7 +7,7 @@ struct MicroBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro-bench",
         abstract: "Throughput and latency of Swift Micro's HTTP transport, HTTP broker and NATS client against raw baselines in the same run.",
-        subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self])
+        subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self, GRPCBench.self])
 }
 
 /// Options both subcommands share.

@@ -2,3 +2,5 @@
 @_exported import MicroHTTP
 @_exported import NIOCore
 @_exported import MicroNATS
+@_exported import MicroGRPC
+@_exported import MicroEtcd

@@ -3,6 +3,7 @@ import Logging
 import MicroCore
 import MicroHTTP
 import MicroEtcd
+import MicroGRPC
 import MicroNATS
 
 /// The engines chosen by go-micro's environment variables (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`,
@@ -18,7 +19,8 @@ public struct MicroEnvironment: Sendable {
     public var broker: String
     /// Where the broker is (for `http`: the subscriber listener's bind address; for `nats`: server URLs).
     public var brokerAddress: String?
-    /// `http` (default), `memory` or `nats` (RPC over NATS request/reply: services open no port).
+    /// `http` (default), `memory`, `nats` (RPC over NATS request/reply: services open no port) or
+    /// `grpc` (gRPC over HTTP/2; native gRPC clients can call protobuf endpoints).
     public var transport: String
     /// For the `nats` transport: server URLs, comma-separated (default `nats://127.0.0.1:4222`).
     public var transportAddress: String?
@@ -71,7 +73,7 @@ public struct MicroEnvironment: Sendable {
     /// The brokers this build knows by name.
     public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
-    public static let transports = ["http", "memory", "nats"]
+    public static let transports = ["http", "memory", "nats", "grpc"]
 
     /// NATS options for a comma-separated list of server URLs (go-micro's address lists); nil or
     /// empty means `nats://127.0.0.1:4222`.
@@ -122,6 +124,7 @@ public struct MicroEnvironment: Sendable {
         case "nats":
             let options = Self.natsOptions(transportAddress)
             return (NATSClientTransport(options: options), NATSServerTransport(options: options))
+        case "grpc": return (GRPCClientTransport(), GRPCServerTransport())
         default: throw ConfigurationError("unknown transport '\(transport)' (MICRO_TRANSPORT); this build has: \(Self.transports.joined(separator: ", "))")
         }
     }
@@ -142,10 +145,11 @@ extension Client {
         let registry = try environment.makeRegistry()
         let broker = try environment.makeBroker(registry: registry)
         let transport = try environment.makeTransport()
-        // A client reaches every node it finds, whatever it speaks: the chosen transport, plus HTTP
-        // and NATS (whose connection opens only when a NATS node is called).
+        // A client reaches every node it finds, whatever it speaks: the chosen transport, plus HTTP,
+        // gRPC and NATS (whose connection opens only when a NATS node is called).
         var transports: [any ClientTransport] = [transport.client]
         if transport.client.protocolName != "mucp" { transports.append(HTTPClientTransport()) }
+        if transport.client.protocolName != "grpc" { transports.append(GRPCClientTransport()) }
         if transport.client.protocolName != "nats" {
             transports.append(NATSClientTransport(options: MicroEnvironment.natsOptions(environment.transportAddress)))
         }

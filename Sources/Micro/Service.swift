@@ -77,7 +77,8 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         self.broker = broker
         let transport = try transport ?? environment.makeTransport(configuration: options.http)
         self.serverTransport = transport.server
-        self.transportName = transport.server is MemoryTransport ? "memory" : (transport.server.protocolName == "nats" ? "nats" : "http")
+        self.transportName = transport.server is MemoryTransport ? "memory"
+            : (["nats", "grpc"].contains(transport.server.protocolName) ? transport.server.protocolName : "http")
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers
@@ -162,7 +163,7 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         var nodes: [Node] = []
         if let address {
             nodes.append(Node(id: nodeID, address: address, metadata: [
-                "transport": transportName, "broker": broker.name, "server": "mucp",
+                "transport": transportName, "broker": broker.name, "server": transportName == "grpc" ? "grpc" : "mucp",
                 "registry": registry.name, "protocol": serverTransport.protocolName,
             ]))
         }

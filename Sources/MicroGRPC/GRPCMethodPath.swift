@@ -1,0 +1,90 @@
+import GRPCCore
+
+/// The HTTP/2 paths a gRPC method answers on: its proto full name (`/<package>.<Service>/<Method>`),
+/// which native gRPC clients call, and go-micro's alias (`/<registered service name>.<Service>/<Method>`).
+public struct GRPCMethodPath: Sendable, Hashable {
+    /// The proto package, e.g. `helloworld` (empty when the .proto has none).
+    public var protoPackage: String
+    /// The proto service, e.g. `Greeter`.
+    public var service: String
+    /// The method, e.g. `SayHello`.
+    public var method: String
+
+    /// A method of `service` in `protoPackage`.
+    public init(protoPackage: String, service: String, method: String) {
+        self.protoPackage = protoPackage
+        self.service = service
+        self.method = method
+    }
+
+    /// The go-micro endpoint name, `Service.Method`.
+    public var endpoint: String { "\(service).\(method)" }
+
+    /// `/<package>.<Service>/<Method>`, or `/<Service>/<Method>` without a package.
+    public var fullPath: String {
+        protoPackage.isEmpty ? "/\(service)/\(method)" : "/\(protoPackage).\(service)/\(method)"
+    }
+
+    /// go-micro's alias: `/<registered service name>.<Service>/<Method>`.
+    public func goMicroAlias(registeredName: String) -> String { "/\(registeredName).\(service)/\(method)" }
+
+    /// Splits a request path (`/a.b.Service/Method`) into the dotted service part and the method;
+    /// nil for anything that is not exactly two non-empty segments.
+    public static func split(_ path: String) -> (qualifiedService: String, method: String)? {
+        guard path.hasPrefix("/") else { return nil }
+        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
+}
+
+extension GRPCMethodPath {
+    /// Endpoint metadata naming the proto service a method belongs to (`helloworld.Greeter`), so the
+    /// server also answers on its full proto path.
+    public static let serviceKey = "grpc.service"
+    /// Endpoint metadata naming the method's kind: `unary`, `client_streaming`, `server_streaming`, `bidi_streaming`.
+    public static let typeKey = "grpc.type"
+
+    /// The path of a generated method descriptor (`helloworld.Greeter` / `SayHello`).
+    public init(_ descriptor: MethodDescriptor) {
+        let service = descriptor.service.fullyQualifiedService
+        if let dot = service.lastIndex(of: ".") {
+            self.init(protoPackage: String(service[..<dot]), service: String(service[service.index(after: dot)...]), method: descriptor.method)
+        } else {
+            self.init(protoPackage: "", service: service, method: descriptor.method)
+        }
+    }
+
+    /// The fully qualified proto service, `helloworld.Greeter`.
+    public var qualifiedService: String { protoPackage.isEmpty ? service : "\(protoPackage).\(service)" }
+
+    /// The path a client uses for `endpoint` of the service registered as `service`: an endpoint
+    /// starting with `/` is a path already; `Service.Method` is go-micro's alias
+    /// `/<service>.Service/Method`; `pkg.Service.Method` is the proto path `/pkg.Service/Method`.
+    public static func clientPath(service: String, endpoint: String) -> String {
+        if endpoint.hasPrefix("/") { return endpoint }
+        guard let dot = endpoint.lastIndex(of: ".") else { return "/\(service)/\(endpoint)" }
+        let head = endpoint[..<dot], method = endpoint[endpoint.index(after: dot)...]
+        if head.contains(".") || service.isEmpty { return "/\(head)/\(method)" }
+        return "/\(service).\(head)/\(method)"
+    }
+
+    static func rpcType(_ name: String?) -> MethodDescriptor.RPCType? {
+        switch name {
+        case "unary": return .unary
+        case "client_streaming": return .clientStreaming
+        case "server_streaming": return .serverStreaming
+        case "bidi_streaming": return .bidirectionalStreaming
+        default: return nil
+        }
+    }
+
+    static func name(of type: MethodDescriptor.RPCType) -> String {
+        switch type {
+        case .unary: return "unary"
+        case .clientStreaming: return "client_streaming"
+        case .serverStreaming: return "server_streaming"
+        case .bidirectionalStreaming: return "bidi_streaming"
+        }
+    }
+}
