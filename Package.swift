@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "MicroNATS", targets: ["MicroNATS"]),
         .library(name: "MicroGRPC", targets: ["MicroGRPC"]),
         .library(name: "MicroEtcd", targets: ["MicroEtcd"]),
+        .library(name: "MicroMDNS", targets: ["MicroMDNS"]),
+        .library(name: "MicroGossip", targets: ["MicroGossip"]),
+        .library(name: "MicroConsul", targets: ["MicroConsul"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -35,9 +38,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "MicroCore",
             dependencies: [
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,6 +112,41 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MicroMDNS",
+            dependencies: [
+                "MicroCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MicroGossip",
+            dependencies: [
+                "MicroCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MicroConsul",
+            dependencies: [
+                "MicroCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Micro",
             dependencies: [
                 "MicroCore",
@@ -161,6 +201,9 @@ let package = Package(
         .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [

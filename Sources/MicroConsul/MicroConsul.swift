@@ -1,0 +1,1 @@
+// MicroConsul: go-micro's Consul registry over the Consul agent HTTP API.
