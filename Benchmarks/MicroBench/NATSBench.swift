@@ -96,7 +96,7 @@ struct NATSBench: AsyncParsableCommand {
         let connection = try await NATSConnection.connect(NATSOptions(servers: [url]))
         let body = ByteBuffer(bytes: payload)
         let t0 = nowNanos()
-        for _ in 0..<messages { try connection.publish(subject, payload: body) }
+        for _ in 0..<messages { try await connection.publish(subject, payload: body) }
         try await connection.flush(timeout: .seconds(60))
         let rate = Double(messages) / (Double(nowNanos() - t0) / 1e9)
         await connection.close()
@@ -150,7 +150,7 @@ struct NATSBench: AsyncParsableCommand {
                 return (n, nowNanos())
             }
             group.addTask {
-                for _ in 0..<expected { try publisher.publish("bench.sub", payload: body) }
+                for _ in 0..<expected { try await publisher.publish("bench.sub", payload: body) }
                 try await publisher.flush(timeout: .seconds(60))
                 try await Task.sleep(for: .seconds(60))
                 throw BenchError("MicroNATS subscriber did not get \(expected) messages within 60 s (dropped: \(subscription.droppedMessages))")
@@ -206,7 +206,7 @@ struct NATSBench: AsyncParsableCommand {
         let latencies = try await withThrowingTaskGroup(of: [UInt64]?.self) { group in
             group.addTask {
                 for await message in subscription {
-                    if let reply = message.replyTo { try responderConnection.publish(reply, payload: message.payload) }
+                    if let reply = message.replyTo { try await responderConnection.publish(reply, payload: message.payload) }
                 }
                 return nil
             }

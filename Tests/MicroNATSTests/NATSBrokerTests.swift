@@ -152,9 +152,9 @@ extension NATSSuite {
             let got = K.Box<[BrokerMessage]>([])
             _ = try await broker.subscribe("bad", queue: nil) { e in got.update { $0.append(e.message) } }
             let raw = try await K.connect(server)
-            try raw.publish("bad", payload: ByteBuffer(string: "not json"))
-            try raw.publish("bad", payload: ByteBuffer(string: "{\"Header\":{},\"Body\":\"%%%\"}"))
-            try raw.publish("bad", payload: ByteBuffer(string: "{\"Header\":{\"k\":\"v\"},\"Body\":\"aGk=\"}"))
+            try await raw.publish("bad", payload: ByteBuffer(string: "not json"))
+            try await raw.publish("bad", payload: ByteBuffer(string: "{\"Header\":{},\"Body\":\"%%%\"}"))
+            try await raw.publish("bad", payload: ByteBuffer(string: "{\"Header\":{\"k\":\"v\"},\"Body\":\"aGk=\"}"))
             #expect(await K.eventually { got.value.count == 1 })
             #expect(got.value.first == BrokerMessage(header: ["k": "v"], body: Array("hi".utf8)))
             await raw.close()

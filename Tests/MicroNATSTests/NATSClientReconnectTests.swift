@@ -18,16 +18,16 @@ extension NATSSuite {
             let connection = try await Kit.connect(server)
             let subscription = try connection.subscribe("r.>")
             let queued = try connection.subscribe("rq", queue: "group")
-            try connection.publish("r.before", payload: Kit.payload("before"))
+            try await connection.publish("r.before", payload: Kit.payload("before"))
             #expect(await Kit.collect(subscription, count: 1).count == 1)
 
             server.kill()
             try await Kit.eventually("the client noticed") { connection.status == .reconnecting }
-            for i in 0..<200 { try connection.publish("r.\(i)", payload: Kit.payload("\(i)")) }
-            try connection.publish("rq", payload: Kit.payload("queued"))
+            for i in 0..<200 { try await connection.publish("r.\(i)", payload: Kit.payload("\(i)")) }
+            try await connection.publish("rq", payload: Kit.payload("queued"))
             // A subscription made while down is sent on reconnect too.
             let late = try connection.subscribe("late")
-            try connection.publish("late", payload: Kit.payload("late"))
+            try await connection.publish("late", payload: Kit.payload("late"))
             try await server.start()
 
             let messages = await Kit.collect(subscription, count: 200, within: .seconds(8))
@@ -37,7 +37,7 @@ extension NATSSuite {
             #expect(await Kit.collect(late, count: 1).count == 1)
             #expect(connection.status == .connected)
             #expect(connection.statistics.reconnects >= 1)
-            try connection.publish("r.after", payload: Kit.payload("after"))
+            try await connection.publish("r.after", payload: Kit.payload("after"))
             #expect(await Kit.collect(subscription, count: 1).first?.subject == "r.after")
             await connection.close()
         }
@@ -56,7 +56,7 @@ extension NATSSuite {
                 do {
                     var tagged = payload
                     tagged.setString(String(format: "%04d", accepted), at: tagged.readerIndex)
-                    try connection.publish("bounded", payload: tagged)
+                    try await connection.publish("bounded", payload: tagged)
                     accepted += 1
                 } catch let error as NATSError {
                     refusal = error
@@ -66,14 +66,14 @@ extension NATSSuite {
             #expect(refusal?.code == .reconnectBufferExceeded)
             #expect(accepted > 10 && accepted < 100, "accepted \(accepted)")
             // Still refused, not dropped silently.
-            #expect(throws: NATSError.self) { try connection.publish("bounded", payload: payload) }
+            await #expect(throws: NATSError.self) { try await connection.publish("bounded", payload: payload) }
             try await server.start()
             let messages = await Kit.collect(subscription, count: accepted, within: .seconds(8))
             #expect(messages.count == accepted)
             #expect(messages.map { String(buffer: $0.payload.getSlice(at: $0.payload.readerIndex, length: 4)!) } == (0..<accepted).map { String(format: "%04d", $0) })
             let extra = await Kit.collect(subscription, count: 1, within: .milliseconds(300))
             #expect(extra.isEmpty)
-            try connection.publish("bounded", payload: payload)
+            try await connection.publish("bounded", payload: payload)
             try await connection.flush()
             await connection.close()
         }
@@ -113,7 +113,7 @@ extension NATSSuite {
             try await Kit.eventually("the client gave up") { connection.status == .closed }
             #expect(connection.hasChannel == false)
             #expect(await Kit.collect(subscription, count: 1, within: .seconds(1)).isEmpty)
-            #expect(throws: NATSError.self) { try connection.publish("gone", payload: Kit.payload("x")) }
+            await #expect(throws: NATSError.self) { try await connection.publish("gone", payload: Kit.payload("x")) }
             await connection.close()
         }
 
@@ -144,7 +144,7 @@ extension NATSSuite {
                 kill(pid, SIGCONT)
                 throw error
             }
-            try connection.publish("stale", payload: Kit.payload("buffered"))
+            try await connection.publish("stale", payload: Kit.payload("buffered"))
             kill(pid, SIGCONT)
             let messages = await Kit.collect(subscription, count: 1, within: .seconds(5))
             #expect(messages.map { String(buffer: $0.payload) } == ["buffered"])

@@ -17,7 +17,7 @@ extension NATSSuite {
             }
             #expect(connection.serverInfo.authRequired)
             let subscription = try connection.subscribe("auth.ok")
-            try connection.publish("auth.ok", payload: Kit.payload("in"))
+            try await connection.publish("auth.ok", payload: Kit.payload("in"))
             #expect(await Kit.collect(subscription, count: 1).count == 1)
             await connection.close()
 
@@ -61,7 +61,7 @@ extension NATSSuite {
             let subscription = try connection.subscribe("secure.>")
             var headers = NATSHeaders()
             headers["Over"] = "TLS"
-            try connection.publish("secure.hello", payload: Kit.payload("encrypted"), headers: headers)
+            try await connection.publish("secure.hello", payload: Kit.payload("encrypted"), headers: headers)
             let messages = await Kit.collect(subscription, count: 1)
             #expect(messages.first.map { String(buffer: $0.payload) } == "encrypted")
             #expect(messages.first?.headers?["over"] == "TLS")
@@ -89,7 +89,7 @@ extension NATSSuite {
             let connection = try await Kit.connect(server) { $0.tls = try? certificates.clientTLS(withClientCertificate: true) }
             #expect(connection.serverInfo.tlsVerify)
             let subscription = try connection.subscribe("mtls")
-            try connection.publish("mtls", payload: Kit.payload("both sides"))
+            try await connection.publish("mtls", payload: Kit.payload("both sides"))
             #expect(await Kit.collect(subscription, count: 1).count == 1)
             await connection.close()
             let anonymous = await #expect(throws: NATSError.self) {

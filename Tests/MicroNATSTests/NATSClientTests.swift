@@ -19,9 +19,9 @@ extension NATSSuite {
             #expect(connection.serverInfo.maxPayload > 0)
             #expect(connection.status == .connected)
             for i in 0..<10 {
-                try connection.publish("greet.\(i)", payload: Kit.payload("hello \(i)"), replyTo: i % 2 == 0 ? "answers" : nil)
+                try await connection.publish("greet.\(i)", payload: Kit.payload("hello \(i)"), replyTo: i % 2 == 0 ? "answers" : nil)
             }
-            try connection.publish("other", payload: Kit.payload("not for us"))
+            try await connection.publish("other", payload: Kit.payload("not for us"))
             let messages = await Kit.collect(subscription, count: 10)
             #expect(messages.count == 10)
             for (i, message) in messages.enumerated() {
@@ -48,8 +48,8 @@ extension NATSSuite {
             headers.add("X-Multi", "first")
             headers.add("X-Multi", "second")
             headers["Content-Type"] = "application/json"
-            try connection.publish("with.headers", payload: Kit.payload("{}"), headers: headers, replyTo: "r.1")
-            try connection.publish("with.headers", payload: Kit.payload("empty"), headers: NATSHeaders())
+            try await connection.publish("with.headers", payload: Kit.payload("{}"), headers: headers, replyTo: "r.1")
+            try await connection.publish("with.headers", payload: Kit.payload("empty"), headers: NATSHeaders())
             let messages = await Kit.collect(subscription, count: 2)
             #expect(messages.count == 2)
             let first = try #require(messages.first)
@@ -64,7 +64,7 @@ extension NATSSuite {
             #expect(String(buffer: second.payload) == "empty")
             var bad = NATSHeaders()
             bad.add("Bad:Name", "x")
-            #expect(throws: NATSError.self) { try connection.publish("with.headers", payload: Kit.payload(""), headers: bad) }
+            await #expect(throws: NATSError.self) { try await connection.publish("with.headers", payload: Kit.payload(""), headers: bad) }
             await connection.close()
         }
 
@@ -74,7 +74,7 @@ extension NATSSuite {
             let members = try (0..<3).map { _ in try connection.subscribe("jobs", queue: "workers") }
             let observer = try connection.subscribe("jobs")
             try await connection.flush()
-            for i in 0..<300 { try connection.publish("jobs", payload: Kit.payload("\(i)")) }
+            for i in 0..<300 { try await connection.publish("jobs", payload: Kit.payload("\(i)")) }
             try await connection.flush()
             let all = await Kit.collect(observer, count: 300)
             #expect(all.count == 300)
@@ -98,10 +98,10 @@ extension NATSSuite {
             let connection = try await Kit.connect(server)
             let subscription = try connection.subscribe("u.now")
             try await connection.flush()
-            try connection.publish("u.now", payload: Kit.payload("1"))
+            try await connection.publish("u.now", payload: Kit.payload("1"))
             try await connection.flush()
             try subscription.unsubscribe()
-            try connection.publish("u.now", payload: Kit.payload("2"))
+            try await connection.publish("u.now", payload: Kit.payload("2"))
             try await connection.flush()
             let messages = await Kit.collect(subscription, count: 10, within: .seconds(2))
             #expect(messages.map { String(buffer: $0.payload) } == ["1"])
@@ -110,7 +110,7 @@ extension NATSSuite {
             let limited = try connection.subscribe("u.after")
             try limited.unsubscribe(after: 3)
             try await connection.flush()
-            for i in 0..<10 { try connection.publish("u.after", payload: Kit.payload("\(i)")) }
+            for i in 0..<10 { try await connection.publish("u.after", payload: Kit.payload("\(i)")) }
             try await connection.flush()
             let three = await Kit.collect(limited, count: 10, within: .seconds(2))
             #expect(three.map { String(buffer: $0.payload) } == ["0", "1", "2"])
@@ -118,7 +118,7 @@ extension NATSSuite {
             // A limit below what was already received ends it at once.
             let late = try connection.subscribe("u.late")
             try await connection.flush()
-            for i in 0..<4 { try connection.publish("u.late", payload: Kit.payload("\(i)")) }
+            for i in 0..<4 { try await connection.publish("u.late", payload: Kit.payload("\(i)")) }
             try await connection.flush()
             try late.unsubscribe(after: 2)
             let four = await Kit.collect(late, count: 10, within: .seconds(2))
@@ -137,7 +137,7 @@ extension NATSSuite {
                     guard let replyTo = message.replyTo else { continue }
                     var headers = NATSHeaders()
                     headers["Echo-Of"] = message.headers?["Id"] ?? "-"
-                    try? responderConnection.publish(replyTo, payload: Kit.payload("re: " + String(buffer: message.payload)), headers: headers)
+                    try? await responderConnection.publish(replyTo, payload: Kit.payload("re: " + String(buffer: message.payload)), headers: headers)
                 }
             }
             for i in 0..<5 {
@@ -212,7 +212,7 @@ extension NATSSuite {
             let server = try await NATSServerProcess()
             let connection = try await Kit.connect(server)
             for subject in ["", "has space", "tab\there", "line\r\nbreak"] {
-                let error = #expect(throws: NATSError.self) { try connection.publish(subject, payload: Kit.payload("x")) }
+                let error = await #expect(throws: NATSError.self) { try await connection.publish(subject, payload: Kit.payload("x")) }
                 #expect(error?.code == .badSubject)
             }
             for subject in ["a..b", ".a", "a.", ""] {
@@ -221,7 +221,7 @@ extension NATSSuite {
             }
             #expect(throws: NATSError.self) { _ = try connection.subscribe("ok", queue: "bad queue") }
             let tooBig = ByteBuffer(repeating: 0x61, count: connection.serverInfo.maxPayload + 1)
-            let error = #expect(throws: NATSError.self) { try connection.publish("big", payload: tooBig) }
+            let error = await #expect(throws: NATSError.self) { try await connection.publish("big", payload: tooBig) }
             #expect(error?.code == .maxPayloadExceeded)
             // The connection is still fine.
             try await connection.flush()
@@ -246,7 +246,7 @@ extension NATSSuite {
             let subscription = try connection.subscribe("flood")
             try await connection.flush()
             let payload = ByteBuffer(repeating: 0x78, count: 100)
-            for _ in 0..<1000 { try connection.publish("flood", payload: payload) }
+            for _ in 0..<1000 { try await connection.publish("flood", payload: payload) }
             // The PONG comes after every message the server sent before it.
             try await connection.flush()
             #expect(subscription.pendingMessages == 10)
@@ -256,7 +256,7 @@ extension NATSSuite {
             #expect(connection.status == .connected)
             let kept = await Kit.collect(subscription, count: 10)
             #expect(kept.count == 10)
-            try connection.publish("flood", payload: Kit.payload("after"))
+            try await connection.publish("flood", payload: Kit.payload("after"))
             let after = await Kit.collect(subscription, count: 1)
             #expect(after.first.map { String(buffer: $0.payload) } == "after")
 
@@ -264,7 +264,7 @@ extension NATSSuite {
             let byBytes = try await Kit.connect(server) { $0.pendingBytesLimit = 1000 }
             let small = try byBytes.subscribe("flood.bytes")
             try await byBytes.flush()
-            for _ in 0..<50 { try byBytes.publish("flood.bytes", payload: payload) }
+            for _ in 0..<50 { try await byBytes.publish("flood.bytes", payload: payload) }
             try await byBytes.flush()
             #expect(small.pendingBytes <= 1000)
             #expect(small.pendingMessages == 10)
@@ -278,7 +278,7 @@ extension NATSSuite {
             let connection = try await Kit.connect(server)
             let subscription = try connection.subscribe("drain.me")
             try await connection.flush()
-            for i in 0..<50 { try connection.publish("drain.me", payload: Kit.payload("\(i)")) }
+            for i in 0..<50 { try await connection.publish("drain.me", payload: Kit.payload("\(i)")) }
             try await connection.flush()
             #expect(subscription.pendingMessages == 50)
             let consumer = Task {
@@ -294,7 +294,7 @@ extension NATSSuite {
             let got = await consumer.value
             #expect(got == (0..<50).map { "\($0)" })
             #expect(connection.hasChannel == false)
-            #expect(throws: NATSError.self) { try connection.publish("drain.me", payload: Kit.payload("late")) }
+            await #expect(throws: NATSError.self) { try await connection.publish("drain.me", payload: Kit.payload("late")) }
             #expect(throws: NATSError.self) { _ = try connection.subscribe("drain.me") }
         }
 
@@ -304,7 +304,7 @@ extension NATSSuite {
             let subscription = try connection.subscribe("close.me")
             let silent = try connection.subscribe("close.silent")
             try await connection.flush()
-            try connection.publish("close.me", payload: Kit.payload("kept"))
+            try await connection.publish("close.me", payload: Kit.payload("kept"))
             try await connection.flush()
             // Keep-alive pings run meanwhile.
             try await Task.sleep(for: .milliseconds(200))
@@ -319,7 +319,7 @@ extension NATSSuite {
             #expect(error?.code == .closed)
             let rest = await Kit.collect(subscription, count: 5, within: .seconds(1))
             #expect(rest.map { String(buffer: $0.payload) } == ["kept"])
-            let closedError = #expect(throws: NATSError.self) { try connection.publish("close.me", payload: Kit.payload("x")) }
+            let closedError = await #expect(throws: NATSError.self) { try await connection.publish("close.me", payload: Kit.payload("x")) }
             #expect(closedError?.code == .closed)
             await #expect(throws: NATSError.self) { try await connection.flush() }
         }

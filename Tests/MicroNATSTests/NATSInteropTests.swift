@@ -102,7 +102,7 @@ extension NATSSuite {
             let created = await log.wait(count: 1)
             #expect(created.first?.action == .create)
 
-            try control.publish("interop.stop.3", payload: ByteBuffer())
+            try await control.publish("interop.stop.3", payload: ByteBuffer())
             let result = try await process.value
             #expect(result.status == 0, "python: \(result.stderr)")
             // Python's query for the Swift service got the Swift registry's answer.

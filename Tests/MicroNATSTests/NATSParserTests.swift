@@ -112,6 +112,64 @@ extension NATSSuite {
             }
         }
 
+        /// A long stream of messages of every size (payloads larger than the reads, long subjects that repeat and
+        /// change, replies, headers, pings) read in random chunks, sometimes several before parsing: the same
+        /// operations as from one buffer, payloads intact.
+        @Test func randomReadsMatchOneBuffer() throws {
+            var rng = SeededGenerator(state: 0xC0FFEE)
+            var stream: [UInt8] = []
+            let sizes = [0, 1, 15, 16, 17, 100, 1000, 4096, 5000, 0, 1, 16, 100, 70_000]
+            let subjects = ["a", "short.subject", "a.much.longer.subject.than.fifteen.bytes", "another.long.subject.name.here", "_INBOX.abcdefghijklmnopqrstuv.17"]
+            for i in 0..<300 {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0:
+                    stream += Array("PING\r\n".utf8)
+                case 1:
+                    let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: Int.random(in: 0..<50, using: &rng))
+                    let header = Array("NATS/1.0\r\nK: \(i)\r\n\r\n".utf8)
+                    stream += Array("HMSG \(subjects[i % subjects.count]) \(i) r.\(i) \(header.count) \(header.count + payload.count)\r\n".utf8) + header + payload + [13, 10]
+                default:
+                    let size = sizes.randomElement(using: &rng)!
+                    let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }
+                    let subject = subjects[Int.random(in: 0..<subjects.count, using: &rng)]
+                    let reply = Bool.random(using: &rng) ? " reply.\(i)" : ""
+                    stream += Array("MSG \(subject) \(i)\(reply) \(size)\r\n".utf8) + payload + [13, 10]
+                }
+            }
+            func render(_ op: NATSProtocolParser.Operation) -> String {
+                guard case .message(let sid, let m) = op else { return Self.render(op) }
+                // A sample of the bytes (every 61st and the last ones) is enough to see a shifted or torn payload.
+                let hash = m.payload.withUnsafeReadableBytes { bytes -> UInt64 in
+                    var hash: UInt64 = 1469598103934665603
+                    for i in stride(from: 0, to: bytes.count, by: 61) { hash = (hash ^ UInt64(bytes[i])) &* 1099511628211 }
+                    for i in max(0, bytes.count - 8)..<bytes.count { hash = (hash ^ UInt64(bytes[i])) &* 1099511628211 }
+                    return hash
+                }
+                return "MSG \(m.subject) \(sid) \(m.replyTo ?? "-") \(m.payload.readableBytes) \(hash) \(m.headers?["K"] ?? "-")"
+            }
+            var whole = NATSProtocolParser(maxControlLineSize: 4096, maxPayloadSize: 1 << 20)
+            whole.append(ByteBuffer(bytes: stream))
+            var expected: [String] = []
+            while let op = try whole.next() { expected.append(render(op)) }
+            #expect(expected.count == 300)
+            for round in 0..<8 {
+                var parser = NATSProtocolParser(maxControlLineSize: 4096, maxPayloadSize: 1 << 20)
+                var got: [String] = []
+                var offset = 0
+                while offset < stream.count {
+                    // One to three reads before parsing.
+                    for _ in 0..<Int.random(in: 1...3, using: &rng) where offset < stream.count {
+                        let n = min(stream.count - offset, Int.random(in: 1...(round % 2 == 0 ? 200 : 70_000), using: &rng))
+                        parser.append(ByteBuffer(bytes: stream[offset..<(offset + n)]))
+                        offset += n
+                    }
+                    while let op = try parser.next() { got.append(render(op)) }
+                }
+                #expect(got == expected, "round \(round)")
+                #expect(parser.bufferedBytes == 0)
+            }
+        }
+
         /// Malformed input, each a protocol violation (and the parser stays failed).
         static let malformed: [(String, String)] = [
             ("unknown operation", "FOO bar\r\n"),

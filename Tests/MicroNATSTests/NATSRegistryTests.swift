@@ -288,29 +288,29 @@ extension NATSSuite {
             // A Go node's query: {"Service": {"name": ...}, "Action": "get"}; each answer is one Service JSON.
             let inbox = raw.newInbox()
             let answers = try raw.subscribe(inbox)
-            try raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":{"name":"greeter","version":"","metadata":null,"endpoints":null,"nodes":null},"Action":"get"}"#), replyTo: inbox)
+            try await raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":{"name":"greeter","version":"","metadata":null,"endpoints":null,"nodes":null},"Action":"get"}"#), replyTo: inbox)
             var answerIterator = answers.makeAsyncIterator()
             let answer = try #require(await answerIterator.next())
             let decoded = try JSONDecoder().decode(ServiceRecord.self, from: Data(buffer: answer.payload))
             #expect(decoded.name == "greeter" && decoded.nodes.map(\.id) == ["g1"])
             // A list query ({"Service": null, "Action": "list"}) is answered too.
-            try raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":null,"Action":"list"}"#), replyTo: inbox)
+            try await raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":null,"Action":"list"}"#), replyTo: inbox)
             let listed = try #require(await answerIterator.next())
             #expect(try JSONDecoder().decode(ServiceRecord.self, from: Data(buffer: listed.payload)).name == "greeter")
             // A query for another service gets no answer from this process.
-            try raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":{"name":"other"},"Action":"get"}"#), replyTo: inbox)
-            try raw.publish("micro.nats.query", payload: ByteBuffer(string: "garbage"), replyTo: inbox)
+            try await raw.publish("micro.nats.query", payload: ByteBuffer(string: #"{"Service":{"name":"other"},"Action":"get"}"#), replyTo: inbox)
+            try await raw.publish("micro.nats.query", payload: ByteBuffer(string: "garbage"), replyTo: inbox)
             try await Task.sleep(for: .milliseconds(200))
             #expect(answers.pendingMessages == 0)
 
             // A Go node's announcements ({"Action":"create"} without TTL) reach watchers and queries' view.
             let log = K.WatchLog(try await registry.watch(service: "gosvc"))
             defer { log.stop() }
-            try raw.publish("micro.nats.watch", payload: ByteBuffer(string: #"{"Service":{"name":"gosvc","version":"1.0","metadata":null,"endpoints":null,"nodes":[{"metadata":{"protocol":"mucp"},"id":"gosvc-1","address":"10.0.0.1:1234"}]},"Action":"create"}"#))
+            try await raw.publish("micro.nats.watch", payload: ByteBuffer(string: #"{"Service":{"name":"gosvc","version":"1.0","metadata":null,"endpoints":null,"nodes":[{"metadata":{"protocol":"mucp"},"id":"gosvc-1","address":"10.0.0.1:1234"}]},"Action":"create"}"#))
             let events = await log.wait(count: 1)
             #expect(events.first?.action == .create)
             #expect(events.first?.service.nodes.first?.address == "10.0.0.1:1234")
-            try raw.publish("micro.nats.watch", payload: ByteBuffer(string: #"{"Service":{"name":"gosvc","version":"1.0","nodes":[{"id":"gosvc-1"}]},"Action":"delete"}"#))
+            try await raw.publish("micro.nats.watch", payload: ByteBuffer(string: #"{"Service":{"name":"gosvc","version":"1.0","nodes":[{"id":"gosvc-1"}]},"Action":"delete"}"#))
             #expect(await log.wait(count: 2).map(\.action) == [.create, .delete])
             await registry.shutdown()
             await raw.close()
@@ -327,7 +327,7 @@ extension NATSSuite {
                     guard let reply = q.replyTo else { continue }
                     let text = String(buffer: q.payload)
                     if text.contains("\"get\"") && !text.contains("\"gosvc\"") { continue }
-                    try? raw.publish(reply, payload: ByteBuffer(string: #"{"name":"gosvc","version":"1.0","metadata":{"k":"v"},"endpoints":null,"nodes":[{"metadata":null,"id":"gosvc-1","address":"10.0.0.1:1234"}]}"#))
+                    try? await raw.publish(reply, payload: ByteBuffer(string: #"{"name":"gosvc","version":"1.0","metadata":{"k":"v"},"endpoints":null,"nodes":[{"metadata":null,"id":"gosvc-1","address":"10.0.0.1:1234"}]}"#))
                 }
             }
             let registry = NATSRegistry(options: NATSOptions(servers: [server.url]), logger: K.logger)

@@ -128,7 +128,7 @@ extension NATSSuite {
                     var h = NATSHeaders()
                     h.add("Content-Type", "application/json")
                     h.add("X-Reply", "r1")
-                    try? raw.publish(m.replyTo ?? "", payload: ByteBuffer(string: "{\"message\":\"ok\"}"), headers: h)
+                    try? await raw.publish(m.replyTo ?? "", payload: ByteBuffer(string: "{\"message\":\"ok\"}"), headers: h)
                     return m
                 }
                 return nil
@@ -320,8 +320,8 @@ extension NATSSuite {
             let badOpen = try await ask("", headers: ["Micro-Endpoint": "Test.Echo", "Micro-Stream": "Test.Echo"])
             #expect(badOpen.headers?["Micro-Frame"] == "error")
             // No reply subject: dropped silently.
-            try raw.publish(server.address, payload: ByteBuffer(string: "nobody listens"))
-            try raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Hello"])
+            try await raw.publish(server.address, payload: ByteBuffer(string: "nobody listens"))
+            try await raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Hello"])
             // The listener still serves.
             let client = client(nats)
             let ok = try await client.call(hello("still"), to: server.address)
@@ -340,13 +340,13 @@ extension NATSSuite {
             let raw = try await K.connect(nats)
             let inbox = raw.newInbox()
             let replies = try raw.subscribe(inbox)
-            try raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Echo", "Micro-Stream": "Test.Echo", "Micro-Stream-Window": "4"], replyTo: inbox)
+            try await raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Echo", "Micro-Stream": "Test.Echo", "Micro-Stream-Window": "4"], replyTo: inbox)
             var iterator = replies.makeAsyncIterator()
             let accept = try #require(await iterator.next())
             #expect(accept.headers?["Micro-Frame"] == "accept")
             #expect(accept.headers?["Micro-Stream-Window"] == "16")
             let serverInbox = try #require(accept.replyTo)
-            try raw.publish(serverInbox, payload: ByteBuffer(string: "{}"), headers: ["Micro-Frame": "data", "Micro-Seq": "7"])
+            try await raw.publish(serverInbox, payload: ByteBuffer(string: "{}"), headers: ["Micro-Frame": "data", "Micro-Seq": "7"])
             let error = try #require(await iterator.next())
             #expect(error.headers?["Micro-Frame"] == "error")
             #expect(MicroError.parse(error.headers?["Micro-Error"] ?? "").code == 400)
@@ -354,10 +354,10 @@ extension NATSSuite {
             // Garbage headers too.
             let inbox2 = raw.newInbox()
             let replies2 = try raw.subscribe(inbox2)
-            try raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Echo", "Micro-Stream": "1", "Micro-Stream-Window": "4"], replyTo: inbox2)
+            try await raw.publish(server.address, payload: ByteBuffer(), headers: ["Micro-Endpoint": "Test.Echo", "Micro-Stream": "1", "Micro-Stream-Window": "4"], replyTo: inbox2)
             var iterator2 = replies2.makeAsyncIterator()
             let accept2 = try #require(await iterator2.next())
-            try raw.publish(try #require(accept2.replyTo), payload: ByteBuffer(string: "x"), headers: ["Micro-Frame": "teleport"])
+            try await raw.publish(try #require(accept2.replyTo), payload: ByteBuffer(string: "x"), headers: ["Micro-Frame": "teleport"])
             let error2 = try #require(await iterator2.next())
             #expect(error2.headers?["Micro-Frame"] == "error")
             #expect(await K.eventually { server.natsListener.activeCalls == 0 })

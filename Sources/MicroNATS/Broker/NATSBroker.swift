@@ -44,7 +44,7 @@ public final class NATSBroker: Broker {
         let connection = try await source.get()
         let payload = ByteBuffer(data: try Self.encoder.encode(message))
         do {
-            try connection.publish(topic, payload: payload)
+            try await connection.publish(topic, payload: payload)
         } catch let e as NATSError where e.code == .maxPayloadExceeded {
             throw MicroError.tooLarge("go.micro.broker", "message of \(payload.readableBytes) bytes for \(topic) exceeds the server's max_payload")
         }

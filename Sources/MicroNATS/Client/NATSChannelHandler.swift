@@ -22,15 +22,26 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let connection: NATSConnection
     private let server: NATSServerAddress
-    private let handshake: EventLoopPromise<NATSServerInfo>
+    /// What the handshake found: the server's `INFO`, and whether the connection was upgraded to TLS.
+    struct Handshake: Sendable {
+        var info: NATSServerInfo
+        var tls: Bool
+    }
+
+    private let handshake: EventLoopPromise<Handshake>
     private let logger: Logger
     private var parser: NATSProtocolParser
     private var phase = Phase.awaitingInfo
     private var info = NATSServerInfo()
+    private var usesTLS = false
     private var timeout: Scheduled<Void>?
     private var lastError: (any Error)?
+    /// Messages parsed in a row for one subscription, handed over together (one lock and wake-up per batch).
+    private var batch: [NATSMessage] = []
+    private var batchSID: UInt64 = 0
+    private var batchWireBytes = 0
 
-    init(connection: NATSConnection, server: NATSServerAddress, handshake: EventLoopPromise<NATSServerInfo>, logger: Logger) {
+    init(connection: NATSConnection, server: NATSServerAddress, handshake: EventLoopPromise<Handshake>, logger: Logger) {
         self.connection = connection
         self.server = server
         self.handshake = handshake
@@ -93,21 +104,42 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             do {
                 operation = try parser.next()
             } catch {
+                deliverBatch()
                 logger.error("NATS protocol violation from \(server): \(error.detail)")
                 lastError = error
                 if phase == .established { context.close(promise: nil) } else { failHandshake(error, context: context) }
                 return
             }
-            guard let operation else { return }
-            handle(operation, context: context)
+            guard let operation else { break }
+            if case .message(let sid, let message) = operation {
+                guard phase == .established else { continue }
+                if sid != batchSID, !batch.isEmpty { deliverBatch() }
+                batchSID = sid
+                batch.append(message)
+                batchWireBytes += parser.lastMessageWireSize
+            } else {
+                // What came before a PONG (or anything else) is delivered before it is handled.
+                deliverBatch()
+                handle(operation, context: context)
+            }
         }
+        deliverBatch()
+    }
+
+    private func deliverBatch() {
+        guard !batch.isEmpty else { return }
+        connection.deliver(sid: batchSID, batch: batch, wireBytes: batchWireBytes)
+        if batch.capacity > 4096 { batch = [] } else { batch.removeAll(keepingCapacity: true) }
+        batchWireBytes = 0
     }
 
     private func handle(_ operation: NATSProtocolParser.Operation, context: ChannelHandlerContext) {
         switch operation {
-        case .message(let sid, let message):
-            if phase == .established { connection.deliver(sid: sid, message: message) }
+        case .message:
+            break
         case .ping:
+            // Once established, frames may be written straight to the socket: the answer joins them, in order.
+            if phase == .established, connection.sendPong(on: context.channel) { return }
             var pong = context.channel.allocator.buffer(capacity: 6)
             NATSFrameEncoder.writePong(into: &pong)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
@@ -115,7 +147,7 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             if phase == .awaitingPong {
                 phase = .established
                 timeout?.cancel()
-                handshake.succeed(info)
+                handshake.succeed(Handshake(info: info, tls: usesTLS))
             } else if phase == .established {
                 connection.receivedPong()
             }
@@ -144,6 +176,7 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func sendConnect(context: ChannelHandlerContext) {
         let options = connection.options
         let wantsTLS = options.tls != nil || server.tls || info.tlsRequired
+        usesTLS = wantsTLS
         if wantsTLS {
             do {
                 let ssl = try NIOSSLClientHandler(context: try connection.sslContext(), serverHostname: server.hostIsIPAddress ? nil : server.host)

@@ -6,11 +6,16 @@ import NIOSSL
 
 /// A connection to a NATS server (or cluster): publish, subscribe, request, with reconnection.
 ///
-/// All protocol work runs on one event loop. ``publish(_:payload:headers:replyTo:)`` is
-/// synchronous and callable from any thread: it encodes the frame into a shared outbound buffer
-/// under a lock and the event loop writes everything accumulated in one flush per tick. While
-/// reconnecting, that buffer keeps publishes (up to ``NATSOptions/reconnectBufferSize``) and is
-/// sent, after the subscriptions are restored, once a server is reached again.
+/// Reading, the handshake, pings and reconnection run on one event loop. ``publish(_:payload:headers:replyTo:)``
+/// is callable from any task: it encodes the frame into a shared outbound buffer under its own lock
+/// (one pass, no allocation). On a plain TCP connection that buffer is written to the socket right
+/// there, from the publishing thread, unless publishers are streaming: then frames accumulate and go
+/// out in large writes (about every ``Outbound/lingerDelay``, or once ``Outbound/lingerBytes``
+/// accumulated). With TLS, or while the socket is full, the event loop writes instead, once per tick.
+/// When the socket falls behind and the buffer reaches ``NATSOptions/maxOutboundBytes``, publishers
+/// wait until it drained (backpressure, never an error). While reconnecting, the buffer keeps
+/// publishes (up to ``NATSOptions/reconnectBufferSize``; past it publish throws) and is sent, after
+/// the subscriptions are restored, once a server is reached again.
 public final class NATSConnection: Sendable {
     /// The version sent in `CONNECT`.
     static let clientVersion = "0.1.0"
@@ -19,15 +24,19 @@ public final class NATSConnection: Sendable {
     let logger: Logger
     let eventLoop: any EventLoop
     private let state: Mutex<State>
+    /// The publish path: the outbound buffer and what a publish needs to check. Taken inside `state`'s lock, never around it.
+    private let out: Mutex<Outbound>
     private let sslContextBox = Mutex<NIOSSLContext?>(nil)
 
     private enum Phase: Sendable { case connecting, connected, reconnecting, closed }
 
     private struct PendingRequest: Sendable {
-        var continuation: CheckedContinuation<NATSMessage, any Error>
+        var continuation: UnsafeContinuation<NATSMessage, any Error>
         /// The connection epoch the request was sent on (the next one when sent while reconnecting).
         var epoch: UInt64
-        var timeout: Scheduled<Void>?
+        var deadline: NIODeadline
+        var subject: String
+        var timeout: Duration
     }
 
     private struct Waiter: Sendable {
@@ -45,9 +54,6 @@ public final class NATSConnection: Sendable {
         var phase = Phase.connecting
         var draining = false
         var channel: (any Channel)?
-        /// Frames not yet handed to the channel (publishes while reconnecting, or until the next flush).
-        var outbound = ByteBuffer()
-        var flushScheduled = false
         var info = NATSServerInfo()
         var servers: [NATSServerAddress]
         var serverIndex = 0
@@ -57,6 +63,8 @@ public final class NATSConnection: Sendable {
         var requests: [UInt64: PendingRequest] = [:]
         var cancelledRequests: Set<UInt64> = []
         var nextToken: UInt64 = 0
+        /// The timer failing requests past their deadline (one per connection, at the earliest deadline).
+        var sweep: (task: Scheduled<Void>, at: NIODeadline)?
         var waiters: [UInt64: Waiter] = [:]
         var cancelledWaiters: Set<UInt64> = []
         var nextWaiterID: UInt64 = 0
@@ -65,6 +73,7 @@ public final class NATSConnection: Sendable {
         /// Flushes asked for while reconnecting, sent once connected.
         var reconnectFlushes: [UInt64] = []
         var pingsOut = 0
+        /// Received and reconnect counters (the publish counters live in ``Outbound``).
         var statistics = NATSStatistics()
         /// Incremented on every (re)connection.
         var epoch: UInt64 = 0
@@ -82,6 +91,193 @@ public final class NATSConnection: Sendable {
         }
     }
 
+    /// A publisher waiting for the outbound buffer to drain.
+    private struct DrainWaiter: Sendable {
+        var id: UInt64
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    /// What must happen outside the outbound lock after frames were added or flushed.
+    private struct FlushAction: Sendable {
+        /// Run ``NATSConnection/flushOutbound(linger:attempt:)`` on the event loop.
+        var scheduleFlush = false
+        /// Arm the lingering flush with this token (0: none), to run after `lingerDelay`.
+        var linger: UInt64 = 0
+        var lingerDelay = Outbound.lingerDelay
+        /// Publishers that waited for room, to resume.
+        var waiters: [DrainWaiter] = []
+        /// A direct write failed: close this channel, so the connection notices and reconnects.
+        var broken: (any Channel)?
+        /// Bytes to hand to the channel (on the event loop); `tracked`: count them in ``Outbound/channelWrites``.
+        var write: (channel: any Channel, bytes: ByteBuffer, tracked: Bool)?
+
+        /// Whether all there is to do is scheduling the flush.
+        var isScheduleOnly: Bool { scheduleFlush && linger == 0 && waiters.isEmpty && broken == nil && write == nil }
+    }
+
+    /// The publish path's state, under its own lock so publishers contend with nothing but each other and one flush per tick.
+    private struct Outbound: ~Copyable, Sendable {
+        /// Mirrors ``State/phase`` (set under both locks).
+        var mode = Phase.connecting
+        /// The current channel while connected.
+        var channel: (any Channel)?
+        /// Frames not yet handed to the channel (publishes while reconnecting, or until the next flush).
+        var buffer = NATSOutboundBuffer()
+        /// The buffers handed to the channel the last two times, reused (the older first) once the channel let go of
+        /// them: the same warm memory again and again instead of fresh pages for every write.
+        var spare: ByteBuffer?
+        var olderSpare: ByteBuffer?
+        /// A flush is queued on the event loop, or waits for the channel to become writable, or lingers (below).
+        var flushScheduled = false
+        /// The pending lingering flush (0: none): the next flush after a large write, run after
+        /// ``lingerDelay`` or once ``lingerBytes`` accumulated, whichever comes first.
+        var lingerToken: UInt64 = 0
+        var nextLingerToken: UInt64 = 0
+        var maxPayload = NATSServerInfo().maxPayload
+        /// The last subject published to, already validated.
+        var lastSubject: String?
+        /// `PUB <lastSubject> <headerPayloadBytes>\r\n`, once the same subject was published to twice in a row.
+        var header: [UInt8] = []
+        /// The payload size `header` was made for, -1 when there is none.
+        var headerPayloadBytes = -1
+        var outMsgs = 0
+        var outBytes = 0
+        var drainWaiters: [DrainWaiter] = []
+        var cancelledDrains: Set<UInt64> = []
+        var nextDrainID: UInt64 = 0
+
+        /// Buffers larger than this are not kept for reuse (they grow to about twice the high-water mark while the socket is behind).
+        let maxReusedCapacity: Int
+        /// How much a lingering flush lets accumulate before publishers write it (or have it written) early:
+        /// ``lingerBytes``, or half the high-water mark when that is smaller, so publishers never wait for the timer.
+        let earlyFlushBytes: Int
+        /// Frames written since the last flush.
+        var framesSinceFlush = 0
+
+        /// The socket, for writing frames straight from the publishing thread (plain TCP only). While ``directPaused``
+        /// (the socket was full, or the channel still has writes of its own), frames go through the channel instead.
+        var direct: NATSSocket?
+        var directPaused = false
+        /// Writes handed to the channel and not completed yet, while there is a ``direct`` socket.
+        var channelWrites = 0
+        /// When the last direct write happened, and how many came in a row less than ``burstGap`` apart.
+        var lastDirectWrite = NIODeadline.uptimeNanoseconds(0)
+        var quickWrites = 0
+        /// ``framesSinceFlush`` when the lingering timer last looked, and how many looks in a row found more frames.
+        var framesAtLastLinger = 0
+        var lingerLooks = 0
+        /// Direct writes, and how many of them found the socket full (for tests).
+        var directWrites = 0
+        var directWritesPaused = 0
+
+        /// A write at least this large, or of more than one frame, means publishers are streaming (they add frames
+        /// faster than they could be written one by one): the next flush lingers.
+        static let burstBytes = 16 * 1024
+        /// How long a lingering flush waits at most.
+        static let lingerDelay = TimeAmount.microseconds(100)
+        /// How much a lingering flush lets accumulate at most before publishers write it to the socket themselves (or
+        /// trigger the event loop's flush).
+        static let lingerBytes = 512 * 1024
+        /// Direct writes closer together than this, `burstWrites` times in a row, mean publishers are streaming.
+        static let burstGap = TimeAmount.microseconds(20)
+        static let burstWrites = 4
+
+        var canWriteDirect: Bool { direct != nil && !directPaused }
+
+        /// After frames were added: writes them to the socket now (a single publish, a request, an answer), or lets them
+        /// accumulate (publishers are streaming, or a flush is on its way), or has the event loop flush them.
+        mutating func flushNeeded() -> FlushAction? {
+            guard mode == .connected else { return nil }
+            if canWriteDirect {
+                if flushScheduled {
+                    // Lingering: the timer writes what accumulates, unless it gets large first.
+                    return buffer.readableBytes >= earlyFlushBytes ? writeDirect(now: .now()) : nil
+                }
+                let now = NIODeadline.now()
+                quickWrites = now - lastDirectWrite < Self.burstGap ? quickWrites + 1 : 0
+                if quickWrites >= Self.burstWrites {
+                    lingerLooks = 0
+                    return FlushAction(linger: startLingering())
+                }
+                return writeDirect(now: now)
+            }
+            if !flushScheduled {
+                flushScheduled = true
+                return FlushAction(scheduleFlush: true)
+            }
+            if lingerToken != 0, buffer.readableBytes >= earlyFlushBytes {
+                lingerToken = 0   // the timer will find itself superseded
+                return FlushAction(scheduleFlush: true)
+            }
+            return nil
+        }
+
+        /// Marks a lingering flush as pending; returns the token of the timer to arm.
+        mutating func startLingering() -> UInt64 {
+            flushScheduled = true
+            nextLingerToken &+= 1
+            lingerToken = nextLingerToken
+            return lingerToken
+        }
+
+        /// Writes the buffer to the socket from this thread. What the socket does not take goes through the channel
+        /// (which waits until the socket drains); direct writes resume once the channel wrote it all.
+        mutating func writeDirect(now: NIODeadline) -> FlushAction? {
+            guard let direct else { return nil }
+            lastDirectWrite = now
+            framesSinceFlush = 0
+            framesAtLastLinger = 0
+            directWrites += 1
+            switch buffer.write(to: direct) {
+            case .wrote(let count):
+                var action: FlushAction?
+                if buffer.readableBytes > 0 {
+                    directWritesPaused += 1
+                    directPaused = true
+                    lingerToken = 0
+                    flushScheduled = true
+                    action = FlushAction(scheduleFlush: true)
+                }
+                if count > 0, !drainWaiters.isEmpty {
+                    if action == nil { action = FlushAction() }
+                    action!.waiters = takeDrainWaiters()
+                }
+                return action
+            case .failed:
+                // The connection is broken: what is buffered is lost with it, and the channel is closed to notice.
+                self.direct = nil
+                buffer.removeAll()
+                return FlushAction(waiters: takeDrainWaiters(), broken: channel)
+            }
+        }
+
+        /// Everything buffered, leaving an empty buffer (the previous one again when the channel is done with it).
+        mutating func takeBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+            var next = olderSpare ?? allocator.buffer(capacity: 4096)
+            olderSpare = spare
+            spare = nil
+            if next.capacity > maxReusedCapacity { next = allocator.buffer(capacity: 64 * 1024) }
+            // Emptied: keeps the memory when the channel is done with it, else allocates.
+            let bytes = buffer.take(replacingWith: next)
+            spare = bytes
+            return bytes
+        }
+
+        /// Forgets the reusable buffers (the channel they went to is gone).
+        mutating func dropSpares() {
+            spare = nil
+            olderSpare = nil
+        }
+
+        /// The waiting publishers, now to be resumed.
+        mutating func takeDrainWaiters() -> [DrainWaiter] {
+            guard !drainWaiters.isEmpty else { return [] }
+            let waiters = drainWaiters
+            drainWaiters = []
+            return waiters
+        }
+    }
+
     /// What must happen outside the lock once the connection closed.
     private struct Teardown: Sendable {
         var channel: (any Channel)?
@@ -90,6 +286,7 @@ public final class NATSConnection: Sendable {
         var pingTask: RepeatedTask?
         var requests: [PendingRequest] = []
         var waiters: [Waiter] = []
+        var drainWaiters: [DrainWaiter] = []
         var subscriptions: [NATSSubscription] = []
         var attempt: EventLoopFuture<Void>?
         var error: NATSError
@@ -100,6 +297,9 @@ public final class NATSConnection: Sendable {
         self.logger = logger
         self.eventLoop = eventLoop
         self.state = Mutex(State(servers: servers))
+        self.out = Mutex(Outbound(
+            maxReusedCapacity: max(4 * options.maxOutboundBytes, 4 << 20),
+            earlyFlushBytes: max(1024, min(Outbound.lingerBytes, options.maxOutboundBytes / 2))))
     }
 
     /// Connects to the first reachable server of `options.servers` (each tried once) and returns once the server accepted `CONNECT`.
@@ -136,7 +336,14 @@ public final class NATSConnection: Sendable {
     }
 
     /// Counters since the connection was created.
-    public var statistics: NATSStatistics { state.withLock { $0.statistics } }
+    public var statistics: NATSStatistics {
+        var statistics = state.withLock { $0.statistics }
+        out.withLock { o in
+            statistics.outMsgs = o.outMsgs
+            statistics.outBytes = o.outBytes
+        }
+        return statistics
+    }
 
     /// A new unique inbox subject, `<inboxPrefix>.<nuid>`.
     public func newInbox() -> String {
@@ -146,47 +353,183 @@ public final class NATSConnection: Sendable {
 
     // MARK: Publish
 
-    /// Publishes a message; returns at once (the frame is written on the next event-loop tick, or buffered while reconnecting).
+    /// Publishes a message. Returns at once, without suspending, while fewer than
+    /// ``NATSOptions/maxOutboundBytes`` wait for the socket (the frame is written to the socket right
+    /// away, or with the next ones when publishers are streaming, or buffered while reconnecting);
+    /// otherwise waits until they were written — a publisher faster than the network is slowed down,
+    /// never refused. Runs on the caller's executor.
     ///
     /// Throws ``NATSError/Code/badSubject``, ``NATSError/Code/badHeader``, ``NATSError/Code/maxPayloadExceeded``,
-    /// ``NATSError/Code/reconnectBufferExceeded`` (nothing was buffered), ``NATSError/Code/outboundBufferExceeded``
-    /// (the socket is far behind) or ``NATSError/Code/closed``.
-    public func publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) throws {
-        try NATSSubject.validatePublish(subject)
-        if let replyTo { try NATSSubject.validatePublish(replyTo) }
-        var headerSize = 0
+    /// ``NATSError/Code/reconnectBufferExceeded`` (disconnected, and the bounded buffer is full: nothing was buffered),
+    /// ``NATSError/Code/closed``, or `CancellationError` when the task is cancelled while waiting.
+    @inlinable
+    nonisolated(nonsending)
+    public func publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) async throws {
+        // Inlined into the caller: a plain call to encode, no async frame or executor check of its own.
+        if headers == nil, replyTo == nil {
+            switch try _enqueue(subject, payload: payload) {
+            case .queued: return
+            case .flush: scheduleFlush(); return
+            case .full: break
+            }
+        }
+        try await _publish(subject, payload: payload, headers: headers, replyTo: replyTo)
+    }
+
+    /// The general publish: headers, a reply subject, or waiting for room.
+    @usableFromInline
+    func _publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders?, replyTo: String?) async throws {
+        var headerSize = -1
         if let headers {
             try headers.validate()
             headerSize = headers.encodedLength
         }
-        let size = payload.readableBytes + headerSize
-        let limit = options.reconnectBufferSize
-        let outboundLimit = options.maxOutboundBytes
-        let schedule = try state.withLock { s throws -> Bool in
-            switch s.phase {
-            case .closed: throw NATSError(.closed, "publish on a closed connection")
-            case .connecting, .connected, .reconnecting: break
-            }
-            guard size <= s.info.maxPayload else {
-                throw NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(s.info.maxPayload)")
-            }
-            let mark = s.outbound.writerIndex
-            NATSFrameEncoder.writePublish(subject, replyTo: replyTo, headers: headers, headerSize: headerSize, payload: payload, into: &s.outbound)
-            if s.phase == .reconnecting, s.outbound.readableBytes > limit {
-                s.outbound.moveWriterIndex(to: mark)
-                throw NATSError(.reconnectBufferExceeded, "\(limit) bytes already buffered while reconnecting")
-            }
-            if s.outbound.readableBytes > outboundLimit, s.phase != .reconnecting {
-                s.outbound.moveWriterIndex(to: mark)
-                throw NATSError(.outboundBufferExceeded, "\(outboundLimit) bytes already wait for the socket")
-            }
-            s.statistics.outMsgs += 1
-            s.statistics.outBytes += payload.readableBytes
-            guard s.phase == .connected, !s.flushScheduled else { return false }
-            s.flushScheduled = true
-            return true
+        var reply = NATSFrameEncoder.Reply.none
+        if let replyTo {
+            try NATSSubject.validatePublish(replyTo)
+            reply = .subject(replyTo)
         }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        while true {
+            switch try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: false) {
+            case .queued:
+                return
+            case .flush:
+                scheduleFlush()
+                return
+            case .full:
+                try await waitForDrain()
+            }
+        }
+    }
+
+    /// ``publish(_:payload:headers:replyTo:)`` without headers or reply subject, up to waiting.
+    @usableFromInline
+    func _enqueue(_ subject: String, payload: ByteBuffer) throws(NATSError) -> _Enqueued {
+        try enqueue(subject, reply: .none, headers: nil, headerSize: -1, payload: payload, aboveHighWater: false)
+    }
+
+    /// Publishes without ever waiting (for small control frames sent from synchronous code, and requests
+    /// whose caller already waited for room): past the high-water mark the frame is buffered anyway.
+    func publishNow(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) throws {
+        var headerSize = -1
+        if let headers {
+            try headers.validate()
+            headerSize = headers.encodedLength
+        }
+        var reply = NATSFrameEncoder.Reply.none
+        if let replyTo {
+            try NATSSubject.validatePublish(replyTo)
+            reply = .subject(replyTo)
+        }
+        if case .flush = try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: true) {
+            scheduleFlush()
+        }
+    }
+
+    /// What a publish must do once its frame was (or was not) encoded.
+    @usableFromInline
+    enum _Enqueued {
+        /// Nothing: the flush already scheduled takes it.
+        case queued
+        /// Schedule the flush.
+        case flush
+        /// Nothing was written: wait for room.
+        case full
+    }
+
+    /// Encodes one publish into the outbound buffer: `.flush` when the caller must schedule the flush,
+    /// `.full` (nothing written) when the buffer is at its high-water mark and the caller must wait.
+    private func enqueue(_ subject: String, reply: NATSFrameEncoder.Reply, headers: NATSHeaders?, headerSize: Int,
+                         payload: ByteBuffer, aboveHighWater: Bool) throws(NATSError) -> _Enqueued {
+        let highWater = options.maxOutboundBytes
+        let reconnectLimit = options.reconnectBufferSize
+        let (result, action) = try out.withLock { o throws(NATSError) -> (_Enqueued, FlushAction?) in
+            switch o.mode {
+            case .closed:
+                throw NATSError(.closed, "publish on a closed connection")
+            case .connected:
+                if !aboveHighWater, o.buffer.readableBytes >= highWater { return (.full, nil) }
+            case .connecting, .reconnecting:
+                break
+            }
+            let sameSubject = subject == o.lastSubject
+            if !sameSubject {
+                try NATSSubject.validatePublish(subject)
+                o.lastSubject = subject
+                o.headerPayloadBytes = -1
+            }
+            let payloadBytes = payload.readableBytes
+            let size = payloadBytes + max(headerSize, 0)
+            guard size <= o.maxPayload else {
+                throw NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(o.maxPayload)")
+            }
+            if o.mode == .reconnecting {
+                let length = NATSFrameEncoder.publishFrameLength(subjectBytes: subject.utf8.count, reply: reply, headerSize: headerSize, payloadBytes: payloadBytes)
+                guard o.buffer.readableBytes + length <= reconnectLimit else {
+                    throw NATSError(.reconnectBufferExceeded, "\(reconnectLimit) bytes already buffered while reconnecting")
+                }
+            }
+            if case .none = reply, headers == nil, sameSubject {
+                // The same subject again: its `PUB <subject> <size>\r\n` line is kept (for the last size) and copied whole.
+                if o.headerPayloadBytes != payloadBytes {
+                    o.header.removeAll(keepingCapacity: true)
+                    NATSFrameEncoder.appendPublishLine(subject, payloadBytes: payloadBytes, to: &o.header)
+                    o.headerPayloadBytes = payloadBytes
+                }
+                o.header.withUnsafeBytes { line in
+                    o.buffer.write(length: line.count + payloadBytes + 2) { base in
+                        NATSFrameEncoder.copyBytes(to: base, from: line.baseAddress!, count: line.count)
+                        NATSFrameEncoder.storePayload(payload, payloadBytes: payloadBytes, to: base + line.count)
+                    }
+                }
+            } else {
+                NATSFrameEncoder.writePublish(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, into: &o.buffer)
+            }
+            o.outMsgs += 1
+            o.outBytes += payloadBytes
+            o.framesSinceFlush += 1
+            guard let action = o.flushNeeded() else { return (.queued, nil) }
+            return action.isScheduleOnly ? (.flush, nil) : (.queued, action)
+        }
+        if let action { performDeferred(action) }
+        return result
+    }
+
+    /// Waits until the outbound buffer was handed to the socket (or the connection is no longer connected).
+    private func waitForDrain() async throws {
+        let id = out.withLock { o in
+            o.nextDrainID &+= 1
+            return o.nextDrainID
+        }
+        let highWater = options.maxOutboundBytes
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let now: Result<Void, any Error>? = out.withLock { o in
+                    if o.cancelledDrains.remove(id) != nil { return .failure(CancellationError()) }
+                    guard o.mode == .connected, o.buffer.readableBytes >= highWater else { return .success(()) }
+                    o.drainWaiters.append(DrainWaiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
+            }
+        } onCancel: {
+            let waiter: DrainWaiter? = out.withLock { o in
+                if let index = o.drainWaiters.firstIndex(where: { $0.id == id }) { return o.drainWaiters.remove(at: index) }
+                o.cancelledDrains.insert(id)
+                return nil
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+        // A cancellation that came after the wait ended left a mark behind.
+        if Task.isCancelled { _ = out.withLock { $0.cancelledDrains.remove(id) } }
+    }
+
+    /// Waits while the outbound buffer is at its high-water mark.
+    private func waitForRoom() async throws {
+        let highWater = options.maxOutboundBytes
+        while out.withLock({ $0.mode == .connected && $0.buffer.readableBytes >= highWater }) {
+            try await waitForDrain()
+        }
     }
 
     /// Sends `PING` after everything published so far and waits for the server's `PONG`.
@@ -248,10 +591,10 @@ public final class NATSConnection: Sendable {
                 pendingMessagesLimit: options.pendingMessagesLimit, pendingBytesLimit: options.pendingBytesLimit)
             s.subscriptions[s.nextSID] = subscription
             guard s.phase == .connected else { return (subscription, false) }
-            NATSFrameEncoder.writeSubscribe(subject, queue: queue, sid: s.nextSID, into: &s.outbound)
-            return (subscription, Self.scheduleFlush(&s))
+            let sid = s.nextSID
+            return (subscription, writeControl { NATSFrameEncoder.writeSubscribe(subject, queue: queue, sid: sid, into: &$0) })
         }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        if schedule { scheduleFlush() }
         return subscription
     }
 
@@ -270,11 +613,10 @@ public final class NATSConnection: Sendable {
                 s.subscriptions[sid] = nil
             }
             guard s.phase == .connected else { return (finish, false) }
-            NATSFrameEncoder.writeUnsubscribe(sid: sid, max: max, into: &s.outbound)
-            return (finish, Self.scheduleFlush(&s))
+            return (finish, writeControl { NATSFrameEncoder.writeUnsubscribe(sid: sid, max: max, into: &$0) })
         }
         if finish { subscription.finish() }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        if schedule { scheduleFlush() }
     }
 
     // MARK: Request
@@ -285,7 +627,13 @@ public final class NATSConnection: Sendable {
     /// or ``NATSError/Code/connectionClosed`` when the connection it went out on dropped.
     public func request(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, timeout: Duration = .seconds(5)) async throws -> NATSMessage {
         try NATSSubject.validatePublish(subject)
-        let (token, replyTo, schedule) = try state.withLock { s throws -> (UInt64, String, Bool) in
+        var headerSize = -1
+        if let headers {
+            try headers.validate()
+            headerSize = headers.encodedLength
+        }
+        try await waitForRoom()
+        let (token, prefix, schedule) = try state.withLock { s throws -> (UInt64, String, Bool) in
             guard s.phase != .closed else { throw NATSError(.closed, "request on a closed connection") }
             guard !s.draining else { throw NATSError(.draining, "request on a draining connection") }
             var schedule = false
@@ -294,44 +642,69 @@ public final class NATSConnection: Sendable {
                 let inbox = Inbox(prefix: "\(options.inboxPrefix).\(s.nuid.next()).", sid: s.nextSID)
                 s.inbox = inbox
                 if s.phase == .connected {
-                    NATSFrameEncoder.writeSubscribe(inbox.prefix + "*", queue: nil, sid: inbox.sid, into: &s.outbound)
-                    schedule = Self.scheduleFlush(&s)
+                    schedule = writeControl { NATSFrameEncoder.writeSubscribe(inbox.prefix + "*", queue: nil, sid: inbox.sid, into: &$0) }
                 }
             }
             s.nextToken += 1
-            return (s.nextToken, s.inbox!.prefix + String(s.nextToken), schedule)
+            return (s.nextToken, s.inbox!.prefix, schedule)
         }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        if schedule { scheduleFlush() }
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NATSMessage, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<NATSMessage, any Error>) in
                 let refused: (any Error)? = state.withLock { s in
                     if s.cancelledRequests.remove(token) != nil { return CancellationError() }
                     guard s.phase != .closed else { return NATSError(.closed, "request on a closed connection") }
                     let epoch = s.phase == .reconnecting ? s.epoch + 1 : s.epoch
-                    s.requests[token] = PendingRequest(continuation: continuation, epoch: epoch)
+                    s.requests[token] = PendingRequest(continuation: continuation, epoch: epoch, deadline: deadline, subject: subject, timeout: timeout)
+                    if s.sweep.map({ deadline < $0.at }) ?? true { scheduleSweep(&s, at: deadline) }
                     return nil
                 }
                 if let refused {
                     continuation.resume(throwing: refused)
                     return
                 }
-                let task = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-                    self.finishRequest(token, .failure(NATSError(.timeout, "no answer on \(subject) within \(timeout)")))
-                }
-                let keep = state.withLock { s in
-                    guard s.requests[token] != nil else { return false }
-                    s.requests[token]!.timeout = task
-                    return true
-                }
-                if !keep { task.cancel() }
                 do {
-                    try publish(subject, payload: payload, headers: headers, replyTo: replyTo)
+                    if case .flush = try enqueue(subject, reply: .inbox(prefix: prefix, token: token), headers: headers,
+                                                 headerSize: headerSize, payload: payload, aboveHighWater: true) {
+                        scheduleFlush()
+                    }
                 } catch {
                     finishRequest(token, .failure(error))
                 }
             }
         } onCancel: {
             finishRequest(token, .failure(CancellationError()), markCancelled: true)
+        }
+    }
+
+    /// (Re)schedules the timer failing requests past their deadline, for `deadline`.
+    private func scheduleSweep(_ s: inout State, at deadline: NIODeadline) {
+        s.sweep?.task.cancel()
+        let task = eventLoop.scheduleTask(deadline: deadline) { self.sweepRequests() }
+        s.sweep = (task, deadline)
+    }
+
+    /// Fails the requests whose deadline passed and schedules the timer for the next one.
+    private func sweepRequests() {
+        let now = NIODeadline.now()
+        let expired: [PendingRequest] = state.withLock { s in
+            s.sweep = nil
+            var expired: [PendingRequest] = []
+            var next: NIODeadline?
+            for (token, request) in s.requests {
+                if request.deadline <= now {
+                    expired.append(request)
+                    s.requests[token] = nil
+                } else if next.map({ request.deadline < $0 }) ?? true {
+                    next = request.deadline
+                }
+            }
+            if let next { scheduleSweep(&s, at: next) }
+            return expired
+        }
+        for request in expired {
+            request.continuation.resume(throwing: NATSError(.timeout, "no answer on \(request.subject) within \(request.timeout)"))
         }
     }
 
@@ -345,15 +718,17 @@ public final class NATSConnection: Sendable {
             s.draining = true
             let subscriptions = s.subscriptions.values.sorted { $0.sid < $1.sid }
             guard s.phase == .connected else { return (subscriptions, false) }
-            for subscription in subscriptions { NATSFrameEncoder.writeUnsubscribe(sid: subscription.sid, max: nil, into: &s.outbound) }
-            if let inbox = s.inbox { NATSFrameEncoder.writeUnsubscribe(sid: inbox.sid, max: nil, into: &s.outbound) }
-            return (subscriptions, Self.scheduleFlush(&s))
+            let inboxSID = s.inbox?.sid
+            return (subscriptions, writeControl { buffer in
+                for subscription in subscriptions { NATSFrameEncoder.writeUnsubscribe(sid: subscription.sid, max: nil, into: &buffer) }
+                if let inboxSID { NATSFrameEncoder.writeUnsubscribe(sid: inboxSID, max: nil, into: &buffer) }
+            })
         }
         guard let (subscriptions, schedule) = drained else {
             await close()
             return
         }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        if schedule { scheduleFlush() }
         // After the PONG, every message the server sent before the UNSUBs has arrived.
         try? await flush(timeout: max(.zero, deadline - ContinuousClock.now))
         state.withLock { s in
@@ -373,7 +748,7 @@ public final class NATSConnection: Sendable {
     /// Returns once the socket is closed and no timer or connection attempt is left.
     public func close() async {
         let teardown = state.withLock { s in
-            Self.beginClose(&s, error: NATSError(.closed, "connection closed"))
+            self.beginClose(&s, error: NATSError(.closed, "connection closed"))
         }
         if let teardown { perform(teardown) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -387,12 +762,25 @@ public final class NATSConnection: Sendable {
     }
 
     /// Moves to closed and collects what must be released; nil when already closed.
-    private static func beginClose(_ s: inout State, error: NATSError) -> Teardown? {
+    private func beginClose(_ s: inout State, error: NATSError) -> Teardown? {
         guard s.phase != .closed else { return nil }
         s.phase = .closed
-        var teardown = Teardown(channel: s.channel, outbound: s.outbound, error: error)
+        let (outbound, drainWaiters) = out.withLock { o in
+            o.mode = .closed
+            o.channel = nil
+            o.flushScheduled = false
+            o.lingerToken = 0
+            o.dropSpares()
+            o.direct = nil
+            o.directPaused = false
+            o.channelWrites = 0
+            let outbound = o.buffer.take(replacingWith: ByteBuffer())
+            return (outbound, o.takeDrainWaiters())
+        }
+        var teardown = Teardown(channel: s.channel, outbound: outbound, drainWaiters: drainWaiters, error: error)
         s.channel = nil
-        s.outbound = ByteBuffer()
+        if let sweep = s.sweep { teardown.tasks.append(sweep.task) }
+        s.sweep = nil
         if let task = s.reconnectTask { teardown.tasks.append(task) }
         s.reconnectTask = nil
         teardown.pingTask = s.pingTask
@@ -415,9 +803,10 @@ public final class NATSConnection: Sendable {
         for task in teardown.tasks { task.cancel() }
         teardown.pingTask?.cancel()
         for request in teardown.requests {
-            request.timeout?.cancel()
             request.continuation.resume(throwing: teardown.error)
         }
+        // They retry and find the connection closed.
+        for waiter in teardown.drainWaiters { waiter.continuation.resume() }
         for waiter in teardown.waiters {
             waiter.timeout?.cancel()
             waiter.continuation.resume(throwing: teardown.error)
@@ -460,7 +849,7 @@ public final class NATSConnection: Sendable {
                 errors.append(NATSError(.connectFailed, "\(server): \(error)"))
             }
         }
-        let teardown = state.withLock { s in Self.beginClose(&s, error: NATSError(.closed, "connect failed")) }
+        let teardown = state.withLock { s in self.beginClose(&s, error: NATSError(.closed, "connect failed")) }
         if let teardown { perform(teardown) }
         if let auth = errors.first(where: { $0.code == .authorizationViolation }) { throw auth }
         if errors.count == 1, errors[0].code == .connectFailed { throw errors[0] }
@@ -468,41 +857,52 @@ public final class NATSConnection: Sendable {
     }
 
     /// One attempt: TCP connect, handshake, then installs the channel as the current one.
+    ///
+    /// The socket is connected here (on the blocking pool) and handed to a channel, keeping a second
+    /// descriptor of it for direct writes (see ``NATSSocket``) unless the connection uses TLS.
     private func attemptConnection(to server: NATSServerAddress) -> EventLoopFuture<Void> {
-        let handshake = eventLoop.makePromise(of: NATSServerInfo.self)
+        let handshake = eventLoop.makePromise(of: NATSChannelHandler.Handshake.self)
         let logger = self.logger
-        let connected = ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(TimeAmount(options.connectTimeout))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        NATSChannelHandler(connection: self, server: server, handshake: handshake, logger: logger))
+        let timeout = options.connectTimeout
+        let mayWriteDirectly = options.tls == nil && !server.tls
+        let eventLoop = self.eventLoop
+        let socket = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            try NATSSocket.connect(host: server.host, port: server.port, timeout: timeout)
+        }
+        let connected: EventLoopFuture<(channel: any Channel, direct: NATSSocket?)> = socket.flatMap { descriptor in
+            let direct = mayWriteDirectly ? NATSSocket.duplicate(descriptor) : nil
+            return ClientBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NATSChannelHandler(connection: self, server: server, handshake: handshake, logger: logger))
+                    }
                 }
-            }
-            .connect(host: server.host, port: server.port)
+                .withConnectedSocket(descriptor)
+                .map { (channel: $0, direct: direct) }
+        }
         connected.whenFailure { error in
             handshake.fail(NATSError(.connectFailed, "\(server): \(error)"))
         }
         return connected.flatMapError { error in
             self.eventLoop.makeFailedFuture((error as? NATSError) ?? NATSError(.connectFailed, "\(server): \(error)"))
-        }.flatMap { channel in
-            handshake.futureResult.flatMapThrowing { info in
-                try self.install(channel: channel, info: info, server: server)
+        }.flatMap { connection in
+            handshake.futureResult.flatMapThrowing { result in
+                try self.install(channel: connection.channel, info: result.info, direct: result.tls ? nil : connection.direct, server: server)
             }.flatMapError { error in
-                channel.close(promise: nil)
-                return channel.closeFuture.flatMapThrowing { throw error }
+                connection.channel.close(promise: nil)
+                return connection.channel.closeFuture.flatMapThrowing { throw error }
             }
         }
     }
 
     /// Makes a freshly handshaken channel the current one: restores subscriptions, sends what was buffered, starts pinging.
-    private func install(channel: any Channel, info: NATSServerInfo, server: NATSServerAddress) throws {
+    private func install(channel: any Channel, info: NATSServerInfo, direct: NATSSocket?, server: NATSServerAddress) throws {
         eventLoop.preconditionInEventLoop()
         var restore = channel.allocator.buffer(capacity: 256)
         var trailer = channel.allocator.buffer(capacity: 0)
         let interval = TimeAmount(options.pingInterval)
-        let result: (outbound: ByteBuffer, reconnected: Bool)? = state.withLock { s in
+        let result: (outbound: ByteBuffer, reconnected: Bool, drainWaiters: [DrainWaiter])? = state.withLock { s in
             guard s.phase == .connecting || s.phase == .reconnecting, channel.isActive else { return nil }
             let reconnected = s.phase == .reconnecting
             s.phase = .connected
@@ -513,7 +913,6 @@ public final class NATSConnection: Sendable {
             s.pongQueue.removeAll()
             s.failedAttempts = 0
             s.reconnectTask = nil
-            s.flushScheduled = false
             Self.learn(info.connectURLs, into: &s)
             if reconnected { s.statistics.reconnects += 1 }
             for (sid, subscription) in s.subscriptions.sorted(by: { $0.key < $1.key }) {
@@ -527,12 +926,24 @@ public final class NATSConnection: Sendable {
                 NATSFrameEncoder.writePing(into: &trailer)
             }
             s.reconnectFlushes.removeAll()
-            let outbound = s.outbound
-            s.outbound = ByteBuffer()
+            let (outbound, drainWaiters) = out.withLock { o in
+                o.mode = .connected
+                o.channel = channel
+                o.maxPayload = info.maxPayload
+                o.flushScheduled = false
+                o.lingerToken = 0
+                o.dropSpares()
+                // Direct writes start once the channel wrote what follows (restored subscriptions, buffered frames).
+                o.direct = direct
+                o.directPaused = direct != nil
+                o.channelWrites = direct != nil ? 1 : 0
+                o.quickWrites = 0
+                return (o.takeBuffer(allocator: channel.allocator), o.takeDrainWaiters())
+            }
             s.pingTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 self.pingTick(channel)
             }
-            return (outbound, reconnected)
+            return (outbound, reconnected, drainWaiters)
         }
         guard let result else { throw NATSError(.closed, "connection closed while connecting") }
         // Auto-unsubscribe limits still to go, after the SUBs.
@@ -543,7 +954,14 @@ public final class NATSConnection: Sendable {
         if restore.readableBytes > 0 { channel.write(restore, promise: nil) }
         if result.outbound.readableBytes > 0 { channel.write(result.outbound, promise: nil) }
         if trailer.readableBytes > 0 { channel.write(trailer, promise: nil) }
-        channel.flush()
+        if direct != nil {
+            let written = eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in self.channelWriteCompleted(channel) }
+            channel.writeAndFlush(ByteBuffer(), promise: written)
+        } else {
+            channel.flush()
+        }
+        for waiter in result.drainWaiters { waiter.continuation.resume() }
         if result.reconnected {
             logger.info("NATS reconnected to \(server) (\(info.serverID))")
         } else {
@@ -570,12 +988,23 @@ public final class NATSConnection: Sendable {
     func connectionLost(_ channel: any Channel, error: (any Error)?) {
         enum Next { case reconnect([PendingRequest], [Waiter]), close(Teardown, [PendingRequest], [Waiter]) }
         let lost = NATSError(.connectionClosed, error.map { "connection lost: \($0)" } ?? "connection lost")
+        var drainWaiters: [DrainWaiter] = []
         let next: Next? = state.withLock { s in
             guard s.channel === channel else { return nil }
             s.channel = nil
-            s.flushScheduled = false
             s.pingTask?.cancel()
             s.pingTask = nil
+            drainWaiters = out.withLock { o in
+                o.channel = nil
+                o.flushScheduled = false
+                o.lingerToken = 0
+                o.dropSpares()
+                o.direct = nil
+                o.directPaused = false
+                o.channelWrites = 0
+                if o.mode == .connected { o.mode = .reconnecting }
+                return o.takeDrainWaiters()
+            }
             var failedRequests: [PendingRequest] = []
             for (token, request) in s.requests where request.epoch <= s.epoch {
                 failedRequests.append(request)
@@ -587,12 +1016,14 @@ public final class NATSConnection: Sendable {
             }
             s.pongQueue.removeAll()
             guard s.phase == .connected else { return nil }
+            s.phase = .reconnecting
             if options.reconnect, !s.draining {
-                s.phase = .reconnecting
                 if scheduleReconnect(&s) { return .reconnect(failedRequests, failedWaiters) }
             }
-            return Self.beginClose(&s, error: lost).map { .close($0, failedRequests, failedWaiters) }
+            return self.beginClose(&s, error: lost).map { .close($0, failedRequests, failedWaiters) }
         }
+        // They retry: buffered while reconnecting (bounded), or refused once closed.
+        for waiter in drainWaiters { waiter.continuation.resume() }
         guard let next else { return }
         let (requests, waiters): ([PendingRequest], [Waiter])
         switch next {
@@ -605,7 +1036,6 @@ public final class NATSConnection: Sendable {
             perform(teardown)
         }
         for request in requests {
-            request.timeout?.cancel()
             request.continuation.resume(throwing: lost)
         }
         for waiter in waiters {
@@ -656,7 +1086,7 @@ public final class NATSConnection: Sendable {
                 s.failedAttempts += 1
                 self.logger.debug("NATS reconnect to \(server) failed (attempt \(s.failedAttempts)): \(error)")
                 if self.scheduleReconnect(&s) { return nil }
-                return Self.beginClose(&s, error: NATSError(.connectionClosed, "gave up reconnecting after \(s.failedAttempts) attempts: \(error)"))
+                return self.beginClose(&s, error: NATSError(.connectionClosed, "gave up reconnecting after \(s.failedAttempts) attempts: \(error)"))
             }
             if let teardown {
                 self.logger.error("NATS gave up reconnecting: \(teardown.error.detail)")
@@ -667,34 +1097,174 @@ public final class NATSConnection: Sendable {
 
     // MARK: Event loop side
 
-    /// Marks a flush as scheduled; true when the caller must schedule it.
-    private static func scheduleFlush(_ s: inout State) -> Bool {
-        guard s.phase == .connected, !s.flushScheduled else { return false }
-        s.flushScheduled = true
-        return true
+    /// Appends control frames to the outbound buffer (called while connected, inside `state`'s lock);
+    /// true when the caller must schedule the flush.
+    private func writeControl(_ write: (inout ByteBuffer) -> Void) -> Bool {
+        let action: FlushAction? = out.withLock { o in
+            o.buffer.withBuffer { write(&$0) }
+            return o.flushNeeded()
+        }
+        guard let action else { return false }
+        if action.isScheduleOnly { return true }
+        performDeferred(action)
+        return false
     }
 
-    /// Hands the accumulated frames to the channel (one write and flush per tick).
+    /// Does what a ``FlushAction`` asks, except channel writes; safe inside locks (nothing runs synchronously).
+    private func performDeferred(_ action: FlushAction) {
+        assert(action.write == nil)
+        if action.scheduleFlush { scheduleFlush() }
+        if action.linger != 0 {
+            let token = action.linger
+            eventLoop.scheduleTask(in: action.lingerDelay) { self.flushOutbound(linger: token) }
+        }
+        for waiter in action.waiters { waiter.continuation.resume() }
+        if let channel = action.broken {
+            eventLoop.execute { channel.close(promise: nil) }
+        }
+    }
+
+    /// Does what a ``FlushAction`` asks, channel write included; on the event loop, outside the locks.
+    private func perform(_ action: FlushAction) {
+        eventLoop.assertInEventLoop()
+        if let (channel, bytes, tracked) = action.write {
+            if tracked {
+                let promise = eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenComplete { _ in self.channelWriteCompleted(channel) }
+                channel.writeAndFlush(bytes, promise: promise)
+            } else {
+                channel.writeAndFlush(bytes, promise: nil)
+            }
+        }
+        var rest = action
+        rest.write = nil
+        performDeferred(rest)
+    }
+
+    /// A write handed to the channel while there is a direct socket completed: once the channel has none left,
+    /// publishers write to the socket again.
+    private func channelWriteCompleted(_ channel: any Channel, attempt: Int = 0) {
+        let update = { (o: inout Outbound) -> FlushAction? in
+            guard o.channel === channel else { return nil }
+            o.channelWrites -= 1
+            guard o.channelWrites == 0, o.directPaused, o.direct != nil else { return nil }
+            o.directPaused = false
+            // A flush on its way (or lingering) now writes directly; otherwise what accumulated goes now.
+            return o.buffer.readableBytes > 0 && !o.flushScheduled ? o.writeDirect(now: .now()) : nil
+        }
+        let action: FlushAction?
+        if attempt < Self.lockAttempts {
+            guard let attempted = out.withLockIfAvailable({ update(&$0) }) else {
+                eventLoop.scheduleTask(in: Self.lockRetryDelay) { self.channelWriteCompleted(channel, attempt: attempt + 1) }
+                return
+            }
+            action = attempted
+        } else {
+            action = out.withLock { update(&$0) }
+        }
+        if let action { performDeferred(action) }
+    }
+
+    /// Runs ``flushOutbound(linger:)`` on the event loop.
+    @usableFromInline
+    func scheduleFlush() {
+        eventLoop.execute { self.flushOutbound() }
+    }
+
+    /// Writes the accumulated frames to the socket, or hands them to the channel (one write and flush
+    /// per tick), and resumes the publishers that waited for room. Runs on the event loop: scheduled by
+    /// publishers (channel writes), or as the lingering flush.
+    ///
+    /// After a large write (publishers are streaming) the next flush is not triggered by the next
+    /// publish but runs a moment later (``Outbound/lingerDelay``), or as soon as
+    /// ``Outbound/lingerBytes`` accumulated: few large socket writes, and publishers do not write (or
+    /// wake the event loop) for every frame. A small write (a request, an answer) leaves nothing
+    /// scheduled, so the next publish is written at once.
     ///
     /// While the channel is not writable (the socket is behind), frames stay in the outbound buffer
     /// and the flush stays marked as scheduled, so publishers schedule nothing more until
     /// ``channelBecameWritable()``.
-    private func flushOutbound() {
-        let work: (any Channel, ByteBuffer)? = state.withLock { s in
-            guard s.phase == .connected, let channel = s.channel else {
-                s.flushScheduled = false
-                return nil
+    ///
+    /// The lock is only tried: a publisher holds it for a frame (or a write to the socket) at a time,
+    /// and waiting for it in the kernel would make every later unlock of that publisher a system call
+    /// too. When it is busy, the flush runs again a moment later (a few tries, then it waits).
+    private func flushOutbound(linger token: UInt64? = nil, attempt: Int = 0) {
+        let action: FlushAction?
+        if attempt < Self.lockAttempts {
+            guard let attempted = out.withLockIfAvailable({ Self.takeForFlush(&$0, linger: token) }) else {
+                // Busy: a publisher is at work (a lingering flush just looks again later, as when frames keep coming).
+                let delay = token == nil ? Self.lockRetryDelay : Outbound.lingerDelay
+                eventLoop.scheduleTask(in: delay) { self.flushOutbound(linger: token, attempt: attempt + 1) }
+                return
             }
-            guard channel.isWritable else {
-                s.flushScheduled = true
-                return nil
-            }
-            s.flushScheduled = false
-            guard s.outbound.readableBytes > 0 else { return nil }
-            return (channel, Self.takeOutbound(&s, allocator: channel.allocator))
+            action = attempted
+        } else {
+            action = out.withLock { Self.takeForFlush(&$0, linger: token) }
         }
-        guard let (channel, bytes) = work else { return }
-        channel.writeAndFlush(bytes, promise: nil)
+        if let action { perform(action) }
+    }
+
+    /// How often the event loop tries the outbound lock before waiting for it, and how long apart.
+    private static let lockAttempts = 16
+    private static let lockRetryDelay = TimeAmount.microseconds(10)
+
+    /// The flush's part under the lock: writes what is buffered to the socket, or takes it for the channel (nil: nothing
+    /// to do now), and decides whether the next flush lingers.
+    private static func takeForFlush(_ o: inout Outbound, linger token: UInt64?) -> FlushAction? {
+        if let token, token != o.lingerToken { return nil }   // superseded
+        o.lingerToken = 0
+        guard o.mode == .connected, let channel = o.channel else {
+            o.flushScheduled = false
+            return nil
+        }
+        let frames = o.framesSinceFlush
+        let buffered = o.buffer.readableBytes
+        let streaming = frames > 1 || buffered >= Outbound.burstBytes
+        if o.canWriteDirect {
+            guard buffered > 0 else {
+                o.flushScheduled = false
+                return nil
+            }
+            if token != nil, frames > o.framesAtLastLinger {
+                // Publishers are still adding frames: they write once `earlyFlushBytes` accumulated. Look again
+                // later (less often while they go on: 100, 200, 400, 800 µs); the timer writes what is left once they stop.
+                o.framesAtLastLinger = frames
+                o.lingerLooks += 1
+                var action = FlushAction(linger: o.startLingering())
+                action.lingerDelay = Outbound.lingerDelay * Int64(1 << min(o.lingerLooks, 3))
+                return action
+            }
+            o.lingerLooks = 0
+            o.flushScheduled = false
+            var action = o.writeDirect(now: .now())
+            if o.canWriteDirect {
+                if streaming {
+                    if action == nil { action = FlushAction() }
+                    action!.linger = o.startLingering()
+                }
+            }
+            return action
+        }
+        guard channel.isWritable else {
+            o.flushScheduled = true
+            return nil
+        }
+        guard buffered > 0 else {
+            o.flushScheduled = false
+            return nil
+        }
+        let bytes = o.takeBuffer(allocator: channel.allocator)
+        o.framesSinceFlush = 0
+        var action = FlushAction(waiters: o.takeDrainWaiters())
+        let tracked = o.direct != nil
+        if tracked { o.channelWrites += 1 }
+        action.write = (channel, bytes, tracked)
+        if streaming {
+            action.linger = o.startLingering()
+        } else {
+            o.flushScheduled = false
+        }
+        return action
     }
 
     /// The channel drained below its low watermark: send what accumulated meanwhile.
@@ -702,26 +1272,46 @@ public final class NATSConnection: Sendable {
         flushOutbound()
     }
 
-    private static func takeOutbound(_ s: inout State, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let bytes = s.outbound
-        s.outbound = allocator.buffer(capacity: min(max(bytes.readableBytes, 512), 64 * 1024))
-        return bytes
-    }
-
     /// Sends everything buffered then `PING`; `waiter` gets the matching `PONG`.
     private func sendPing(waiter: UInt64?) {
-        let work: (any Channel, ByteBuffer)? = state.withLock { s in
-            guard s.phase == .connected, let channel = s.channel else {
+        let action: FlushAction? = state.withLock { s in
+            guard s.phase == .connected, s.channel != nil else {
                 if let waiter, s.phase == .reconnecting, s.waiters[waiter] != nil { s.reconnectFlushes.append(waiter) }
                 return nil
             }
             s.pongQueue.append(waiter)
-            var bytes = Self.takeOutbound(&s, allocator: channel.allocator)
-            NATSFrameEncoder.writePing(into: &bytes)
-            return (channel, bytes)
+            return out.withLock { o in
+                o.buffer.withBuffer { NATSFrameEncoder.writePing(into: &$0) }
+                return Self.flushNow(&o)
+            }
         }
-        guard let (channel, bytes) = work else { return }
-        channel.writeAndFlush(bytes, promise: nil)
+        if let action { perform(action) }
+    }
+
+    /// Answers the server's `PING` (established connections: in order with the frames written directly).
+    /// False when `channel` is not the current one (the caller answers on it).
+    func sendPong(on channel: any Channel) -> Bool {
+        let action: FlushAction?? = out.withLock { o in
+            guard o.mode == .connected, o.channel === channel else { return .none }
+            o.buffer.withBuffer { NATSFrameEncoder.writePong(into: &$0) }
+            return .some(Self.flushNow(&o))
+        }
+        guard let action else { return false }
+        if let action { perform(action) }
+        return true
+    }
+
+    /// Writes everything buffered now, directly or through the channel (`PING`, `PONG`); on the event loop.
+    private static func flushNow(_ o: inout Outbound) -> FlushAction? {
+        guard let channel = o.channel else { return nil }
+        if o.canWriteDirect { return o.writeDirect(now: .now()) }
+        let bytes = o.takeBuffer(allocator: channel.allocator)
+        o.framesSinceFlush = 0
+        let tracked = o.direct != nil
+        if tracked { o.channelWrites += 1 }
+        var action = FlushAction(waiters: o.takeDrainWaiters())
+        action.write = (channel, bytes, tracked)
+        return action
     }
 
     private func pingTick(_ channel: any Channel) {
@@ -768,16 +1358,34 @@ public final class NATSConnection: Sendable {
         logger.warning("NATS server error: \(text)")
     }
 
-    /// A message for subscription `sid` (or the request inbox).
-    func deliver(sid: UInt64, message: NATSMessage) {
-        enum Target { case subscription(NATSSubscription), request(PendingRequest), none }
+    /// Messages for subscription `sid` (or the request inbox), in order: the ones one read from the socket held in a row.
+    ///
+    /// `wireBytes` is how much of the read buffer their frames took (see ``NATSSubscription/receive(_:wireBytes:)``).
+    func deliver(sid: UInt64, batch: [NATSMessage], wireBytes: Int) {
+        enum Target {
+            case subscription(NATSSubscription)
+            case request(PendingRequest, NATSMessage)
+            case requests([(PendingRequest, NATSMessage)])
+            case none
+        }
+        var payloadBytes = 0
+        for message in batch { payloadBytes += message.payload.readableBytes }
         let target: Target = state.withLock { s in
-            s.statistics.inMsgs += 1
-            s.statistics.inBytes += message.payload.readableBytes
+            s.statistics.inMsgs += batch.count
+            s.statistics.inBytes += payloadBytes
             if let inbox = s.inbox, inbox.sid == sid {
-                guard let token = Self.token(of: message.subject, prefix: inbox.prefix),
-                      let request = s.requests.removeValue(forKey: token) else { return .none }
-                return .request(request)
+                if batch.count == 1 {
+                    guard let token = Self.token(of: batch[0].subject, prefix: inbox.prefix),
+                          let request = s.requests.removeValue(forKey: token) else { return .none }
+                    return .request(request, batch[0])
+                }
+                var answered: [(PendingRequest, NATSMessage)] = []
+                for message in batch {
+                    if let token = Self.token(of: message.subject, prefix: inbox.prefix), let request = s.requests.removeValue(forKey: token) {
+                        answered.append((request, message))
+                    }
+                }
+                return .requests(answered)
             }
             guard let subscription = s.subscriptions[sid] else { return .none }
             return .subscription(subscription)
@@ -785,27 +1393,29 @@ public final class NATSConnection: Sendable {
         switch target {
         case .none:
             break
-        case .request(let request):
-            request.timeout?.cancel()
-            if message.status == 503 {
-                request.continuation.resume(throwing: NATSError(.noResponders, "no responders on the request subject"))
-            } else {
-                request.continuation.resume(returning: message)
-            }
+        case .request(let request, let message):
+            Self.answer(request, with: message)
+        case .requests(let answered):
+            for (request, message) in answered { Self.answer(request, with: message) }
         case .subscription(let subscription):
-            switch subscription.receive(message) {
-            case .delivered, .ignored:
-                break
-            case .dropped(let first):
-                state.withLock { $0.statistics.droppedMessages += 1 }
-                if first {
-                    logger.warning("NATS slow consumer on \(subscription.subject) (sid \(sid)): pending limit reached, dropping messages")
-                }
-            case .reachedMax:
+            let receipt = subscription.receive(batch, wireBytes: wireBytes)
+            if receipt.dropped > 0 || receipt.reachedMax {
                 state.withLock { s in
-                    if s.subscriptions[sid] === subscription { s.subscriptions[sid] = nil }
+                    s.statistics.droppedMessages += receipt.dropped
+                    if receipt.reachedMax, s.subscriptions[sid] === subscription { s.subscriptions[sid] = nil }
                 }
             }
+            if receipt.slowConsumerStarted {
+                logger.warning("NATS slow consumer on \(subscription.subject) (sid \(sid)): pending limit reached, dropping messages")
+            }
+        }
+    }
+
+    private static func answer(_ request: PendingRequest, with message: NATSMessage) {
+        if message.status == 503 {
+            request.continuation.resume(throwing: NATSError(.noResponders, "no responders on the request subject"))
+        } else {
+            request.continuation.resume(returning: message)
         }
     }
 
@@ -821,7 +1431,6 @@ public final class NATSConnection: Sendable {
             return nil
         }
         guard let request else { return }
-        request.timeout?.cancel()
         request.continuation.resume(with: result)
     }
 
@@ -845,6 +1454,15 @@ public final class NATSConnection: Sendable {
             return context
         }
     }
+
+    /// Bytes of frames waiting in the outbound buffer (for tests of backpressure).
+    var outboundBufferedBytes: Int { out.withLock { $0.buffer.readableBytes } }
+
+    /// Writes made straight to the socket, and how many found it full (for tests).
+    var directWriteCounts: (writes: Int, paused: Int) { out.withLock { ($0.directWrites, $0.directWritesPaused) } }
+
+    /// Publishers waiting for room (for tests of backpressure).
+    var waitingPublishers: Int { out.withLock { $0.drainWaiters.count } }
 
     /// Whether a socket is open (for tests of teardown).
     var hasChannel: Bool { state.withLock { $0.channel != nil || $0.attempt != nil } }

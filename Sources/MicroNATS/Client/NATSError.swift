@@ -4,7 +4,7 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
             case connectFailed, connectionClosed, authorizationViolation, serverError, protocolViolation, timeout
-            case noResponders, reconnectBufferExceeded, outboundBufferExceeded, slowConsumer, maxPayloadExceeded, draining, closed
+            case noResponders, reconnectBufferExceeded, slowConsumer, maxPayloadExceeded, draining, closed
             case badSubject, badHeader
         }
         private let wrapped: Wrapped
@@ -24,8 +24,6 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let noResponders = Code(wrapped: .noResponders)
         /// Publishing while disconnected would exceed `NATSOptions.reconnectBufferSize`.
         public static let reconnectBufferExceeded = Code(wrapped: .reconnectBufferExceeded)
-        /// Publishing while connected would exceed `NATSOptions.maxOutboundBytes` (the socket is far behind).
-        public static let outboundBufferExceeded = Code(wrapped: .outboundBufferExceeded)
         /// A subscription's pending buffer was full and messages were dropped.
         public static let slowConsumer = Code(wrapped: .slowConsumer)
         /// The message is larger than the server's `max_payload`.

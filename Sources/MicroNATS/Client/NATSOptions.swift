@@ -30,9 +30,10 @@ public struct NATSOptions: Sendable {
     public var maxPingsOut: Int = 2
     /// Bytes of publishes held while disconnected; past it, ``NATSConnection/publish(_:payload:headers:replyTo:)`` throws ``NATSError/Code/reconnectBufferExceeded``.
     public var reconnectBufferSize: Int = 8 * 1024 * 1024
-    /// Bytes of publishes waiting for the socket while connected (it is slower than the publishers); past it,
-    /// ``NATSConnection/publish(_:payload:headers:replyTo:)`` throws ``NATSError/Code/outboundBufferExceeded``.
-    public var maxOutboundBytes: Int = 64 * 1024 * 1024
+    /// The high-water mark of publishes waiting for the socket while connected: once this many bytes wait (the socket
+    /// is slower than the publishers), ``NATSConnection/publish(_:payload:headers:replyTo:)`` suspends until they
+    /// were handed to it (backpressure; nothing is refused). Requests wait for room the same way.
+    public var maxOutboundBytes: Int = 2 * 1024 * 1024
     /// Messages one subscription holds before dropping (slow consumer).
     public var pendingMessagesLimit: Int = 65_536
     /// Payload bytes one subscription holds before dropping (slow consumer).

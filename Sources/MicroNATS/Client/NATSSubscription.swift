@@ -26,10 +26,12 @@ public final class NATSSubscription: AsyncSequence, Sendable {
     private let limits: (messages: Int, bytes: Int)
     private let state = Mutex(State())
 
+    private typealias Continuation = UnsafeContinuation<NATSMessage?, Never>
+
     private struct State: Sendable {
         var messages = CircularBuffer<NATSMessage>()
         var pendingBytes = 0
-        var waiters = CircularBuffer<(id: UInt64, continuation: CheckedContinuation<NATSMessage?, Never>)>()
+        var waiters = CircularBuffer<(id: UInt64, continuation: Continuation)>()
         var cancelled: Set<UInt64> = []
         var nextWaiterID: UInt64 = 0
         var finished = false
@@ -39,13 +41,14 @@ public final class NATSSubscription: AsyncSequence, Sendable {
         var max: Int?
     }
 
-    /// What happened to a message handed to ``receive(_:)``.
-    enum Receipt {
-        case delivered
-        case dropped(firstOfEpisode: Bool)
-        /// Delivered (or dropped), and it was the last one allowed by `unsubscribe(after:)`.
-        case reachedMax
-        case ignored
+    /// What happened to the messages handed to ``receive(_:wireBytes:)``.
+    struct Receipt {
+        /// How many were dropped (the buffer was full).
+        var dropped = 0
+        /// Whether the buffer just became full (the first drop of an episode).
+        var slowConsumerStarted = false
+        /// Whether the last message allowed by `unsubscribe(after:)` arrived.
+        var reachedMax = false
     }
 
     init(subject: String, queue: String?, sid: UInt64, connection: NATSConnection, pendingMessagesLimit: Int, pendingBytesLimit: Int) {
@@ -77,47 +80,87 @@ public final class NATSSubscription: AsyncSequence, Sendable {
 
     /// Iterates a subscription's messages.
     public struct AsyncIterator: AsyncIteratorProtocol {
+        @usableFromInline
         let subscription: NATSSubscription
+
+        init(subscription: NATSSubscription) {
+            self.subscription = subscription
+        }
+
         /// The next message, or nil once the subscription ended and its buffer is empty.
+        @inlinable
         public mutating func next() async -> NATSMessage? {
-            await subscription.nextMessage()
+            // Inlined into the loop: a queued message is taken with one lock, no async call of its own.
+            switch subscription._poll() {
+            case .message(let message): return message
+            case .end: return nil
+            case .wait(let id): return await subscription._wait(id)
+            }
+        }
+
+        /// The next message, or nil once the subscription ended and its buffer is empty.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> NATSMessage? {
+            switch subscription._poll() {
+            case .message(let message): return message
+            case .end: return nil
+            case .wait(let id): return await subscription._wait(id)
+            }
         }
     }
 
     // MARK: Engine side
 
-    /// Hands a delivered message to the buffer (or a waiting consumer).
-    func receive(_ message: NATSMessage) -> Receipt {
-        let size = message.payload.readableBytes
-        typealias Waiter = CheckedContinuation<NATSMessage?, Never>
-        let (receipt, taker, ended): (Receipt, Waiter?, [Waiter]) = state.withLock { s in
-            guard !s.finished else { return (.ignored, nil, []) }
-            s.received += 1
-            var receipt = Receipt.delivered
-            let taker = s.waiters.popFirst()?.continuation
-            if taker == nil {
-                if s.messages.count >= limits.messages || s.pendingBytes + size > limits.bytes {
-                    s.dropped += 1
-                    receipt = .dropped(firstOfEpisode: !s.slow)
-                    s.slow = true
+    /// Hands messages delivered in a row to the buffer (or to waiting consumers): one lock, one resume per consumer.
+    ///
+    /// The payloads are slices of the buffer they were read into. `wireBytes` is how much of it their
+    /// frames took: when that is a fair share of its capacity they are queued as they are; otherwise
+    /// each queued payload is copied, so a few queued messages never pin many large read buffers and
+    /// the pending limits bound memory, not just payload bytes.
+    func receive(_ batch: [NATSMessage], wireBytes: Int) -> Receipt {
+        guard let first = batch.first else { return Receipt() }
+        let shareBuffer = wireBytes * 2 >= first.payload.storageCapacity
+        var handed: (Continuation, NATSMessage)?
+        var moreHanded: [(Continuation, NATSMessage)] = []
+        var ended: [Continuation] = []
+        let receipt: Receipt = state.withLock { s in
+            var receipt = Receipt()
+            guard !s.finished else { return receipt }
+            for message in batch {
+                s.received += 1
+                if let taker = s.waiters.popFirst()?.continuation {
+                    if handed == nil { handed = (taker, message) } else { moreHanded.append((taker, message)) }
                 } else {
-                    s.messages.append(Self.compacted(message))
-                    s.pendingBytes += size
+                    let size = message.payload.readableBytes
+                    if s.messages.count >= limits.messages || s.pendingBytes + size > limits.bytes {
+                        receipt.dropped += 1
+                        s.dropped += 1
+                        if !s.slow {
+                            receipt.slowConsumerStarted = true
+                            s.slow = true
+                        }
+                    } else {
+                        s.messages.append(shareBuffer ? message : Self.compacted(message))
+                        s.pendingBytes += size
+                    }
+                }
+                if let max = s.max, s.received >= max {
+                    s.finished = true
+                    ended = s.waiters.map(\.continuation)
+                    s.waiters.removeAll()
+                    receipt.reachedMax = true
+                    break
                 }
             }
-            guard let max = s.max, s.received >= max else { return (receipt, taker, []) }
-            s.finished = true
-            let ended = s.waiters.map(\.continuation)
-            s.waiters.removeAll()
-            return (.reachedMax, taker, ended)
+            return receipt
         }
-        taker?.resume(returning: message)
+        if let (taker, message) = handed { taker.resume(returning: message) }
+        for (taker, message) in moreHanded { taker.resume(returning: message) }
         for waiter in ended { waiter.resume(returning: nil) }
         return receipt
     }
 
-    /// A message whose payload no longer pins a much larger receive buffer while it waits in the queue,
-    /// so the pending limits bound memory, not just payload bytes.
+    /// A message whose payload no longer pins a much larger receive buffer while it waits in the queue.
     private static func compacted(_ message: NATSMessage) -> NATSMessage {
         let size = message.payload.readableBytes
         guard message.payload.storageCapacity > 2 * Swift.max(size, 512) else { return message }
@@ -128,7 +171,7 @@ public final class NATSSubscription: AsyncSequence, Sendable {
 
     /// Sets the total number of messages after which the subscription ends; true when already reached.
     func limit(to maxMessages: Int) -> Bool {
-        let (reached, waiters): (Bool, [CheckedContinuation<NATSMessage?, Never>]) = state.withLock { s in
+        let (reached, waiters): (Bool, [Continuation]) = state.withLock { s in
             s.max = maxMessages
             guard s.received >= maxMessages, !s.finished else { return (s.finished, []) }
             s.finished = true
@@ -150,7 +193,7 @@ public final class NATSSubscription: AsyncSequence, Sendable {
 
     /// Ends the sequence after the buffered messages.
     func finish() {
-        let waiters = state.withLock { s -> [CheckedContinuation<NATSMessage?, Never>] in
+        let waiters = state.withLock { s -> [Continuation] in
             s.finished = true
             let waiters = s.waiters.map(\.continuation)
             s.waiters.removeAll()
@@ -171,22 +214,31 @@ public final class NATSSubscription: AsyncSequence, Sendable {
         return message
     }
 
-    fileprivate func nextMessage() async -> NATSMessage? {
-        enum Fast { case message(NATSMessage), end, wait(UInt64) }
-        let fast: Fast = state.withLock { s in
+    /// What the consumer gets without waiting.
+    @usableFromInline
+    enum _Polled {
+        case message(NATSMessage)
+        case end
+        /// Nothing queued: wait with this waiter id.
+        case wait(UInt64)
+    }
+
+    /// Takes the next queued message, if any.
+    @usableFromInline
+    func _poll() -> _Polled {
+        state.withLock { s in
             if let message = take(&s) { return .message(message) }
             if s.finished { return .end }
             s.nextWaiterID += 1
             return .wait(s.nextWaiterID)
         }
-        let id: UInt64
-        switch fast {
-        case .message(let message): return message
-        case .end: return nil
-        case .wait(let waiterID): id = waiterID
-        }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<NATSMessage?, Never>) in
+    }
+
+    /// Waits for the next message (after ``_poll()`` found none).
+    @usableFromInline
+    func _wait(_ id: UInt64) async -> NATSMessage? {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: Continuation) in
                 enum Now { case message(NATSMessage), end, waiting }
                 let now: Now = state.withLock { s in
                     if let message = take(&s) { return .message(message) }
@@ -201,7 +253,7 @@ public final class NATSSubscription: AsyncSequence, Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { s -> CheckedContinuation<NATSMessage?, Never>? in
+            let waiter = state.withLock { s -> Continuation? in
                 if let index = s.waiters.firstIndex(where: { $0.id == id }) {
                     return s.waiters.remove(at: index).continuation
                 }

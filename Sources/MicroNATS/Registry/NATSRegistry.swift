@@ -70,8 +70,8 @@ public final class NATSRegistry: Registry {
             _ = s.local.register(service, ttl: ttl)
             return expired
         }
-        announce(expired, on: connection)
-        try publish(NATSRegistryResult(action: "create", service: service, ttl: ttl), to: configuration.watchTopic, on: connection)
+        await announce(expired, on: connection)
+        try await publish(NATSRegistryResult(action: "create", service: service, ttl: ttl), to: configuration.watchTopic, on: connection)
         // Once this returns the answerer is subscribed and the announcement sent: other processes see it.
         try await connection.flush()
     }
@@ -83,8 +83,8 @@ public final class NATSRegistry: Registry {
             _ = s.local.deregister(service)
             return expired
         }
-        announce(expired, on: connection)
-        try publish(NATSRegistryResult(action: "delete", service: service), to: configuration.watchTopic, on: connection)
+        await announce(expired, on: connection)
+        try await publish(NATSRegistryResult(action: "delete", service: service), to: configuration.watchTopic, on: connection)
         try await connection.flush()
     }
 
@@ -103,15 +103,15 @@ public final class NATSRegistry: Registry {
         return try await source.get()
     }
 
-    private func publish(_ result: NATSRegistryResult, to subject: String, replyTo: String? = nil, on connection: NATSConnection) throws {
+    private func publish(_ result: NATSRegistryResult, to subject: String, replyTo: String? = nil, on connection: NATSConnection) async throws {
         let payload = ByteBuffer(data: try Self.encoder.encode(result))
-        try connection.publish(subject, payload: payload, replyTo: replyTo)
+        try await connection.publish(subject, payload: payload, replyTo: replyTo)
     }
 
     /// Announces `delete` for own nodes whose TTL passed (each record holding just those nodes).
-    private func announce(_ expired: [ServiceRecord], on connection: NATSConnection) {
+    private func announce(_ expired: [ServiceRecord], on connection: NATSConnection) async {
         for gone in expired {
-            do { try publish(NATSRegistryResult(action: "delete", service: gone), to: configuration.watchTopic, on: connection) } catch {
+            do { try await publish(NATSRegistryResult(action: "delete", service: gone), to: configuration.watchTopic, on: connection) } catch {
                 logger.debug("announcing an expired registration failed", metadata: ["service": "\(gone.name)", "error": "\(error)"])
             }
         }
@@ -139,13 +139,13 @@ public final class NATSRegistry: Registry {
         let task = Task { [weak self] in
             for await message in subscription {
                 guard let self else { return }
-                self.answer(message, on: connection)
+                await self.answer(message, on: connection)
             }
         }
         s.answerer = (subscription, task)
     }
 
-    private func answer(_ message: NATSMessage, on connection: NATSConnection) {
+    private func answer(_ message: NATSMessage, on connection: NATSConnection) async {
         guard let replyTo = message.replyTo, !replyTo.isEmpty else { return }
         let query: NATSRegistryResult
         do { query = try Self.decoder.decode(NATSRegistryResult.self, from: Data(buffer: message.payload, byteTransferStrategy: .noCopy)) } catch {
@@ -164,10 +164,10 @@ public final class NATSRegistry: Registry {
                 return ([], expired)
             }
         }
-        announce(expired, on: connection)
+        await announce(expired, on: connection)
         for record in records {
             do {
-                try connection.publish(replyTo, payload: ByteBuffer(data: try Self.encoder.encode(record)))
+                try await connection.publish(replyTo, payload: ByteBuffer(data: try Self.encoder.encode(record)))
             } catch {
                 logger.warning("answering a registry query failed", metadata: ["service": "\(record.name)", "error": "\(error)"])
             }

@@ -18,7 +18,7 @@ enum NATSRegistryQuery {
         let collected = NIOLockedValueBox((found: RegistryState(), last: ContinuousClock.now, answers: 0))
         let start = ContinuousClock.now
         do {
-            try connection.publish(configuration.queryTopic, payload: ByteBuffer(data: try NATSRegistry.encoder.encode(query)), replyTo: inbox)
+            try await connection.publish(configuration.queryTopic, payload: ByteBuffer(data: try NATSRegistry.encoder.encode(query)), replyTo: inbox)
         } catch {
             try? subscription.unsubscribe()
             throw error

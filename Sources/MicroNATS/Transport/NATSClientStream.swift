@@ -37,7 +37,7 @@ final class NATSClientStream: ClientStreamChannel {
                         flow.abort(TransportError(.timeout, address: address, detail: "stream deadline exceeded"))
                         // The server enforces the same deadline; telling it saves it the wait.
                         if let inbox = flow.peerInbox, !flow.isInboundEnded {
-                            try? connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.cancel))
+                            try? await connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.cancel))
                         }
                     }
                 }
@@ -63,7 +63,7 @@ final class NATSClientStream: ClientStreamChannel {
         let inbox = try await flow.waitAccepted()
         guard let seq = try await flow.reserveSend() else { return }   // the server already finished: dropped
         do {
-            try connection.publish(inbox, payload: message, headers: NATSStreamFrame.headers(.data, number: seq))
+            try await connection.publish(inbox, payload: message, headers: NATSStreamFrame.headers(.data, number: seq))
         } catch {
             throw NATSTransportErrors.map(error, address: address)
         }
@@ -74,7 +74,7 @@ final class NATSClientStream: ClientStreamChannel {
         guard let inbox = try? await flow.waitAccepted() else { return }
         guard let count = flow.closeSend() else { return }
         do {
-            try connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.end, number: count))
+            try await connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.end, number: count))
         } catch {
             throw NATSTransportErrors.map(error, address: address)
         }
@@ -87,7 +87,7 @@ final class NATSClientStream: ClientStreamChannel {
             self?.cancel()
         }
         if message != nil, let count = flow.acknowledgementDue(), let inbox = flow.peerInbox {
-            try? connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.ack, number: count))
+            try? await connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.ack, number: count))
         }
         return message
     }
@@ -96,7 +96,8 @@ final class NATSClientStream: ClientStreamChannel {
         let first = cancelled.withLockedValue { c -> Bool in defer { c = true }; return !c }
         guard first else { return }
         if !flow.isInboundEnded, let inbox = flow.peerInbox {
-            try? connection.publish(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.cancel))
+            // Synchronous (called from deinit and cancellation handlers): a small frame, never waiting for room.
+            try? connection.publishNow(inbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.cancel))
         }
         flow.abort(CancellationError())
         try? subscription.unsubscribe()

@@ -81,7 +81,7 @@ public final class NATSClientTransport: ClientTransport {
         var open = request
         open.isStream = true
         do {
-            try connection.publish(address, payload: ByteBuffer(), headers: NATSRPCHeaders.request(open, streamWindow: flow.window), replyTo: inbox)
+            try await connection.publish(address, payload: ByteBuffer(), headers: NATSRPCHeaders.request(open, streamWindow: flow.window), replyTo: inbox)
         } catch {
             stream.cancel()
             throw NATSTransportErrors.map(error, address: address)

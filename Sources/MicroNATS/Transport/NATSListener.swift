@@ -64,7 +64,7 @@ final class NATSListener: TransportListener {
                     return true
                 }
                 guard admitted else {
-                    refuse(message)
+                    await refuse(message)
                     continue
                 }
                 group.addTask {
@@ -109,13 +109,13 @@ final class NATSListener: TransportListener {
 
     // MARK: Serving
 
-    private func refuse(_ message: NATSMessage) {
+    private func refuse(_ message: NATSMessage) async {
         guard let replyTo = message.replyTo, !replyTo.isEmpty else { return }
         let error = MicroError.unavailable("go.micro.server", "server busy: \(configuration.maxConcurrentCalls) calls in flight")
         if message.headers?[NATSRPCHeaders.stream] != nil {
-            NATSServerStream.sendError(error, sent: -1, to: replyTo, on: connection)
+            await NATSServerStream.sendError(error, sent: -1, to: replyTo, on: connection)
         } else {
-            reply(error, id: message.headers?[NATSRPCHeaders.id] ?? "", to: replyTo)
+            await reply(error, id: message.headers?[NATSRPCHeaders.id] ?? "", to: replyTo)
         }
     }
 
@@ -129,27 +129,27 @@ final class NATSListener: TransportListener {
             if let legacy = NATSGoMicroMessage.decode(message.payload) {
                 await serveGoMicro(legacy, replyTo: replyTo)
             } else {
-                reply(.badRequest("go.micro.server", "message without Micro-* headers"), id: "", to: replyTo)
+                await reply(.badRequest("go.micro.server", "message without Micro-* headers"), id: "", to: replyTo)
             }
             return
         }
         if headers[NATSStreamFrame.kindHeader] != nil {
-            reply(.badRequest("go.micro.server", "a stream frame was sent to the listening subject"), id: "", to: replyTo)
+            await reply(.badRequest("go.micro.server", "a stream frame was sent to the listening subject"), id: "", to: replyTo)
             return
         }
         let request: RPCRequest
         do { request = try NATSRPCHeaders.parseRequest(headers, body: message.payload) } catch {
             let e = MicroError.from(error, id: "go.micro.server")
             if headers[NATSRPCHeaders.stream] != nil {
-                NATSServerStream.sendError(e, sent: -1, to: replyTo, on: connection)
+                await NATSServerStream.sendError(e, sent: -1, to: replyTo, on: connection)
             } else {
-                reply(e, id: headers[NATSRPCHeaders.id] ?? "", to: replyTo)
+                await reply(e, id: headers[NATSRPCHeaders.id] ?? "", to: replyTo)
             }
             return
         }
         if request.isStream {
             guard let text = headers[NATSStreamFrame.windowHeader], let window = Int(text), window > 0 else {
-                NATSServerStream.sendError(.badRequest("go.micro.server", "stream opened without a valid \(NATSStreamFrame.windowHeader) header"),
+                await NATSServerStream.sendError(.badRequest("go.micro.server", "stream opened without a valid \(NATSStreamFrame.windowHeader) header"),
                                            sent: -1, to: replyTo, on: connection)
                 return
             }
@@ -158,7 +158,7 @@ final class NATSListener: TransportListener {
             return
         }
         if let max = configuration.maxMessageSize, request.body.readableBytes > max {
-            reply(.tooLarge("go.micro.server", "request of \(request.body.readableBytes) bytes exceeds the limit of \(max) bytes"), id: request.id, to: replyTo)
+            await reply(.tooLarge("go.micro.server", "request of \(request.body.readableBytes) bytes exceeds the limit of \(max) bytes"), id: request.id, to: replyTo)
             return
         }
         switch await Self.handle(request, with: handler) {
@@ -166,18 +166,18 @@ final class NATSListener: TransportListener {
             logger.debug("call passed its deadline; handler cancelled", metadata: ["endpoint": "\(request.endpoint)"])
         case .success(let response):
             if let max = configuration.maxMessageSize, response.body.readableBytes > max {
-                reply(.tooLarge("go.micro.server", "response of \(response.body.readableBytes) bytes exceeds the limit of \(max) bytes"), id: request.id, to: replyTo)
+                await reply(.tooLarge("go.micro.server", "response of \(response.body.readableBytes) bytes exceeds the limit of \(max) bytes"), id: request.id, to: replyTo)
                 return
             }
             do {
-                try connection.publish(replyTo, payload: response.body, headers: NATSRPCHeaders.response(response, id: request.id))
+                try await connection.publish(replyTo, payload: response.body, headers: NATSRPCHeaders.response(response, id: request.id))
             } catch let e as NATSError where e.code == .maxPayloadExceeded {
-                reply(.tooLarge("go.micro.server", "response of \(response.body.readableBytes) bytes exceeds the NATS server's max_payload"), id: request.id, to: replyTo)
+                await reply(.tooLarge("go.micro.server", "response of \(response.body.readableBytes) bytes exceeds the NATS server's max_payload"), id: request.id, to: replyTo)
             } catch {
                 logger.debug("answering a call failed", metadata: ["endpoint": "\(request.endpoint)", "error": "\(error)"])
             }
         case .failure(let e):
-            reply(e, id: request.id, to: replyTo)
+            await reply(e, id: request.id, to: replyTo)
         }
     }
 
@@ -202,9 +202,9 @@ final class NATSListener: TransportListener {
         }
     }
 
-    private func reply(_ error: MicroError, id: String, to replyTo: String) {
+    private func reply(_ error: MicroError, id: String, to replyTo: String) async {
         do {
-            try connection.publish(replyTo, payload: ByteBuffer(string: error.json), headers: NATSRPCHeaders.error(error, id: id))
+            try await connection.publish(replyTo, payload: ByteBuffer(string: error.json), headers: NATSRPCHeaders.error(error, id: id))
         } catch {
             logger.debug("answering with an error failed", metadata: ["error": "\(error)"])
         }
@@ -240,7 +240,7 @@ final class NATSListener: TransportListener {
             answer = NATSGoMicroMessage.error(MicroError.from(error, id: "go.micro.server"), request: request)
         }
         do {
-            try connection.publish(replyTo, payload: NATSGoMicroMessage.encode(answer))
+            try await connection.publish(replyTo, payload: NATSGoMicroMessage.encode(answer))
         } catch {
             logger.debug("answering a go-micro call failed", metadata: ["error": "\(error)"])
         }

@@ -13,13 +13,13 @@ enum NATSServerStream {
         let serverInbox = connection.newInbox()
         let subscription: NATSSubscription
         do { subscription = try connection.subscribe(serverInbox) } catch {
-            sendError(.unavailable("go.micro.server", "cannot open the stream: \(error)"), sent: 0, to: clientInbox, on: connection)
+            await sendError(.unavailable("go.micro.server", "cannot open the stream: \(error)"), sent: 0, to: clientInbox, on: connection)
             return
         }
         defer { try? subscription.unsubscribe() }
         let flow = NATSStreamFlow(window: configuration.streamWindow, peerWindow: clientWindow, peerInbox: clientInbox, address: clientInbox)
         do {
-            try connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.accept, number: flow.window), replyTo: serverInbox)
+            try await connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.accept, number: flow.window), replyTo: serverInbox)
         } catch {
             logger.debug("accepting a stream failed", metadata: ["error": "\(error)"])
             return
@@ -28,7 +28,7 @@ enum NATSServerStream {
         let reader = MessageReader {
             let message = try await flow.next()
             if message != nil, let count = flow.acknowledgementDue() {
-                try? connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.ack, number: count))
+                try? await connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.ack, number: count))
             }
             return message
         }
@@ -39,7 +39,7 @@ enum NATSServerStream {
             }
             guard let seq = try await flow.reserveSend() else { return }
             do {
-                try connection.publish(clientInbox, payload: message, headers: NATSStreamFrame.headers(.data, number: seq))
+                try await connection.publish(clientInbox, payload: message, headers: NATSStreamFrame.headers(.data, number: seq))
             } catch {
                 throw NATSTransportErrors.map(error, address: clientInbox)
             }
@@ -83,21 +83,21 @@ enum NATSServerStream {
         switch outcome {
         case .handler(nil):
             if let count = flow.closeSend() {
-                try? connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.end, number: count))
+                try? await connection.publish(clientInbox, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.end, number: count))
             }
         case .handler(let error?):
-            sendError(error, sent: flow.closeSend() ?? -1, to: clientInbox, on: connection)
+            await sendError(error, sent: flow.closeSend() ?? -1, to: clientInbox, on: connection)
         case .deadline:
             break   // the client's own timer ran out at the same time: it reports the timeout
         case .peer(.failed(let e)):
             // Tell a client that is still there why (a broken protocol); a vanished one hears nothing.
-            sendError(MicroError.from(e, id: "go.micro.server"), sent: flow.closeSend() ?? -1, to: clientInbox, on: connection)
+            await sendError(MicroError.from(e, id: "go.micro.server"), sent: flow.closeSend() ?? -1, to: clientInbox, on: connection)
         case .peer:
             break   // the client cancelled: it listens no more
         }
     }
 
-    static func sendError(_ error: MicroError, sent: Int, to inbox: String, on connection: NATSConnection) {
-        try? connection.publish(inbox, payload: ByteBuffer(string: error.json), headers: NATSStreamFrame.errorHeaders(error, sent: sent))
+    static func sendError(_ error: MicroError, sent: Int, to inbox: String, on connection: NATSConnection) async {
+        try? await connection.publish(inbox, payload: ByteBuffer(string: error.json), headers: NATSStreamFrame.errorHeaders(error, sent: sent))
     }
 }

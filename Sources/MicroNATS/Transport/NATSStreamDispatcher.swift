@@ -55,7 +55,7 @@ enum NATSStreamDispatcher {
                     return .cancelled
                 case (.ping, _):
                     if let reply = message.replyTo, !reply.isEmpty {
-                        try? connection.publish(reply, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.pong))
+                        try? await connection.publish(reply, payload: ByteBuffer(), headers: NATSStreamFrame.headers(.pong))
                     }
                 case (.pong, _):
                     break
