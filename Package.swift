@@ -181,6 +181,7 @@ let package = Package(
                 "Micro",
                 "MicroNATS",
                 "MicroGRPC",
+                "MicroTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -6,8 +6,8 @@ import NIOPosix
 struct MicroBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro-bench",
-        abstract: "Throughput and latency of Swift Micro's HTTP transport, HTTP broker and NATS client against raw baselines in the same run.",
-        subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self, GRPCBench.self])
+        abstract: "Throughput and latency of Swift Micro's transports, brokers and NATS client against raw baselines in the same run, and registry propagation times.",
+        subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self, GRPCBench.self, RegistryBench.self, RegistryNode.self])
 }
 
 /// Options both subcommands share.
