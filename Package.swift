@@ -171,8 +171,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Micro"],
+            dependencies: [
+                "Micro",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             path: "Examples/Greeter",
+            exclude: ["Protos"],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,32 +1,29 @@
 import Foundation
 import Micro
+import SwiftProtobuf
 
-/// `Greeter.Hello`'s request.
-struct HelloRequest: Codable, Sendable { var name: String }
-/// `Greeter.Hello`'s response.
-struct HelloReply: Codable, Sendable { var message: String }
-/// `Greeter.Countdown`'s request: count down from `from`.
-struct CountRequest: Codable, Sendable { var from: Int }
-/// One tick of the countdown.
-struct Tick: Codable, Sendable { var n: Int }
 /// The event on topic `greetings`.
 struct Greeting: Codable, Sendable { var text: String }
 
-/// The greeter's endpoints as one handler type.
+/// The greeter's endpoints, protobuf-first from `Protos/greeter.proto` (code in `Generated/`):
+/// `Greeter.Hello` and `Greeter.Countdown` over every transport, with JSON or protobuf; over gRPC
+/// also `/greeter.v1.Greeter/Hello` and `/greeter.v1.Greeter/Countdown` for generated clients.
 struct Greeter: EndpointGroup {
     func registerEndpoints(on router: Router) {
-        router.handle("Greeter.Hello") { (request: HelloRequest, _) in
+        router.handle(Greeter_V1_Greeter.Method.Hello.descriptor) { (request: Greeter_V1_HelloRequest, _) in
             guard !request.name.isEmpty else { throw MicroError.badRequest("greeter", "name is required") }
-            return HelloReply(message: "Hello \(request.name)")
+            return Greeter_V1_HelloReply.with { $0.message = "Hello \(request.name)" }
         }
-        router.handle("Greeter.Countdown") { (request: CountRequest, stream: ServerStream<Tick>, _) in
+        router.handle(Greeter_V1_Greeter.Method.Countdown.descriptor) { (request: Greeter_V1_CountRequest, stream: ServerStream<Greeter_V1_Tick>, _) in
             guard (0...10_000).contains(request.from) else { throw MicroError.badRequest("greeter", "from must be 0...10000") }
-            for n in (0..<request.from).reversed() { try await stream.send(Tick(n: n)) }
+            for n in (0..<request.from).reversed() { try await stream.send(Greeter_V1_Tick.with { $0.n = n }) }
         }
     }
 }
 
 let service = try Service(name: "greeter", version: "1.0.0")
+// The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
+service.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
 service.register(Greeter())
 service.subscribe("greetings", queue: "greeter") { (event: Greeting, context) in
     context.logger.info("greeting received: \(event.text)")

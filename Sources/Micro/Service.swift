@@ -120,6 +120,11 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         router.register(handlers)
     }
 
+    /// Adds a serialized `google.protobuf.FileDescriptorSet` of the protobuf endpoints, for gRPC server reflection.
+    public func addDescriptorSet(_ bytes: [UInt8]) {
+        router.addDescriptorSet(bytes)
+    }
+
     /// Adds a handler wrapper (middleware); the first added is the outermost.
     public func use(_ wrapper: any HandlerWrapper) {
         router.use(wrapper)

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Micro
 
-/// `micro call SERVICE ENDPOINT [JSON]`: one request, the JSON response on stdout.
+/// `micro call SERVICE ENDPOINT [JSON]`: one request, the JSON response on stdout. A gRPC server
+/// that is not a Micro service is called in protobuf, converted through its reflection's descriptors.
 struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Call an endpoint with a JSON request and print the JSON response.")
     @OptionGroup var global: GlobalOptions
@@ -18,6 +19,13 @@ struct Call: AsyncParsableCommand {
             var options = global.callOptions
             options.address = address
             options.metadata = try parseMetadata(metadata)
+            // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
+            if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
+                let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(request), options: dynamic.options)
+                await client.shutdown()
+                emit(try dynamic.decodeResponse(response.body))
+                return
+            }
             let response = try await client.callRaw(service, endpoint, body: body, options: options)
             await client.shutdown()
             emit(String(buffer: response.body))

@@ -34,9 +34,16 @@ final class ProcessHarness {
     /// Starts a built executable in the background, stdout and stderr both to `<home>/<label>.log`.
     func start(_ product: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
                label: String? = nil) throws -> ManagedProcess {
-        let executable = try BuiltProducts.executable(product)
+        try start(executable: try BuiltProducts.executable(product), arguments, environment: extra, label: label ?? product)
+    }
+
+    /// Starts any executable (e.g. the test venv's Python) in the background, output to
+    /// `<home>/<label>.log`; with `holdingStdin` its stdin is a pipe kept open until it ends.
+    func start(executable: URL, _ arguments: [String] = [], environment extra: [String: String] = [:],
+               label: String, holdingStdin: Bool = false) throws -> ManagedProcess {
+        let product = label
         logCounter += 1
-        let log = home.appendingPathComponent("\(label ?? product)-\(logCounter).log")
+        let log = home.appendingPathComponent("\(label)-\(logCounter).log")
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -46,10 +53,11 @@ final class ProcessHarness {
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
+        let input = holdingStdin ? Pipe() : nil
+        if let input { process.standardInput = input } else { process.standardInput = FileHandle.nullDevice }
         try process.run()
         try? handle.close()
-        let managed = ManagedProcess(process: process, name: "\(product) \(arguments.joined(separator: " "))", log: log)
+        let managed = ManagedProcess(process: process, name: "\(product) \(arguments.joined(separator: " "))", log: log, input: input)
         started.append(managed)
         return managed
     }
@@ -58,7 +66,13 @@ final class ProcessHarness {
     /// and returns its exit status and output.
     func run(_ product: String, _ arguments: [String], environment extra: [String: String] = [:],
              timeout: Duration = .seconds(20)) async throws -> CommandResult {
-        let executable = try BuiltProducts.executable(product)
+        try await run(executable: try BuiltProducts.executable(product), arguments, environment: extra, timeout: timeout, label: product)
+    }
+
+    /// Runs any executable to completion, as ``run(_:_:environment:timeout:)`` does a built one.
+    func run(executable: URL, _ arguments: [String], environment extra: [String: String] = [:],
+             timeout: Duration = .seconds(20), label: String) async throws -> CommandResult {
+        let product = label
         logCounter += 1
         let out = home.appendingPathComponent("cmd-\(logCounter).out")
         let err = home.appendingPathComponent("cmd-\(logCounter).err")
@@ -113,11 +127,14 @@ final class ManagedProcess: @unchecked Sendable {
     let name: String
     /// Where its output goes.
     let log: URL
+    /// Its stdin, when held open (closing it tells a peer such as the Python gRPC server to stop).
+    let input: Pipe?
 
-    init(process: Process, name: String, log: URL) {
+    init(process: Process, name: String, log: URL, input: Pipe? = nil) {
         self.process = process
         self.name = name
         self.log = log
+        self.input = input
     }
 
     var pid: Int32 { process.processIdentifier }

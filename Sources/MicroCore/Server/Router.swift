@@ -20,6 +20,7 @@ public final class Router: RPCHandler {
         /// Unary endpoints with their wrappers composed, built on first call and dropped on any change.
         var compiled: [String: Chain] = [:]
         var health: @Sendable () async -> HealthStatus = { .serving }
+        var descriptorSets: [[UInt8]] = []
     }
 
     /// A router for `serviceName`. It answers `Debug.Health` itself.
@@ -62,6 +63,17 @@ public final class Router: RPCHandler {
     /// The current health.
     public func health() async -> HealthStatus {
         await state.withLockedValue { $0.health }()
+    }
+
+    /// Adds a serialized `google.protobuf.FileDescriptorSet` describing protobuf endpoints (a generated
+    /// `…Descriptors` set): the gRPC transport serves it over server reflection. Add it before serving.
+    public func addDescriptorSet(_ bytes: [UInt8]) {
+        state.withLockedValue { $0.descriptorSets.append(bytes) }
+    }
+
+    /// The descriptor sets added with ``addDescriptorSet(_:)``.
+    public var descriptorSets: [[UInt8]] {
+        state.withLockedValue { $0.descriptorSets }
     }
 
     /// The endpoints registered, sorted by name (for the registry record).

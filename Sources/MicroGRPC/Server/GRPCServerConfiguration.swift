@@ -19,7 +19,7 @@ public struct GRPCServerConfiguration: Sendable {
     /// Serve server reflection (`grpc.reflection.v1` and `v1alpha`).
     public var reflection: Bool
     /// Serialized `google.protobuf.FileDescriptorSet`s of the protobuf services served, for
-    /// reflection (the ones this module generates are always included).
+    /// reflection (the ones this module generates and the router's ``MicroCore/Router/descriptorSets`` are always included).
     public var descriptorSets: [[UInt8]]
     /// The rest of grpc-swift's HTTP/2 server configuration (keepalive, idle and age limits, compression).
     public var http2: HTTP2ServerTransport.Posix.Config

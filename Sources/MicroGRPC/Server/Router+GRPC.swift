@@ -10,13 +10,17 @@ import SwiftProtobuf
 ///
 /// A handler may throw an `RPCError`: over gRPC the call then ends with exactly that status; other
 /// transports see the MicroError it maps to.
+///
+/// Add the proto's descriptor set first (``MicroCore/Router/addDescriptorSet(_:)``): server
+/// reflection then describes the service, and the registered request and response shapes list the
+/// messages' fields.
 extension Router {
     /// Registers a unary method.
     public func handle<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (Request, HandlerContext) async throws -> Response
     ) {
-        register(Self.grpcEndpoint(method, Request.self, Response.self, type: .unary) { req, ctx, codec in
+        register(grpcEndpoint(method, Request.self, Response.self, type: .unary) { req, ctx, codec in
             let request = try codec.decode(Request.self, from: req.body)
             let response = try await Self.mappingRPCErrors(ctx) { try await body(request, ctx) }
             return try codec.encode(response)
@@ -28,7 +32,7 @@ extension Router {
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (Request, ServerStream<Response>, HandlerContext) async throws -> Void
     ) {
-        register(Self.grpcEndpoint(method, Request.self, Response.self, type: .serverStreaming) { _, ctx, codec, inbound, outbound in
+        register(grpcEndpoint(method, Request.self, Response.self, type: .serverStreaming) { _, ctx, codec, inbound, outbound in
             guard let first = try await inbound.next() else { throw MicroError.badRequest(ctx.service, "stream ended before the request") }
             let request = try codec.decode(Request.self, from: first)
             try await Self.mappingRPCErrors(ctx) { try await body(request, ServerStream(writer: outbound, codec: codec), ctx) }
@@ -40,7 +44,7 @@ extension Router {
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (RequestStream<Request>, HandlerContext) async throws -> Response
     ) {
-        register(Self.grpcEndpoint(method, Request.self, Response.self, type: .clientStreaming) { _, ctx, codec, inbound, outbound in
+        register(grpcEndpoint(method, Request.self, Response.self, type: .clientStreaming) { _, ctx, codec, inbound, outbound in
             let response = try await Self.mappingRPCErrors(ctx) { try await body(RequestStream(reader: inbound, codec: codec), ctx) }
             try await outbound.write(try codec.encode(response))
         })
@@ -51,29 +55,30 @@ extension Router {
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (RequestStream<Request>, ServerStream<Response>, HandlerContext) async throws -> Void
     ) {
-        register(Self.grpcEndpoint(method, Request.self, Response.self, type: .bidirectionalStreaming) { _, ctx, codec, inbound, outbound in
+        register(grpcEndpoint(method, Request.self, Response.self, type: .bidirectionalStreaming) { _, ctx, codec, inbound, outbound in
             try await Self.mappingRPCErrors(ctx) {
                 try await body(RequestStream(reader: inbound, codec: codec), ServerStream(writer: outbound, codec: codec), ctx)
             }
         })
     }
 
-    private static func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
-                                                        type: MethodDescriptor.RPCType,
-                                                        unary: @escaping EndpointHandler.Unary) -> EndpointHandler {
+    private func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
+                                                 type: MethodDescriptor.RPCType,
+                                                 unary: @escaping EndpointHandler.Unary) -> EndpointHandler {
         EndpointHandler(endpoint: endpoint(method, request, response, type: type), body: .unary(unary))
     }
 
-    private static func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
-                                                        type: MethodDescriptor.RPCType,
-                                                        stream: @escaping EndpointHandler.Streaming) -> EndpointHandler {
+    private func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
+                                                 type: MethodDescriptor.RPCType,
+                                                 stream: @escaping EndpointHandler.Streaming) -> EndpointHandler {
         EndpointHandler(endpoint: endpoint(method, request, response, type: type), body: .stream(stream))
     }
 
-    private static func endpoint<Request, Response>(_ method: MethodDescriptor, _: Request.Type, _: Response.Type,
-                                                    type: MethodDescriptor.RPCType) -> Endpoint {
+    private func endpoint<Request, Response>(_ method: MethodDescriptor, _: Request.Type, _: Response.Type,
+                                             type: MethodDescriptor.RPCType) -> Endpoint {
         let path = GRPCMethodPath(method)
-        return Endpoint(name: path.endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: [
+        let index = ProtoDescriptorIndex.bundled.adding(descriptorSets)
+        return Endpoint(name: path.endpoint, request: index.shape(of: Request.self), response: index.shape(of: Response.self), metadata: [
             "stream": type == .unary ? "false" : "true",
             GRPCMethodPath.serviceKey: path.qualifiedService,
             GRPCMethodPath.typeKey: GRPCMethodPath.name(of: type),

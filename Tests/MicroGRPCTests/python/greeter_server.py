@@ -4,6 +4,9 @@ serving on 127.0.0.1 and serves until stdin closes.
 SayHello: `error` fails with INVALID_ARGUMENT, `sleep` answers after 3 s, `big:<n>` answers n bytes;
 metadata `x-echo` comes back as header `x-echo` and trailer `x-echo-trailer`; the reply names the
 `micro-from-service` and `timeout` metadata and whether grpc-timeout arrived.
+
+Serves server reflection (grpcio-reflection: grpc.reflection.v1alpha only) unless started with
+`--no-reflection`.
 """
 import sys
 import threading
@@ -11,6 +14,7 @@ import time
 from concurrent import futures
 
 import grpc
+from grpc_reflection.v1alpha import reflection
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import protogen  # noqa: E402
@@ -52,6 +56,9 @@ class Greeter(helloworld_pb2_grpc.GreeterServicer):
 def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     helloworld_pb2_grpc.add_GreeterServicer_to_server(Greeter(), server)
+    if "--no-reflection" not in sys.argv[1:]:
+        names = (helloworld_pb2.DESCRIPTOR.services_by_name["Greeter"].full_name, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(f"PORT {port}", flush=True)
