@@ -4,3 +4,4 @@
 @_exported import MicroNATS
 @_exported import MicroGRPC
 @_exported import MicroEtcd
+@_exported import MicroConsul

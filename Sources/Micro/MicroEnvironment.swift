@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MicroCore
 import MicroHTTP
+import MicroConsul
 import MicroEtcd
 import MicroGRPC
 import MicroNATS
@@ -10,10 +11,10 @@ import MicroNATS
 /// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_TRANSPORT_ADDRESS`,
 /// `MICRO_SERVER_ADDRESS`, `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
-    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats` or `etcd`.
+    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats`, `etcd` or `consul`.
     public var registry: String
     /// Where the registry lives (for `local`: its directory; for `nats`: server URLs; for `etcd`:
-    /// member addresses; lists comma-separated).
+    /// member addresses; for `consul`: agent addresses; lists comma-separated).
     public var registryAddress: String?
     /// `http` (default), `memory` or `nats`.
     public var broker: String
@@ -69,7 +70,7 @@ public struct MicroEnvironment: Sendable {
     }
 
     /// The registries this build knows by name.
-    public static let registries = ["local", "memory", "nats", "etcd"]
+    public static let registries = ["local", "memory", "nats", "etcd", "consul"]
     /// The brokers this build knows by name.
     public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
@@ -96,6 +97,7 @@ public struct MicroEnvironment: Sendable {
         case "memory": return Self.sharedMemoryRegistry
         case "nats": return NATSRegistry(options: Self.natsOptions(registryAddress))
         case "etcd": return try EtcdRegistry(addresses: registryAddress)
+        case "consul": return ConsulRegistry(addresses: registryAddress)
         default: throw ConfigurationError("unknown registry '\(registry)' (MICRO_REGISTRY); this build has: \(Self.registries.joined(separator: ", "))")
         }
     }

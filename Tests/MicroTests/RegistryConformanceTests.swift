@@ -14,6 +14,7 @@ import Testing
         var reader: any Registry
         var server: NATSServerProcess?
         var etcd: EtcdProcess?
+        var consul: ConsulFixtureAgent?
         var directory: URL?
 
         func close() async {
@@ -21,13 +22,16 @@ import Testing
             if let r = reader as? NATSRegistry { await r.shutdown() }
             if let w = writer as? EtcdRegistry { await w.shutdown() }
             if let r = reader as? EtcdRegistry { await r.shutdown() }
+            if let w = writer as? ConsulRegistry { await w.shutdown() }
+            if let r = reader as? ConsulRegistry { await r.shutdown() }
+            await consul?.stop()
             server?.stop()
             etcd?.stop()
             if let directory { try? FileManager.default.removeItem(at: directory) }
         }
     }
 
-    static let kinds = ["memory", "local", "nats", "etcd"]
+    static let kinds = ["memory", "local", "nats", "etcd", "consul"]
 
     static func make(_ kind: String) async throws -> Pair {
         switch kind {
@@ -50,6 +54,10 @@ import Testing
             let etcd = try await EtcdProcess()
             return Pair(writer: try EtcdRegistry(addresses: etcd.addressList),
                         reader: try EtcdRegistry(addresses: etcd.addressList), etcd: etcd)
+        case "consul":
+            // No Consul agent can run here: a fixture agent written from Consul's HTTP API documentation.
+            let agent = try await ConsulFixtureAgent()
+            return Pair(writer: ConsulRegistry(addresses: agent.address), reader: ConsulRegistry(addresses: agent.address), consul: agent)
         default:
             throw EngineMissing(description: "no registry \(kind)")
         }

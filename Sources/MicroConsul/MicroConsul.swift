@@ -1,1 +1,0 @@
-// MicroConsul: go-micro's Consul registry over the Consul agent HTTP API.
