@@ -155,6 +155,7 @@ let package = Package(
                 "MicroEtcd",
                 "MicroGRPC",
                 "MicroConsul",
+                "MicroGossip",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

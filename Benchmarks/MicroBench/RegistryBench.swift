@@ -20,8 +20,8 @@ struct RegistryBench: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Register→visible and kill -9→removed times per registry, across processes.")
 
-    @Option(help: "Registries, comma-separated, from: local, nats, etcd.")
-    var registries: String = "local,nats,etcd"
+    @Option(help: "Registries, comma-separated, from: local, nats, etcd, gossip.")
+    var registries: String = "local,nats,etcd,gossip"
     @Option(help: "Samples (child processes) per registry.")
     var samples: Int = 10
     @Option(help: "The children's registration TTL in seconds (they heartbeat every TTL/3); it bounds kill -9→removed for TTL-based registries.")
@@ -79,8 +79,13 @@ struct RegistryBench: AsyncParsableCommand {
         case "etcd":
             let etcd = try await EtcdProcess()
             return Setup(environment: ["MICRO_REGISTRY": "etcd", "MICRO_REGISTRY_ADDRESS": etcd.addressList], cleanup: { etcd.stop() })
+        case "gossip":
+            // The watcher is a member of its own; each child joins it from a port of its own.
+            let watcher = try freePort()
+            return Setup(environment: ["MICRO_REGISTRY": "gossip", "MICRO_GOSSIP_ADDRESS": "127.0.0.1:\(watcher)", "MICRO_REGISTRY_ADDRESS": ""],
+                         childEnvironment: { _ in ["MICRO_GOSSIP_ADDRESS": "127.0.0.1:\(try freePort())", "MICRO_REGISTRY_ADDRESS": "127.0.0.1:\(watcher)"] })
         default:
-            throw BenchError("no registry benchmark for '\(kind)' (local, nats, etcd)")
+            throw BenchError("no registry benchmark for '\(kind)' (local, nats, etcd, gossip)")
         }
     }
 
@@ -141,6 +146,7 @@ struct RegistryBench: AsyncParsableCommand {
         }
         if let r = reader as? NATSRegistry { await r.shutdown() }
         if let r = reader as? EtcdRegistry { await r.shutdown() }
+        if let r = reader as? GossipRegistry { await r.shutdown() }
         return result
     }
 

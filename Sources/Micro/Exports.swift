@@ -5,3 +5,4 @@
 @_exported import MicroGRPC
 @_exported import MicroEtcd
 @_exported import MicroConsul
+@_exported import MicroGossip

@@ -4,6 +4,7 @@ import MicroCore
 import MicroHTTP
 import MicroConsul
 import MicroEtcd
+import MicroGossip
 import MicroGRPC
 import MicroNATS
 
@@ -11,10 +12,10 @@ import MicroNATS
 /// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_TRANSPORT_ADDRESS`,
 /// `MICRO_SERVER_ADDRESS`, `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
-    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats`, `etcd` or `consul`.
+    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats`, `etcd`, `consul` or `gossip`.
     public var registry: String
     /// Where the registry lives (for `local`: its directory; for `nats`: server URLs; for `etcd`:
-    /// member addresses; for `consul`: agent addresses; lists comma-separated).
+    /// member addresses; for `consul`: agent addresses; for `gossip`: peers to join; lists comma-separated).
     public var registryAddress: String?
     /// `http` (default), `memory` or `nats`.
     public var broker: String
@@ -36,6 +37,8 @@ public struct MicroEnvironment: Sendable {
     /// `MICRO_REGISTER_INTERVAL` (go-micro's `--register_interval`): seconds between a service's
     /// re-registrations (heartbeats), e.g. `"30"`. Unset: ``ServiceOptions/registerInterval``'s default.
     public var registerInterval: String?
+    /// `MICRO_GOSSIP_ADDRESS`: where the `gossip` registry listens (UDP and TCP), default `127.0.0.1:7946`.
+    public var gossipAddress: String?
 
     /// Reads the variables from the process environment (or a given dictionary, for tests).
     public init(_ env: [String: String] = ProcessInfo.processInfo.environment) {
@@ -49,6 +52,7 @@ public struct MicroEnvironment: Sendable {
         serverAddress = value("MICRO_SERVER_ADDRESS")
         registerTTL = value("MICRO_REGISTER_TTL")
         registerInterval = value("MICRO_REGISTER_INTERVAL")
+        gossipAddress = value("MICRO_GOSSIP_ADDRESS")
     }
 
     /// ``registerTTL`` as a duration (nil when unset); throws a ``ConfigurationError`` unless it is a
@@ -70,7 +74,7 @@ public struct MicroEnvironment: Sendable {
     }
 
     /// The registries this build knows by name.
-    public static let registries = ["local", "memory", "nats", "etcd", "consul"]
+    public static let registries = ["local", "memory", "nats", "etcd", "consul", "gossip"]
     /// The brokers this build knows by name.
     public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
@@ -98,6 +102,7 @@ public struct MicroEnvironment: Sendable {
         case "nats": return NATSRegistry(options: Self.natsOptions(registryAddress))
         case "etcd": return try EtcdRegistry(addresses: registryAddress)
         case "consul": return ConsulRegistry(addresses: registryAddress)
+        case "gossip": return GossipRegistry(bind: gossipAddress ?? "127.0.0.1:7946", peers: registryAddress ?? "")
         default: throw ConfigurationError("unknown registry '\(registry)' (MICRO_REGISTRY); this build has: \(Self.registries.joined(separator: ", "))")
         }
     }

@@ -1,1 +1,1 @@
-// Tests for MicroGossip.
+// Tests for MicroGossip live in the other files of this folder.

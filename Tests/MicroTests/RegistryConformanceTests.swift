@@ -22,6 +22,8 @@ import Testing
             if let r = reader as? NATSRegistry { await r.shutdown() }
             if let w = writer as? EtcdRegistry { await w.shutdown() }
             if let r = reader as? EtcdRegistry { await r.shutdown() }
+            if let w = writer as? GossipRegistry { await w.shutdown() }
+            if let r = reader as? GossipRegistry { await r.shutdown() }
             if let w = writer as? ConsulRegistry { await w.shutdown() }
             if let r = reader as? ConsulRegistry { await r.shutdown() }
             await consul?.stop()
@@ -31,7 +33,7 @@ import Testing
         }
     }
 
-    static let kinds = ["memory", "local", "nats", "etcd", "consul"]
+    static let kinds = ["memory", "local", "nats", "etcd", "consul", "gossip"]
 
     static func make(_ kind: String) async throws -> Pair {
         switch kind {
@@ -54,6 +56,11 @@ import Testing
             let etcd = try await EtcdProcess()
             return Pair(writer: try EtcdRegistry(addresses: etcd.addressList),
                         reader: try EtcdRegistry(addresses: etcd.addressList), etcd: etcd)
+        case "gossip":
+            // Two members of one cluster (memberlist's default timings), each joining the other.
+            let (a, b) = (try freePort(), try freePort())
+            return Pair(writer: GossipRegistry(bind: "127.0.0.1:\(a)", peers: "127.0.0.1:\(b)"),
+                        reader: GossipRegistry(bind: "127.0.0.1:\(b)", peers: "127.0.0.1:\(a)"))
         case "consul":
             // No Consul agent can run here: a fixture agent written from Consul's HTTP API documentation.
             let agent = try await ConsulFixtureAgent()

@@ -1,1 +1,0 @@
-// MicroGossip: a serverless registry on SWIM gossip, speaking hashicorp memberlist's wire protocol.
