@@ -1,1 +1,0 @@
-// Tests for MicroGossip live in the other files of this folder.
