@@ -156,6 +156,7 @@ let package = Package(
                 "MicroGRPC",
                 "MicroConsul",
                 "MicroGossip",
+                "MicroMDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

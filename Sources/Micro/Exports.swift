@@ -6,3 +6,4 @@
 @_exported import MicroEtcd
 @_exported import MicroConsul
 @_exported import MicroGossip
+@_exported import MicroMDNS

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MicroCore
 import MicroHTTP
+import MicroMDNS
 import MicroConsul
 import MicroEtcd
 import MicroGossip
@@ -12,7 +13,8 @@ import MicroNATS
 /// `MICRO_BROKER`, `MICRO_BROKER_ADDRESS`, `MICRO_TRANSPORT`, `MICRO_TRANSPORT_ADDRESS`,
 /// `MICRO_SERVER_ADDRESS`, `MICRO_REGISTER_TTL`, `MICRO_REGISTER_INTERVAL`), or set in code.
 public struct MicroEnvironment: Sendable {
-    /// `local` (default: files under `$MICRO_HOME`), `memory`, `nats`, `etcd`, `consul` or `gossip`.
+    /// `local` (default: files under `$MICRO_HOME`), `memory`, `mdns` (multicast DNS on the local
+    /// network, go-micro's default), `nats`, `etcd`, `consul` or `gossip`.
     public var registry: String
     /// Where the registry lives (for `local`: its directory; for `nats`: server URLs; for `etcd`:
     /// member addresses; for `consul`: agent addresses; for `gossip`: peers to join; lists comma-separated).
@@ -74,7 +76,7 @@ public struct MicroEnvironment: Sendable {
     }
 
     /// The registries this build knows by name.
-    public static let registries = ["local", "memory", "nats", "etcd", "consul", "gossip"]
+    public static let registries = ["local", "memory", "mdns", "nats", "etcd", "consul", "gossip"]
     /// The brokers this build knows by name.
     public static let brokers = ["http", "memory", "nats"]
     /// The transports this build knows by name.
@@ -99,6 +101,7 @@ public struct MicroEnvironment: Sendable {
         switch registry {
         case "local": return LocalRegistry(directory: registryAddress)
         case "memory": return Self.sharedMemoryRegistry
+        case "mdns": return MDNSRegistry()
         case "nats": return NATSRegistry(options: Self.natsOptions(registryAddress))
         case "etcd": return try EtcdRegistry(addresses: registryAddress)
         case "consul": return ConsulRegistry(addresses: registryAddress)

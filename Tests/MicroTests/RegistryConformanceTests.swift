@@ -15,6 +15,7 @@ import Testing
         var server: NATSServerProcess?
         var etcd: EtcdProcess?
         var consul: ConsulFixtureAgent?
+        var namespace: NetworkNamespace?
         var directory: URL?
 
         func close() async {
@@ -22,6 +23,9 @@ import Testing
             if let r = reader as? NATSRegistry { await r.shutdown() }
             if let w = writer as? EtcdRegistry { await w.shutdown() }
             if let r = reader as? EtcdRegistry { await r.shutdown() }
+            if let w = writer as? MDNSRegistry { await w.shutdown() }
+            if let r = reader as? MDNSRegistry { await r.shutdown() }
+            namespace?.delete()
             if let w = writer as? GossipRegistry { await w.shutdown() }
             if let r = reader as? GossipRegistry { await r.shutdown() }
             if let w = writer as? ConsulRegistry { await w.shutdown() }
@@ -33,7 +37,7 @@ import Testing
         }
     }
 
-    static let kinds = ["memory", "local", "nats", "etcd", "consul", "gossip"]
+    static let kinds = ["memory", "local", "mdns", "nats", "etcd", "consul", "gossip"]
 
     static func make(_ kind: String) async throws -> Pair {
         switch kind {
@@ -56,6 +60,13 @@ import Testing
             let etcd = try await EtcdProcess()
             return Pair(writer: try EtcdRegistry(addresses: etcd.addressList),
                         reader: try EtcdRegistry(addresses: etcd.addressList), etcd: etcd)
+        case "mdns":
+            // Multicast only inside a network namespace that has only `lo` (INFRA.md); the sockets are
+            // made there, the test process stays where it is.
+            let namespace = try NetworkNamespace.create()
+            var c = MDNSRegistryConfiguration()
+            c.networkNamespace = namespace.name
+            return Pair(writer: MDNSRegistry(configuration: c), reader: MDNSRegistry(configuration: c), namespace: namespace)
         case "gossip":
             // Two members of one cluster (memberlist's default timings), each joining the other.
             let (a, b) = (try freePort(), try freePort())

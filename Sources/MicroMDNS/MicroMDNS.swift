@@ -1,1 +1,0 @@
-// MicroMDNS: go-micro's mDNS registry and DNS-SD announcements (RFC 6762/6763) on SwiftNIO UDP multicast.
