@@ -20,8 +20,8 @@ struct RegistryBench: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Register→visible and kill -9→removed times per registry, across processes.")
 
-    @Option(help: "Registries, comma-separated, from: local, nats, etcd, gossip.")
-    var registries: String = "local,nats,etcd,gossip"
+    @Option(help: "Registries, comma-separated, from: local, mdns (in a network namespace of its own; needs root), nats, etcd, gossip.")
+    var registries: String = "local,mdns,nats,etcd,gossip"
     @Option(help: "Samples (child processes) per registry.")
     var samples: Int = 10
     @Option(help: "The children's registration TTL in seconds (they heartbeat every TTL/3); it bounds kill -9→removed for TTL-based registries.")
@@ -64,6 +64,10 @@ struct RegistryBench: AsyncParsableCommand {
     private struct Setup {
         var environment: [String: String]
         var childEnvironment: (Int) throws -> [String: String] = { _ in [:] }
+        /// Runs the child through this command (e.g. `ip netns exec NS`).
+        var childPrefix: [String] = []
+        /// The watcher's registry, when the environment alone cannot make it.
+        var reader: (() throws -> any Registry)?
         var cleanup: () -> Void = {}
     }
 
@@ -79,20 +83,29 @@ struct RegistryBench: AsyncParsableCommand {
         case "etcd":
             let etcd = try await EtcdProcess()
             return Setup(environment: ["MICRO_REGISTRY": "etcd", "MICRO_REGISTRY_ADDRESS": etcd.addressList], cleanup: { etcd.stop() })
+        case "mdns":
+            // Multicast only inside a namespace that has only `lo`: the children run there, and the
+            // watcher's sockets are made there.
+            let namespace = try NetworkNamespace.create(prefix: "bench")
+            var configuration = MDNSRegistryConfiguration()
+            configuration.networkNamespace = namespace.name
+            let (ip, exec) = try namespace.execArguments([])
+            return Setup(environment: ["MICRO_REGISTRY": "mdns"], childPrefix: [ip] + exec,
+                         reader: { MDNSRegistry(configuration: configuration) }, cleanup: { namespace.delete() })
         case "gossip":
             // The watcher is a member of its own; each child joins it from a port of its own.
             let watcher = try freePort()
             return Setup(environment: ["MICRO_REGISTRY": "gossip", "MICRO_GOSSIP_ADDRESS": "127.0.0.1:\(watcher)", "MICRO_REGISTRY_ADDRESS": ""],
                          childEnvironment: { _ in ["MICRO_GOSSIP_ADDRESS": "127.0.0.1:\(try freePort())", "MICRO_REGISTRY_ADDRESS": "127.0.0.1:\(watcher)"] })
         default:
-            throw BenchError("no registry benchmark for '\(kind)' (local, nats, etcd, gossip)")
+            throw BenchError("no registry benchmark for '\(kind)' (local, mdns, nats, etcd, gossip)")
         }
     }
 
     private func measure(_ kind: String) async throws -> Result {
         let setup = try await setup(kind)
         defer { setup.cleanup() }
-        let reader = try MicroEnvironment(setup.environment).makeRegistry()
+        let reader = try setup.reader?() ?? MicroEnvironment(setup.environment).makeRegistry()
         let service = "bench-registry"
         // Node id → wall-clock seconds it was first seen and when it left.
         let seen = NIOLockedValueBox<[String: (visible: Double?, removed: Double?)]>([:])
@@ -122,7 +135,7 @@ struct RegistryBench: AsyncParsableCommand {
             let node = "\(service)-\(i)-\(UUID().uuidString.prefix(8))"
             var env = ProcessInfo.processInfo.environment.merging(setup.environment) { $1 }
             env.merge(try setup.childEnvironment(i)) { $1 }
-            let child = try ChildNode(node: node, service: service, ttl: ttl, environment: env)
+            let child = try ChildNode(node: node, service: service, ttl: ttl, environment: env, prefix: setup.childPrefix)
             defer { child.kill() }
             guard let registeredAt = child.registeredAt(timeout: timeout) else {
                 result.failed += 1
@@ -147,6 +160,7 @@ struct RegistryBench: AsyncParsableCommand {
         if let r = reader as? NATSRegistry { await r.shutdown() }
         if let r = reader as? EtcdRegistry { await r.shutdown() }
         if let r = reader as? GossipRegistry { await r.shutdown() }
+        if let r = reader as? MDNSRegistry { await r.shutdown() }
         return result
     }
 
@@ -180,9 +194,11 @@ private final class ChildNode {
     private let output = Pipe()
     private let errors = Pipe()
 
-    init(node: String, service: String, ttl: Double, environment: [String: String]) throws {
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = ["registry-node", "--service", service, "--node", node, "--ttl", "\(ttl)"]
+    init(node: String, service: String, ttl: Double, environment: [String: String], prefix: [String]) throws {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let command = prefix + [me, "registry-node", "--service", service, "--node", node, "--ttl", "\(ttl)"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = environment
         process.standardOutput = output
         process.standardError = errors
