@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import MicroConsul
 import MicroCore
+import MicroTestSupport
 import Testing
 
 @Suite struct ConsulDecodingTests {
@@ -102,7 +103,7 @@ import Testing
     /// ConsulError; mutated answers that still decode give records whose nodes all come from the input.
     @Test func fuzzDecoders() throws {
         let decoder = ConsulRecordDecoder(maxTagBytes: 64 * 1024, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
-        var rng = SplitMix(seed: 0xC0_05_01)
+        var rng = SeededGenerator(seed: 0xC0_05_01)
         let valid = "[" + [
             Self.entry(id: "greeter-1", address: "10.0.0.1", port: 8080, tags: [Self.mucp, Self.hello, Self.v1]),
             Self.entry(id: "greeter-3", address: "10.0.0.3", port: 9000, tags: [Self.v2]),
@@ -156,15 +157,3 @@ import Testing
     }
 }
 
-/// A small seeded generator (SplitMix64), so fuzz runs repeat exactly.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

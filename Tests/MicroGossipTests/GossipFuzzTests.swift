@@ -1,5 +1,6 @@
 import Foundation
 @testable import MicroGossip
+import MicroTestSupport
 import Testing
 
 /// Thousands of mutated real messages through every decoder: each must come back as messages or a

@@ -2,6 +2,7 @@ import Foundation
 import MicroCore
 @testable import MicroGossip
 import NIOCore
+import MicroTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MicroGossip
+import MicroTestSupport
 import Testing
 
 @Suite struct GossipWireTests {

@@ -1,4 +1,5 @@
 import NIOCore
+import MicroTestSupport
 import Testing
 @testable import MicroMDNS
 

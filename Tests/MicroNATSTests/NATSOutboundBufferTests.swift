@@ -1,4 +1,5 @@
 import NIOCore
+import MicroTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,7 @@ extension NATSSuite {
             var buffer = NATSOutboundBuffer()
             var expected: [UInt8] = []
             var received: [UInt8] = []
-            var rng = NATSParserTests.SeededGenerator(state: 42)
+            var rng = SeededGenerator(seed: 42)
             var partial = 0
             for round in 0..<400 {
                 let size = [0, 100, 1024, 5000, 70_000].randomElement(using: &rng)!

@@ -1,5 +1,6 @@
 import MicroCore
 import NIOCore
+import MicroTestSupport
 import Testing
 
 @testable import MicroNATS
@@ -116,7 +117,7 @@ extension NATSSuite {
         /// change, replies, headers, pings) read in random chunks, sometimes several before parsing: the same
         /// operations as from one buffer, payloads intact.
         @Test func randomReadsMatchOneBuffer() throws {
-            var rng = SeededGenerator(state: 0xC0FFEE)
+            var rng = SeededGenerator(seed: 0xC0FFEE)
             var stream: [UInt8] = []
             let sizes = [0, 1, 15, 16, 17, 100, 1000, 4096, 5000, 0, 1, 16, 100, 70_000]
             let subjects = ["a", "short.subject", "a.much.longer.subject.than.fifteen.bytes", "another.long.subject.name.here", "_INBOX.abcdefghijklmnopqrstuv.17"]
@@ -246,20 +247,8 @@ extension NATSSuite {
             #expect(throws: NATSError.self) { try badValue.validate() }
         }
 
-        /// SplitMix64, for a reproducible fuzz.
-        struct SeededGenerator: RandomNumberGenerator {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
-
         @Test func fuzzNeverCrashesHangsOrExceedsBounds() {
-            var rng = SeededGenerator(state: 0x5EED_0F_4A75)
+            var rng = SeededGenerator(seed: 0x5EED_0F_4A75)
             let valid = Array(Self.stream.utf8)
             let alphabet = Array("MSGHPINOKERF+-\r\n 0123456789{}\":,.abc\t".utf8)
             let maxControlLine = 256
