@@ -202,6 +202,8 @@ final class GossipMemberlist: Sendable {
     func broadcastUser(key: String, payload: [UInt8]) {
         guard let bytes = try? GossipWire.encode(.user(payload)) else { return }
         state.withLockedValue { $0.userBroadcasts.enqueue(key: key, message: bytes) }
+        // A registration goes out at once rather than at the next gossip tick.
+        gossip()
     }
 
     /// The largest user payload that fits a gossip packet.
@@ -546,26 +548,39 @@ final class GossipMemberlist: Sendable {
         }
     }
 
+    /// One gossip round: memberlist's broadcasts to `gossipNodes` random members (the recently dead
+    /// included, as memberlist does), registrations to `gossipNodes` random live Swift members.
     private func gossip() {
         var sends: [([UInt8], SocketAddress)] = []
         state.withLockedValue { s in
             guard !s.closed, s.broadcasts.count + s.userBroadcasts.count > 0 else { return }
             let now = NIODeadline.now()
             let toTheDead = Self.amount(configuration.gossipToTheDeadTime)
-            let candidates = s.members.values.filter { m in
-                guard m.name != name, m.socket != nil else { return false }
+            let fanout = max(1, configuration.gossipNodes)
+            let others = s.members.values.filter { $0.name != name && $0.socket != nil }
+            let candidates = s.broadcasts.count == 0 ? [] : others.filter { m in
                 switch m.state {
                 case .alive, .suspect: return true
                 case .dead, .left: return now - m.stateChange < toTheDead
                 }
-            }.shuffled().prefix(max(1, configuration.gossipNodes))
+            }.shuffled().prefix(fanout)
+            // A registration sent to the dead would use up a transmit and reach no one.
+            let micro = s.userBroadcasts.count == 0 ? [] : others.filter { m in
+                (m.state == .alive || m.state == .suspect) && isMicro(m.meta)
+            }.shuffled().prefix(fanout)
+            let microNames = Set(micro.map(\.name))
+            var targets = Array(candidates)
+            for m in micro where !candidates.contains(where: { $0.name == m.name }) { targets.append(m) }
             let limit = GossipBroadcastQueue.limit(mult: configuration.retransmitMult, members: s.members.count)
             let overhead = GossipWire.compoundPartOverhead
-            for target in candidates {
+            for target in targets {
                 var budget = configuration.packetBudget - GossipWire.compoundHeaderOverhead - 5
-                var parts = s.broadcasts.take(budget: budget, overhead: overhead, limit: limit)
-                budget -= parts.reduce(0) { $0 + $1.count + overhead }
-                if isMicro(target.meta) { parts += s.userBroadcasts.take(budget: budget, overhead: overhead, limit: limit) }
+                var parts: [[UInt8]] = []
+                if candidates.contains(where: { $0.name == target.name }) {
+                    parts = s.broadcasts.take(budget: budget, overhead: overhead, limit: limit)
+                    budget -= parts.reduce(0) { $0 + $1.count + overhead }
+                }
+                if microNames.contains(target.name) { parts += s.userBroadcasts.take(budget: budget, overhead: overhead, limit: limit) }
                 guard !parts.isEmpty, let socket = target.socket else { continue }
                 let body = GossipWire.compound(Array(parts.prefix(255)))
                 sends.append((target.pmax >= 5 ? GossipWire.withChecksum(body) : body, socket))
