@@ -261,6 +261,28 @@ struct LocalRegistryTests {
         }
     }
 
+    #if os(Linux)
+    /// With a 30 s poll, only the directory's change notifications can make these events arrive in time:
+    /// one service's watch (whose directory does not exist yet) and a watch of every service.
+    @Test func watchesWakeOnFileChangesWithoutWaitingForThePoll() async throws {
+        try await withLRDirectory { _, dir in
+            let registry = LocalRegistry(directory: dir, pollInterval: .seconds(30))
+            let writer = LocalRegistry(directory: dir)
+            let one = LRWatchLog(try await registry.watch(service: "fresh"))
+            let all = LRWatchLog(try await registry.watch(service: nil))
+            defer { one.stop(); all.stop() }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            try await writer.register(ServiceRecord(name: "fresh", version: "1", nodes: [Node(id: "f1", address: "h:1")]), ttl: .seconds(30))
+            #expect(await one.wait(count: 1, timeout: .seconds(5)).map(\.action) == [.create])
+            #expect(await all.wait(count: 1, timeout: .seconds(5)).map(\.action) == [.create])
+            try await writer.deregister(ServiceRecord(name: "fresh", version: "1", nodes: [Node(id: "f1", address: "h:1")]))
+            #expect(await one.wait(count: 2, timeout: .seconds(5)).map(\.action) == [.create, .delete])
+            #expect(ContinuousClock.now - start < .seconds(10), "the 30 s poll would be later")
+        }
+    }
+    #endif
+
     @Test func watchPollingStopsWithItsConsumer() async throws {
         try await withLRDirectory { _, dir in
             let registry = LocalRegistry(directory: dir, pollInterval: .milliseconds(20))

@@ -39,7 +39,7 @@ public final class LocalRegistry: Registry {
     private static let warnedLimit = 10_000
 
     /// A registry in `directory` (default: ``defaultDirectory(environment:)``), created on first
-    /// register; watches look for changes every `pollInterval`.
+    /// register; watches read it again on every change (inotify) and at least every `pollInterval`.
     public init(directory: String? = nil, pollInterval: Duration = .milliseconds(200), logger: Logger = Logger(label: "micro.registry.local")) {
         if let directory, !directory.isEmpty {
             self.directory = directory
@@ -124,21 +124,30 @@ public final class LocalRegistry: Registry {
         try scan(only: nil)
     }
 
-    /// Polls the directory every poll interval and reports `create`, `update` and `delete`
-    /// (including nodes whose TTL passed); polling stops when the consumer stops.
+    /// Reports `create`, `update` and `delete` (including nodes whose TTL passed): the directory is
+    /// read again as soon as a file in it changes (inotify on Linux) and at least every poll interval;
+    /// the watch stops when the consumer stops.
     public func watch(service: String?) async throws -> RegistryWatch {
         let initial = try scan(only: service)
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(1024))
         let interval = pollInterval
         runningWatches.withLockedValue { $0 += 1 }
+        // Woken at once by file changes where the system tells (inotify); the poll is the fallback.
+        let monitor = DirectoryChangeMonitor.start(directory: directory, service: service.flatMap { try? Self.escape($0) })
         let task = Task { [self] in
             defer {
+                monitor?.stop()
                 runningWatches.withLockedValue { $0 -= 1 }
                 continuation.finish()
             }
             var previous = initial
             while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
+                if let monitor {
+                    await monitor.wait(timeout: interval)
+                    if Task.isCancelled { return }
+                } else {
+                    do { try await Task.sleep(for: interval) } catch { return }
+                }
                 let current: [ServiceRecord]
                 do {
                     current = try scan(only: service)
