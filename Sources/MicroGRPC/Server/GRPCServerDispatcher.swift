@@ -163,23 +163,12 @@ final class GRPCServerDispatcher: Sendable {
         let timeout: @Sendable () -> (Status, GRPCCore.Metadata) = {
             GRPCStatusMapping.status(for: .timeout(serviceName, "deadline exceeded"))
         }
-        // The call runs in a task of its own so that the caller's cancellation and the deadline can
-        // cancel it (grpc-swift only flags them); it is awaited right here, and starts on this thread
-        // (a handler that does not suspend runs to its end without a hop).
-        let body: @Sendable () async -> (Status, GRPCCore.Metadata) = {
-            await GRPCCallContext.$current.withValue(call) { await self.run(route, request, inbound, writer, call) }
-        }
-        let work: Task<(Status, GRPCCore.Metadata), Never>
-        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
-            work = Task.immediate(operation: body)
-        } else {
-            work = Task(operation: body)
-        }
-        let ended = NIOLockedValueBox<(deadline: Bool, cancelled: Bool)>((false, false))
+        // The call runs inline on this task; the deadline and the caller's reset cancel this task
+        // (grpc-swift only flags them) through the canceller, which is closed before answering.
+        let canceller = GRPCCallCanceller()
         let timer = request.deadline.map { deadline in
             deadlines.add(deadline) {
-                ended.withLockedValue { $0.deadline = true }
-                work.cancel()
+                guard canceller.cancel(.deadline) else { return }
                 // Answer at once, even if the handler takes its time to stop.
                 Task {
                     let (status, trailers) = timeout()
@@ -188,22 +177,24 @@ final class GRPCServerDispatcher: Sendable {
             }
         }
         let (status, trailers) = await withRPCCancellationHandler {
-            await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+            await GRPCCallContext.$current.withValue(call) { await self.run(route, request, inbound, writer, call) }
         } onCancelRPC: {
             // grpc-swift also cancels every RPC when graceful shutdown starts: calls then go on for
             // the shutdown's grace period.
             guard !self.isDraining else { return }
-            ended.withLockedValue { $0.cancelled = true }
-            work.cancel()
+            canceller.cancel(.cancelled)
         }
         if let timer { deadlines.remove(timer) }
-        let (deadline, cancelled) = ended.withLockedValue { ($0.deadline, $0.cancelled) }
-        if deadline {
-            let (status, trailers) = timeout()
-            await writer.finish(status, trailers)
-        } else if cancelled {
+        switch canceller.end() {
+        case .deadline?:
+            // This task is cancelled now, and a cancelled task's writes may fail: answer from a new one.
+            await Task {
+                let (status, trailers) = timeout()
+                await writer.finish(status, trailers)
+            }.value
+        case .cancelled?:
             await writer.abandon()
-        } else {
+        case nil:
             await writer.finish(status, trailers)
         }
     }

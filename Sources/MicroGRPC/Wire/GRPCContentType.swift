@@ -16,13 +16,22 @@ public enum GRPCContentType {
     /// The subtype of a gRPC content type: `""` for `application/grpc` and `+proto`, `json` for
     /// `application/grpc+json`; nil for anything that is not gRPC. Parameters are ignored.
     public static func subtype(of contentType: String) -> String? {
-        let base = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        if contentType == "application/grpc" { return "" }
+        let base = mediaType(contentType)
         guard base.hasPrefix("application/grpc") else { return nil }
         let rest = base.dropFirst("application/grpc".count)
         if rest.isEmpty { return "" }
         guard rest.first == "+" else { return nil }
         let sub = String(rest.dropFirst())
         return sub == "proto" ? "" : sub
+    }
+
+    /// The media type of a content type: parameters dropped, spaces trimmed, lowercased (ASCII).
+    static func mediaType(_ contentType: String) -> String {
+        var bytes = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while let first = bytes.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes = bytes.dropLast() }
+        return String(decoding: bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     /// The codec content type for a subtype: protobuf for none, `application/json` for `json`,
@@ -38,7 +47,7 @@ public enum GRPCContentType {
     /// The gRPC subtype for a codec content type (`application/json` → `json`, protobuf → none).
     public static func subtype(forCodecContentType contentType: String) -> String {
         if let sub = subtype(of: contentType) { return sub }
-        let base = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let base = mediaType(contentType)
         switch base {
         case "application/protobuf", "application/x-protobuf", "application/proto", "": return ""
         default: return base.hasPrefix("application/") ? String(base.dropFirst("application/".count)) : base
@@ -68,13 +77,14 @@ final class GRPCServerContentTypeHandler: ChannelDuplexHandler, RemovableChannel
     private var responseContentType: String?
     private var compressionAllowed = false
     private var rejected = false
-    // The framing reader: bytes of the current prefix, then bytes of the message left to skip.
-    private var prefix: [UInt8] = []
+    // The framing reader: the current prefix's bytes so far (flag, then length big-endian) and how
+    // many, then bytes of the message left to skip.
+    private var prefix: UInt64 = 0
+    private var prefixCount = 0
     private var remaining = 0
 
     init(maxMessageSize: Int) {
         self.maxMessageSize = maxMessageSize
-        prefix.reserveCapacity(5)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -106,29 +116,32 @@ final class GRPCServerContentTypeHandler: ChannelDuplexHandler, RemovableChannel
 
     /// Follows the length-prefixed messages through one DATA frame; returns what is wrong, if anything.
     private func check(_ buffer: ByteBuffer, endStream: Bool) -> (code: Int, message: String)? {
-        var view = buffer.readableBytesView[...]
-        while !view.isEmpty {
+        var index = buffer.readerIndex
+        let end = buffer.writerIndex
+        while index < end {
             if remaining > 0 {
-                let skip = min(remaining, view.count)
+                let skip = min(remaining, end - index)
                 remaining -= skip
-                view = view.dropFirst(skip)
+                index += skip
                 continue
             }
-            let take = min(5 - prefix.count, view.count)
-            prefix.append(contentsOf: view.prefix(take))
-            view = view.dropFirst(take)
-            guard prefix.count == 5 else { break }
-            let length = Int(prefix[1]) << 24 | Int(prefix[2]) << 16 | Int(prefix[3]) << 8 | Int(prefix[4])
-            if prefix[0] & 1 == 1, !compressionAllowed {
+            prefix = prefix << 8 | UInt64(buffer.getInteger(at: index, as: UInt8.self)!)
+            prefixCount += 1
+            index += 1
+            guard prefixCount == 5 else { continue }
+            let flags = UInt8(truncatingIfNeeded: prefix >> 32)
+            let length = Int(prefix & 0xFFFF_FFFF)
+            prefix = 0
+            prefixCount = 0
+            if flags & 1 == 1, !compressionAllowed {
                 return (13, "a compressed message arrived without a grpc-encoding")
             }
             if length > maxMessageSize {
                 return (8, "request message of \(length) bytes exceeds the limit of \(maxMessageSize)")
             }
-            prefix.removeAll(keepingCapacity: true)
             remaining = length
         }
-        if endStream, remaining > 0 || !prefix.isEmpty {
+        if endStream, remaining > 0 || prefixCount > 0 {
             return (13, "the stream ended inside a message")
         }
         return nil
