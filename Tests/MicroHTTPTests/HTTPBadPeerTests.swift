@@ -50,6 +50,31 @@ extension HTTPTransportSuite {
             await server.stop()
         }
 
+        /// Pipelined requests (one write, 20 requests) are all answered, in order, on one connection:
+        /// the first few inline on the event loop, the rest once the nesting limit is reached.
+        @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+            let server = try await TestServer.start()
+            let raw = try await RawConnection.connect(server.address)
+            var text = ""
+            for i in 0..<20 {
+                let body = "{\"name\":\"p\(i)\"}"
+                text += "POST / HTTP/1.1\r\nHost: a\r\nMicro-Endpoint: Test.Hello\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            try await raw.send(text)
+            let expected = (0..<20).map { "{\"message\":\"Hello p\($0)\"}" }
+            let complete = await eventually(within: .seconds(5)) {
+                expected.allSatisfy { raw.text.contains($0) }
+            }
+            #expect(complete)
+            let positions = expected.compactMap { raw.text.range(of: $0)?.lowerBound }
+            #expect(positions.count == 20 && positions == positions.sorted())
+            #expect(raw.text.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 20)
+            #expect(!raw.isClosed)
+            raw.close()
+            await server.stop()
+        }
+
         /// Sends a streaming request whose body is `body` (already chunk-encoded), returns the response frames.
         func rawStream(_ server: TestServer, endpoint: String, body: [UInt8]) async throws -> (response: RawResponse, frames: [(flag: UInt8, payload: String)]) {
             let raw = try await RawConnection.connect(server.address)

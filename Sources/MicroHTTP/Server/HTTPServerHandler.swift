@@ -6,8 +6,8 @@ import NIOHTTP1
 /// Serves HTTP/1-shaped exchanges on one channel — an HTTP/1.1 connection, or one HTTP/2 stream —
 /// for an ``HTTPResponder``.
 ///
-/// Requests are gathered on the event loop and answered by a task that prefers the channel's own
-/// event loop as its executor, so a call never hops threads. Streams are fed to the handler through
+/// Requests are gathered on the event loop and answered by a task that starts at once on it and
+/// prefers the channel's own event loop as its executor, so a call never hops threads. Streams are fed to the handler through
 /// a backpressured async sequence: the channel is not read while the handler is not reading.
 final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -190,7 +190,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let responder = self.responder
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        task = Task(executorPreference: executor) {
+        let operation: @Sendable () async -> Void = {
             let response = await responder.respond(head, body: body)
             if loop.inEventLoop {
                 bound.value.finishWhole(head, response)
@@ -198,10 +198,29 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 loop.execute { bound.value.finishWhole(head, response) }
             }
         }
+        // The task starts right here on the event loop: a handler that does not suspend is answered
+        // before `channelRead` returns, with no job queued. Pipelined requests answered that way nest,
+        // so past a few levels the task is queued instead.
+        let exchange = exchanges
+        let started: Task<Void, Never>
+        if inlineDepth < Self.maxInlineDepth {
+            inlineDepth += 1
+            defer { inlineDepth -= 1 }
+            started = Task.immediate(executorPreference: executor, operation: operation)
+        } else {
+            started = Task(executorPreference: executor, operation: operation)
+        }
+        if exchanges == exchange { task = started }   // not answered yet
     }
+
+    /// Exchanges answered so far on this channel (tells `respond` whether its task already finished).
+    private var exchanges = 0
+    private var inlineDepth = 0
+    static let maxInlineDepth = 4
 
     private func finishWhole(_ head: HTTPRequestHead, _ response: HTTPFullResponse) {
         task = nil
+        exchanges &+= 1
         guard case .responding = state, let context else { return }
         let keepAlive = head.isKeepAlive && !connection.tracker.isDraining
         write(response, head: head, keepAlive: keepAlive, context: context)
