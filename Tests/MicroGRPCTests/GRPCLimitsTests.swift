@@ -135,6 +135,53 @@ extension GRPCTransportSuite {
             await server.stop()
         }
 
+        /// A message over the limit after the answer began (a bidi stream that already replied): the
+        /// status goes out as trailers, without a second `:status`, and the connection lives on.
+        @Test func oversizedMessageMidStreamEndsItWithTrailers() async throws {
+            var configuration = GRPCServerConfiguration()
+            configuration.maxRequestMessageSize = 1024
+            let server = try await GRPCTestServer.start(configuration: configuration)
+            let raw = try await RawHTTP2.connect(port: server.port)
+            let path = "/helloworld.Greeter/SayHelloBidiStream"
+            try await raw.send(RawHTTP2.frame(RawHTTP2.headers, RawHTTP2.endHeaders, 1, RawHTTP2.grpcHeaders(path))
+                + RawHTTP2.frame(RawHTTP2.data, 0, 1, RawHTTP2.message([0x0a, 0x01, 0x61])))
+            let replied = try await raw.wait { r in try r.headerBlocks().contains { $0.stream == 1 && $0.headers.first(name: ":status") == "200" } }
+            #expect(replied)
+            try await raw.send(RawHTTP2.frame(RawHTTP2.data, 0, 1, [0, 0, 0, 8, 0]))   // promises 2048 bytes
+            let ended = try await raw.wait { r in try r.status(of: 1) != nil }
+            #expect(ended)
+            #expect(try raw.status(of: 1) == "8")
+            let blocks = try raw.headerBlocks().filter { $0.stream == 1 }
+            #expect(blocks.count == 2)
+            #expect(blocks.last?.headers.first(name: ":status") == nil)
+            #expect(blocks.first?.headers.first(name: "content-type") == "application/grpc")
+            // A good call on the same connection.
+            try await raw.send(RawHTTP2.frame(RawHTTP2.headers, RawHTTP2.endHeaders, 3, RawHTTP2.grpcHeaders("/helloworld.Greeter/SayHello"))
+                + RawHTTP2.frame(RawHTTP2.data, RawHTTP2.endStream, 3, RawHTTP2.message([0x0a, 0x02, 0x6f, 0x6b])))
+            #expect(try await raw.wait { r in try r.status(of: 3) != nil })
+            #expect(try raw.status(of: 3) == "0")
+            raw.close()
+            await server.stop()
+        }
+
+        /// A `+json` caller gets its answer in `application/grpc+json`.
+        @Test func jsonSubtypeIsAnsweredInKind() async throws {
+            let server = try await GRPCTestServer.start()
+            let raw = try await RawHTTP2.connect(port: server.port)
+            let body = Array(#"{"name":"j"}"#.utf8)
+            try await raw.send(RawHTTP2.frame(RawHTTP2.headers, RawHTTP2.endHeaders, 1,
+                                              RawHTTP2.grpcHeaders("/helloworld.Greeter/SayHello", contentType: "application/grpc+json"))
+                + RawHTTP2.frame(RawHTTP2.data, RawHTTP2.endStream, 1, RawHTTP2.message(body)))
+            #expect(try await raw.wait { r in try r.status(of: 1) != nil })
+            #expect(try raw.status(of: 1) == "0")
+            let first = try raw.headerBlocks().first { $0.stream == 1 }
+            #expect(first?.headers.first(name: "content-type") == "application/grpc+json")
+            #expect(String(decoding: raw.frames.filter { $0.stream == 1 && $0.type == RawHTTP2.data }.flatMap { $0.payload.dropFirst(5) }, as: UTF8.self)
+                    == #"{"message":"Hello j"}"#)
+            raw.close()
+            await server.stop()
+        }
+
         @Test func floodOfStreamsIsBoundedPerConnection() async throws {
             let running = Shared<(now: Int, peak: Int)>((0, 0))
             var configuration = GRPCServerConfiguration()

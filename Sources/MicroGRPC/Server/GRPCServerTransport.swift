@@ -52,7 +52,10 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
         let limit = configuration.maxRequestMessageSize
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
             let added = channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(GRPCServerContentTypeHandler(maxMessageSize: limit), position: .first)
+                // The checker first (its rejections go straight out), then the rewriter.
+                let state = GRPCServerStreamState()
+                try channel.pipeline.syncOperations.addHandler(GRPCResponseHeadersRewriter(state: state), position: .first)
+                try channel.pipeline.syncOperations.addHandler(GRPCRequestChecker(maxMessageSize: limit, state: state), position: .first)
             }
             guard let previous else { return added }
             return added.flatMap { previous(channel) }

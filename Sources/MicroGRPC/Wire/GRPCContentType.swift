@@ -6,9 +6,10 @@ import NIOHTTP2
 /// gRPC content types (`application/grpc`, `application/grpc+proto`, `application/grpc+json`, ...)
 /// and the codec content types they stand for.
 ///
-/// grpc-swift's HTTP/2 transport speaks `application/grpc` only; the channel handlers below let
-/// any `+subtype` through it: on the way in they rewrite the header to `application/grpc` and
-/// record the subtype in a private header, on the way out they put the subtype back.
+/// grpc-swift's HTTP/2 transport speaks `application/grpc` only; per-stream channel handlers let any
+/// `+subtype` through it (server: `GRPCRequestChecker` and `GRPCResponseHeadersRewriter`; client:
+/// `GRPCClientContentTypeHandler` below): on the way in they rewrite the header to
+/// `application/grpc` and record the subtype in a private header, on the way out they put it back.
 public enum GRPCContentType {
     /// The private header that carries a subtype past grpc-swift's transport (never on the wire).
     static let subtypeHeader = "micro-grpc-subtype"
@@ -57,128 +58,6 @@ public enum GRPCContentType {
     /// The full gRPC content type for a subtype.
     public static func grpcContentType(subtype: String) -> String {
         subtype.isEmpty ? "application/grpc" : "application/grpc+\(subtype)"
-    }
-}
-
-/// Server side, on each HTTP/2 stream before grpc-swift's handler: accepts any
-/// `application/grpc+subtype` and answers in the subtype the client used; and reads the request's
-/// message framing so that what grpc-swift would answer with a bare stream reset gets a gRPC
-/// status instead: a message over the size limit (RESOURCE_EXHAUSTED), a message cut short by the
-/// end of the stream, a compressed message without `grpc-encoding` (INTERNAL).
-final class GRPCServerContentTypeHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias InboundOut = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
-    private let maxMessageSize: Int
-    private var sawRequestHeaders = false
-    private var sentResponseHeaders = false
-    private var responseContentType: String?
-    private var compressionAllowed = false
-    private var rejected = false
-    // The framing reader: the current prefix's bytes so far (flag, then length big-endian) and how
-    // many, then bytes of the message left to skip.
-    private var prefix: UInt64 = 0
-    private var prefixCount = 0
-    private var remaining = 0
-
-    init(maxMessageSize: Int) {
-        self.maxMessageSize = maxMessageSize
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if rejected { return }
-        switch unwrapInboundIn(data) {
-        case .headers(var headers) where !sawRequestHeaders:
-            sawRequestHeaders = true
-            headers.headers.remove(name: GRPCContentType.subtypeHeader)
-            if let encoding = headers.headers.first(name: "grpc-encoding"), encoding != "identity" { compressionAllowed = true }
-            if let value = headers.headers.first(name: "content-type"), let sub = GRPCContentType.subtype(of: value),
-               value != "application/grpc" {
-                headers.headers.replaceOrAdd(name: "content-type", value: "application/grpc")
-                if !sub.isEmpty {
-                    headers.headers.add(name: GRPCContentType.subtypeHeader, value: sub)
-                    responseContentType = GRPCContentType.grpcContentType(subtype: sub)
-                }
-            }
-            context.fireChannelRead(wrapInboundOut(.headers(headers)))
-        case .data(let frame):
-            if case .byteBuffer(let buffer) = frame.data, let problem = check(buffer, endStream: frame.endStream) {
-                reject(context: context, code: problem.code, message: problem.message)
-                return
-            }
-            context.fireChannelRead(data)
-        default:
-            context.fireChannelRead(data)
-        }
-    }
-
-    /// Follows the length-prefixed messages through one DATA frame; returns what is wrong, if anything.
-    private func check(_ buffer: ByteBuffer, endStream: Bool) -> (code: Int, message: String)? {
-        var index = buffer.readerIndex
-        let end = buffer.writerIndex
-        while index < end {
-            if remaining > 0 {
-                let skip = min(remaining, end - index)
-                remaining -= skip
-                index += skip
-                continue
-            }
-            prefix = prefix << 8 | UInt64(buffer.getInteger(at: index, as: UInt8.self)!)
-            prefixCount += 1
-            index += 1
-            guard prefixCount == 5 else { continue }
-            let flags = UInt8(truncatingIfNeeded: prefix >> 32)
-            let length = Int(prefix & 0xFFFF_FFFF)
-            prefix = 0
-            prefixCount = 0
-            if flags & 1 == 1, !compressionAllowed {
-                return (13, "a compressed message arrived without a grpc-encoding")
-            }
-            if length > maxMessageSize {
-                return (8, "request message of \(length) bytes exceeds the limit of \(maxMessageSize)")
-            }
-            remaining = length
-        }
-        if endStream, remaining > 0 || prefixCount > 0 {
-            return (13, "the stream ended inside a message")
-        }
-        return nil
-    }
-
-    /// Answers with the status at once, then resets the stream (which cancels the call).
-    private func reject(context: ChannelHandlerContext, code: Int, message: String) {
-        rejected = true
-        var trailers = HPACKHeaders()
-        if !sentResponseHeaders {
-            trailers.add(name: ":status", value: "200")
-            trailers.add(name: "content-type", value: responseContentType ?? "application/grpc")
-        }
-        trailers.add(name: "grpc-status", value: "\(code)")
-        trailers.add(name: "grpc-message", value: message)
-        sentResponseHeaders = true
-        let frame = HTTP2Frame.FramePayload.headers(.init(headers: trailers, endStream: true))
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in bound.value.close(promise: nil) }
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .headers(var headers) = unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
-        }
-        if rejected {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        sentResponseHeaders = true
-        guard let responseContentType, headers.headers.contains(name: "content-type") else {
-            context.write(data, promise: promise)
-            return
-        }
-        headers.headers.replaceOrAdd(name: "content-type", value: responseContentType)
-        context.write(wrapOutboundOut(.headers(headers)), promise: promise)
     }
 }
 
