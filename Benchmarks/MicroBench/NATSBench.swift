@@ -33,6 +33,7 @@ struct NATSBench: AsyncParsableCommand {
         print("micro-bench nats — nats-server on 127.0.0.1:\(server.port); \(System.coreCount) cores")
         print("publish and publish→subscribe: \(messages) messages per run; request/reply: \(requests) sequential requests; best of \(rounds)")
         print("raw: a blocking socket writing pre-encoded PUB frames and parsing MSG lines by hand, no client library")
+        print("request/reply responders answer where they read: raw on its reader thread, MicroNATS in a handler subscription (tryPublish on the event loop)")
         print("")
         var ratios: [(String, Double)] = []
         for size in [16, 1024] {
@@ -198,16 +199,18 @@ struct NATSBench: AsyncParsableCommand {
 
     private func microRequests(url: String) async throws -> [UInt64] {
         let responderConnection = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        let subscription = try responderConnection.subscribe("bench.echo.micro")
+        // The responder answers in a handler subscription, on the event loop as each request is read
+        // (as the raw responder answers on its reader thread).
+        let subscription = try responderConnection.subscribe("bench.echo.micro") { message in
+            if let reply = message.replyTo { try? responderConnection.tryPublish(reply, payload: message.payload) }
+        }
         try await responderConnection.flush()
         let requester = try await NATSConnection.connect(NATSOptions(servers: [url]))
         let body = ByteBuffer(string: "0123456789abcdef")
         let count = requests
         let latencies = try await withThrowingTaskGroup(of: [UInt64]?.self) { group in
             group.addTask {
-                for await message in subscription {
-                    if let reply = message.replyTo { try await responderConnection.publish(reply, payload: message.payload) }
-                }
+                for await _ in subscription {}
                 return nil
             }
             group.addTask {

@@ -376,6 +376,27 @@ public final class NATSConnection: Sendable {
         try await _publish(subject, payload: payload, headers: headers, replyTo: replyTo)
     }
 
+    /// Publishes without waiting, for code that cannot (a subscription handler): like
+    /// ``publish(_:payload:headers:replyTo:)``, but over the outbound buffer's high-water mark it
+    /// throws ``NATSError/Code/outboundBufferFull`` instead of waiting, and nothing is sent.
+    public func tryPublish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) throws {
+        var headerSize = -1
+        if let headers {
+            try headers.validate()
+            headerSize = headers.encodedLength
+        }
+        var reply = NATSFrameEncoder.Reply.none
+        if let replyTo {
+            try NATSSubject.validatePublish(replyTo)
+            reply = .subject(replyTo)
+        }
+        switch try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: false) {
+        case .queued: return
+        case .flush: scheduleFlush()
+        case .full: throw NATSError(.outboundBufferFull, "the outbound buffer is over its high-water mark; publish (which waits) or retry later")
+        }
+    }
+
     /// The general publish: headers, a reply subject, or waiting for room.
     @usableFromInline
     func _publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders?, replyTo: String?) async throws {
@@ -580,6 +601,19 @@ public final class NATSConnection: Sendable {
 
     /// Subscribes to `subject` (wildcards allowed), optionally in a queue group; messages come through the returned sequence.
     public func subscribe(_ subject: String, queue: String? = nil) throws -> NATSSubscription {
+        try subscribe(subject, queue: queue, handler: nil)
+    }
+
+    /// Subscribes with a handler called for each message, in order, on the connection's event loop as
+    /// the message is read: no buffer and no hop to a task, for responders that answer at once (with
+    /// ``tryPublish(_:payload:headers:replyTo:)``). The handler must not block. Unsubscribe through the
+    /// returned subscription (its sequence yields nothing and ends then).
+    public func subscribe(_ subject: String, queue: String? = nil,
+                          handler: @escaping @Sendable (NATSMessage) -> Void) throws -> NATSSubscription {
+        try subscribe(subject, queue: queue, handler: .some(handler))
+    }
+
+    private func subscribe(_ subject: String, queue: String?, handler: (@Sendable (NATSMessage) -> Void)?) throws -> NATSSubscription {
         try NATSSubject.validateSubscribe(subject)
         if let queue { try NATSSubject.validateQueue(queue) }
         let (subscription, schedule) = try state.withLock { s throws -> (NATSSubscription, Bool) in
@@ -588,7 +622,7 @@ public final class NATSConnection: Sendable {
             s.nextSID += 1
             let subscription = NATSSubscription(
                 subject: subject, queue: queue, sid: s.nextSID, connection: self,
-                pendingMessagesLimit: options.pendingMessagesLimit, pendingBytesLimit: options.pendingBytesLimit)
+                pendingMessagesLimit: options.pendingMessagesLimit, pendingBytesLimit: options.pendingBytesLimit, handler: handler)
             s.subscriptions[s.nextSID] = subscription
             guard s.phase == .connected else { return (subscription, false) }
             let sid = s.nextSID

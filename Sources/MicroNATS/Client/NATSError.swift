@@ -5,7 +5,7 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
             case connectFailed, connectionClosed, authorizationViolation, serverError, protocolViolation, timeout
             case noResponders, reconnectBufferExceeded, slowConsumer, maxPayloadExceeded, draining, closed
-            case badSubject, badHeader
+            case badSubject, badHeader, outboundBufferFull
         }
         private let wrapped: Wrapped
         /// No server of the list could be reached (or the handshake failed).
@@ -36,6 +36,8 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badSubject = Code(wrapped: .badSubject)
         /// A header name or value cannot be sent (control characters, `:` in a name).
         public static let badHeader = Code(wrapped: .badHeader)
+        /// A publish that may not wait found the outbound buffer over its high-water mark (`tryPublish`).
+        public static let outboundBufferFull = Code(wrapped: .outboundBufferFull)
         /// The code's name.
         public var description: String { "\(wrapped)" }
     }

@@ -8,7 +8,8 @@ import NIOCore
 /// ``NATSOptions/pendingMessagesLimit`` messages or ``NATSOptions/pendingBytesLimit`` payload bytes
 /// wait unconsumed, new messages are dropped and counted in ``droppedMessages`` (a slow consumer,
 /// logged once per episode). The sequence ends after ``unsubscribe(after:)``, a drain, or when the
-/// connection closes, once the buffered messages are consumed.
+/// connection closes, once the buffered messages are consumed. A subscription made with a handler
+/// (``NATSConnection/subscribe(_:queue:handler:)``) buffers nothing: its sequence only ends.
 public final class NATSSubscription: AsyncSequence, Sendable {
     /// A delivered message.
     public typealias Element = NATSMessage
@@ -51,7 +52,12 @@ public final class NATSSubscription: AsyncSequence, Sendable {
         var reachedMax = false
     }
 
-    init(subject: String, queue: String?, sid: UInt64, connection: NATSConnection, pendingMessagesLimit: Int, pendingBytesLimit: Int) {
+    /// Set for a handler subscription: messages go straight to it on the event loop, never to the buffer.
+    private let handler: (@Sendable (NATSMessage) -> Void)?
+
+    init(subject: String, queue: String?, sid: UInt64, connection: NATSConnection, pendingMessagesLimit: Int, pendingBytesLimit: Int,
+         handler: (@Sendable (NATSMessage) -> Void)? = nil) {
+        self.handler = handler
         self.subject = subject
         self.queue = queue
         self.sid = sid
@@ -119,6 +125,23 @@ public final class NATSSubscription: AsyncSequence, Sendable {
     /// the pending limits bound memory, not just payload bytes.
     func receive(_ batch: [NATSMessage], wireBytes: Int) -> Receipt {
         guard let first = batch.first else { return Receipt() }
+        if let handler {
+            var allowed = 0
+            let receipt: Receipt = state.withLock { s in
+                var receipt = Receipt()
+                guard !s.finished else { return receipt }
+                allowed = s.max.map { Swift.min(batch.count, Swift.max(0, $0 - s.received)) } ?? batch.count
+                s.received += allowed
+                if let max = s.max, s.received >= max {
+                    s.finished = true
+                    receipt.reachedMax = true
+                }
+                return receipt
+            }
+            for message in batch.prefix(allowed) { handler(message) }
+            if receipt.reachedMax { finish() }
+            return receipt
+        }
         let shareBuffer = wireBytes * 2 >= first.payload.storageCapacity
         var handed: (Continuation, NATSMessage)?
         var moreHanded: [(Continuation, NATSMessage)] = []
