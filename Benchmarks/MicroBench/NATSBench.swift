@@ -20,12 +20,23 @@ struct NATSBench: AsyncParsableCommand {
     var rounds: Int = 2
     @Option(help: "The MicroNATS/raw ratio to reach.")
     var target: Double = 0.8
+    @Option(help: "Payload sizes of the publish rows, comma-separated.")
+    var sizes: String = "16,1024"
+    @Option(help: "Run only these subjects, comma-separated: raw, micro (for profiling one of them).")
+    var only: String = "raw,micro"
+    @Flag(help: "Skip the request/reply rows.")
+    var skipRequests = false
     @Option(help: "The nats-server binary (default: $MICRO_NATS_SERVER, /usr/sbin/nats-server).")
     var natsServer: String?
 
     func validate() throws {
         guard messages >= 1000, requests >= 100, rounds >= 1 else { throw ValidationError("messages ≥ 1000, requests ≥ 100, rounds ≥ 1") }
+        guard !sizeList.isEmpty, sizeList.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else { throw ValidationError("sizes: 1 B to 1 MiB") }
+        guard !subjects.isEmpty, subjects.isSubset(of: ["raw", "micro"]) else { throw ValidationError("only: raw, micro") }
     }
+
+    private var sizeList: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var subjects: Set<String> { Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
 
     func run() async throws {
         let server = try NATSServerRun(binary: natsServer)
@@ -36,41 +47,47 @@ struct NATSBench: AsyncParsableCommand {
         print("request/reply responders answer where they read: raw on its reader thread, MicroNATS in a handler subscription (tryPublish on the event loop)")
         print("")
         var ratios: [(String, Double)] = []
-        for size in [16, 1024] {
+        let doRaw = subjects.contains("raw"), doMicro = subjects.contains("micro")
+        for size in sizeList {
             let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
             var raw: [Double] = [], micro: [Double] = []
             for _ in 0..<rounds {
-                raw.append(try rawPublish(port: server.port, payload: payload))
-                micro.append(try await microPublish(url: server.url, payload: payload))
+                if doRaw { raw.append(try rawPublish(port: server.port, payload: payload)) }
+                if doMicro { micro.append(try await microPublish(url: server.url, payload: payload)) }
             }
-            ratios.append(row("publish \(size) B", raw.max()!, micro.max()!, unit: "msgs/s"))
+            if let r = row("publish \(size) B", raw.max(), micro.max(), unit: "msgs/s") { ratios.append(r) }
             raw = []; micro = []
             for _ in 0..<rounds {
-                raw.append(try rawPubSub(port: server.port, payload: payload))
-                micro.append(try await microPubSub(url: server.url, payload: payload))
+                if doRaw { raw.append(try rawPubSub(port: server.port, payload: payload)) }
+                if doMicro { micro.append(try await microPubSub(url: server.url, payload: payload)) }
             }
-            ratios.append(row("publish→subscribe \(size) B", raw.max()!, micro.max()!, unit: "msgs/s delivered"))
+            if let r = row("publish→subscribe \(size) B", raw.max(), micro.max(), unit: "msgs/s delivered") { ratios.append(r) }
         }
-        var rawLatency: [[UInt64]] = [], microLatency: [[UInt64]] = []
-        for _ in 0..<rounds {
-            rawLatency.append(try rawRequests(port: server.port))
-            microLatency.append(try await microRequests(url: server.url))
+        if !skipRequests {
+            var rawLatency: [[UInt64]] = [], microLatency: [[UInt64]] = []
+            for _ in 0..<rounds {
+                if doRaw { rawLatency.append(try rawRequests(port: server.port)) }
+                if doMicro { microLatency.append(try await microRequests(url: server.url)) }
+            }
+            let bestRaw = rawLatency.min { median($0) < median($1) }
+            let bestMicro = microLatency.min { median($0) < median($1) }
+            print("")
+            print("request/reply 16 B (sequential)      p50 ms    p99 ms     req/s")
+            for (label, l) in [("raw socket", bestRaw), ("MicroNATS request()", bestMicro)] {
+                guard let l else { continue }
+                print(Table.pad(label, 32, left: true) + Table.pad(Table.fmt(percentile(l, 50), 3), 10) + Table.pad(Table.fmt(percentile(l, 99), 3), 10)
+                      + Table.pad(Table.fmt(Double(l.count) / (Double(l.reduce(0, +)) / 1e9), 0), 10))
+            }
+            if let bestRaw, let bestMicro { ratios.append(("request/reply (p50 raw / p50 micro)", median(bestRaw) / median(bestMicro))) }
         }
-        let bestRaw = rawLatency.min { median($0) < median($1) }!
-        let bestMicro = microLatency.min { median($0) < median($1) }!
-        print("")
-        print("request/reply 16 B (sequential)      p50 ms    p99 ms     req/s")
-        for (label, l) in [("raw socket", bestRaw), ("MicroNATS request()", bestMicro)] {
-            print(Table.pad(label, 32, left: true) + Table.pad(Table.fmt(percentile(l, 50), 3), 10) + Table.pad(Table.fmt(percentile(l, 99), 3), 10)
-                  + Table.pad(Table.fmt(Double(l.count) / (Double(l.reduce(0, +)) / 1e9), 0), 10))
-        }
-        ratios.append(("request/reply (p50 raw / p50 micro)", median(bestRaw) / median(bestMicro)))
         print("")
         for (name, ratio) in ratios { print(Table.ratioRow(name, ratio, target: target)) }
     }
 
-    private func row(_ name: String, _ raw: Double, _ micro: Double, unit: String) -> (String, Double) {
-        print(Table.pad(name, 28, left: true) + "  raw " + Table.pad(Table.fmt(raw, 0), 10) + "   MicroNATS " + Table.pad(Table.fmt(micro, 0), 10) + "  " + unit)
+    private func row(_ name: String, _ raw: Double?, _ micro: Double?, unit: String) -> (String, Double)? {
+        print(Table.pad(name, 28, left: true) + "  raw " + Table.pad(raw.map { Table.fmt($0, 0) } ?? "-", 10)
+              + "   MicroNATS " + Table.pad(micro.map { Table.fmt($0, 0) } ?? "-", 10) + "  " + unit)
+        guard let raw, let micro else { return nil }
         return (name, micro / raw)
     }
 
