@@ -11,6 +11,21 @@ public protocol Codec: Sendable {
     func encode<T>(_ value: T) throws -> ByteBuffer
     /// Decodes a message of the given type.
     func decode<T>(_ type: T.Type, from buffer: ByteBuffer) throws -> T
+    /// Decodes a `Decodable` message; a codec overrides it to use the concrete type without the
+    /// dynamic casts ``decode(_:from:)`` needs. Defaults to ``decode(_:from:)``.
+    func decodeValue<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T
+    /// Encodes an `Encodable` message (see ``decodeValue(_:from:)``). Defaults to ``encode(_:)``.
+    func encodeValue<T: Encodable>(_ value: T) throws -> ByteBuffer
+}
+
+extension Codec {
+    public func decodeValue<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        try decode(type, from: buffer)
+    }
+
+    public func encodeValue<T: Encodable>(_ value: T) throws -> ByteBuffer {
+        try encode(value)
+    }
 }
 
 /// Why a message could not be encoded or decoded.

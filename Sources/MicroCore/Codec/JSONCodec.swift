@@ -52,6 +52,25 @@ public struct JSONCodec: Codec {
         }
     }
 
+    public func decodeValue<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        let bytes = buffer.readableBytes == 0 ? ByteBuffer(string: "{}") : buffer
+        do {
+            return try Self.decoder.decode(T.self, from: bytes)
+        } catch let error as DecodingError {
+            throw CodecError(contentType: contentType, reason: "malformed \(T.self) JSON: \(Self.describe(error))")
+        } catch {
+            throw CodecError(contentType: contentType, reason: "malformed \(T.self) JSON: \(error)")
+        }
+    }
+
+    public func encodeValue<T: Encodable>(_ value: T) throws -> ByteBuffer {
+        do {
+            return ByteBuffer(data: try Self.encoder.encode(value))
+        } catch {
+            throw CodecError(contentType: contentType, reason: "cannot encode \(T.self): \(error)")
+        }
+    }
+
     // Shared coders: their settings never change after this, and encode/decode are safe to call concurrently.
     private static let encoder: JSONEncoder = {
         let e = JSONEncoder()

@@ -8,9 +8,9 @@ extension Router {
     ) {
         register(EndpointHandler(
             endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "false"]),
-            body: .unary { req, ctx, codec in
-                let request = try codec.decode(Request.self, from: req.body)
-                return try codec.encode(try await body(request, ctx))
+            body: .unary { [requests = MessageCoder<Request>(), responses = MessageCoder<Response>()] req, ctx, codec in
+                let request = try requests.decode(codec, req.body)
+                return try responses.encode(codec, try await body(request, ctx))
             }))
     }
 
@@ -21,9 +21,9 @@ extension Router {
     ) {
         register(EndpointHandler(
             endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
-            body: .stream { _, ctx, codec, inbound, outbound in
+            body: .stream { [requests = MessageCoder<Request>()] _, ctx, codec, inbound, outbound in
                 guard let first = try await inbound.next() else { throw MicroError.badRequest(ctx.service, "stream ended before the request") }
-                let request = try codec.decode(Request.self, from: first)
+                let request = try requests.decode(codec, first)
                 try await body(request, ServerStream(writer: outbound, codec: codec), ctx)
             }))
     }
@@ -35,9 +35,9 @@ extension Router {
     ) {
         register(EndpointHandler(
             endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
-            body: .stream { _, ctx, codec, inbound, outbound in
+            body: .stream { [responses = MessageCoder<Response>()] _, ctx, codec, inbound, outbound in
                 let response = try await body(RequestStream(reader: inbound, codec: codec), ctx)
-                try await outbound.write(try codec.encode(response))
+                try await outbound.write(try responses.encode(codec, response))
             }))
     }
 

@@ -4,6 +4,7 @@ import NIOCore
 public struct ServerStream<Message: Sendable>: Sendable {
     let writer: MessageWriter
     let codec: any Codec
+    private let coder = MessageCoder<Message>()
 
     /// Wraps a byte writer with a codec.
     public init(writer: MessageWriter, codec: any Codec) {
@@ -13,7 +14,7 @@ public struct ServerStream<Message: Sendable>: Sendable {
 
     /// Sends one message to the caller.
     public func send(_ message: Message) async throws {
-        try await writer.write(try codec.encode(message))
+        try await writer.write(try coder.encode(codec, message))
     }
 }
 
@@ -22,6 +23,7 @@ public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     public typealias Element = Message
     let reader: MessageReader
     let codec: any Codec
+    private let coder = MessageCoder<Message>()
 
     /// Wraps a byte reader with a codec.
     public init(reader: MessageReader, codec: any Codec) {
@@ -32,7 +34,7 @@ public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     /// The next message, nil when the caller finished sending; a message that does not decode throws a 400.
     public func next() async throws -> Message? {
         guard let buffer = try await reader.next() else { return nil }
-        return try codec.decode(Message.self, from: buffer)
+        return try coder.decode(codec, buffer)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
