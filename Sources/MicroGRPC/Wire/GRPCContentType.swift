@@ -1,14 +1,12 @@
 import MicroCore
 import NIOCore
-import NIOHPACK
-import NIOHTTP2
 
 /// gRPC content types (`application/grpc`, `application/grpc+proto`, `application/grpc+json`, ...)
 /// and the codec content types they stand for.
 ///
 /// grpc-swift's HTTP/2 transport speaks `application/grpc` only; per-stream channel handlers let any
 /// `+subtype` through it (server: `GRPCRequestChecker` and `GRPCResponseHeadersRewriter`; client:
-/// `GRPCClientContentTypeHandler` below): on the way in they rewrite the header to
+/// `GRPCClientContentTypeHandler`): on the way in they rewrite the header to
 /// `application/grpc` and record the subtype in a private header, on the way out they put it back.
 public enum GRPCContentType {
     /// The private header that carries a subtype past grpc-swift's transport (never on the wire).
@@ -58,40 +56,6 @@ public enum GRPCContentType {
     /// The full gRPC content type for a subtype.
     public static func grpcContentType(subtype: String) -> String {
         subtype.isEmpty ? "application/grpc" : "application/grpc+\(subtype)"
-    }
-}
-
-/// Client side, on each HTTP/2 stream before grpc-swift's handler: sends the subtype the caller
-/// asked for (through the private header) and accepts any `application/grpc+subtype` answer.
-final class GRPCClientContentTypeHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias InboundOut = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
-    private var sentRequestHeaders = false
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard !sentRequestHeaders, case .headers(var headers) = unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
-        }
-        sentRequestHeaders = true
-        if let sub = headers.headers.first(name: GRPCContentType.subtypeHeader) {
-            headers.headers.remove(name: GRPCContentType.subtypeHeader)
-            if !sub.isEmpty { headers.headers.replaceOrAdd(name: "content-type", value: GRPCContentType.grpcContentType(subtype: sub)) }
-        }
-        context.write(wrapOutboundOut(.headers(headers)), promise: promise)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .headers(var headers) = unwrapInboundIn(data), let value = headers.headers.first(name: "content-type"),
-              value != "application/grpc", GRPCContentType.subtype(of: value) != nil else {
-            context.fireChannelRead(data)
-            return
-        }
-        headers.headers.replaceOrAdd(name: "content-type", value: "application/grpc")
-        context.fireChannelRead(wrapInboundOut(.headers(headers)))
     }
 }
 
