@@ -26,6 +26,7 @@ public final class ConsulRegistry: Registry {
     private let decoder: ConsulRecordDecoder
     private let logger: Logger
     private let state = Mutex(State())
+    private let watchTasks = RegistryWatchTasks()
 
     private struct Registration: Sendable {
         var body: [UInt8]
@@ -35,8 +36,6 @@ public final class ConsulRegistry: Registry {
 
     private struct State {
         var registrations: [String: Registration] = [:]
-        var watches: [Int: Task<Void, Never>] = [:]
-        var nextWatch = 0
         var closed = false
     }
 
@@ -156,26 +155,7 @@ public final class ConsulRegistry: Registry {
             let seeds = seeded
             body = { await watcher.followAll(seeded: seeds, index: catalog.index) }
         }
-        let id = state.withLock { s -> Int in
-            s.nextWatch += 1
-            return s.nextWatch
-        }
-        continuation.onTermination = { [weak self] _ in
-            let task = self?.state.withLock { $0.watches.removeValue(forKey: id) }
-            task?.cancel()
-        }
-        let started = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
-            s.watches[id] = Task {
-                await body()
-                continuation.finish()
-            }
-            return true
-        }
-        guard started else {
-            continuation.finish()
-            throw ConsulError(.shutdown, "the registry is shut down")
-        }
+        guard watchTasks.start(continuation, body) else { throw ConsulError(.shutdown, "the registry is shut down") }
         return stream
     }
 
@@ -184,14 +164,8 @@ public final class ConsulRegistry: Registry {
     /// Ends every watch and closes the agent connections. Registered nodes stay in Consul: with a TTL
     /// their checks turn critical and Consul removes them after `DeregisterCriticalServiceAfter`.
     public func shutdown() async {
-        let watches = state.withLock { s -> [Task<Void, Never>] in
-            s.closed = true
-            let w = Array(s.watches.values)
-            s.watches = [:]
-            return w
-        }
-        for task in watches { task.cancel() }
-        for task in watches { await task.value }
+        state.withLock { $0.closed = true }
+        await watchTasks.close()
         await agent.shutdown()
     }
 

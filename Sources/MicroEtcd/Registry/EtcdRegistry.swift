@@ -29,6 +29,7 @@ public final class EtcdRegistry: Registry {
     private let codec: EtcdRegistryCodec
     private let locks = EtcdKeyedLock()
     private let state = Mutex(State())
+    private let watchTasks = RegistryWatchTasks()
 
     private struct Registration: Sendable {
         var record: ServiceRecord
@@ -41,8 +42,6 @@ public final class EtcdRegistry: Registry {
 
     private struct State {
         var registrations: [String: Registration] = [:]
-        var watches: [Int: Task<Void, Never>] = [:]
-        var nextWatch = 0
         var closed = false
     }
 
@@ -220,26 +219,11 @@ public final class EtcdRegistry: Registry {
         for kv in snapshot.kvs { _ = view.put(key: kv.key, record: codec.decode(kv)) }
         let seeded = view
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(max(1, configuration.watchBufferLimit)))
-        let id = state.withLock { s -> Int in
-            s.nextWatch += 1
-            return s.nextWatch
+        let started = watchTasks.start(continuation) { [client, codec, logger, serializable = configuration.serializableReads] in
+            await Self.follow(client: client, codec: codec, logger: logger, prefix: prefix, serializable: serializable,
+                              view: seeded, from: snapshot.revision + 1, continuation: continuation)
         }
-        continuation.onTermination = { [weak self] _ in
-            let task = self?.state.withLock { $0.watches.removeValue(forKey: id) }
-            task?.cancel()
-        }
-        let started = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
-            s.watches[id] = Task { [client, codec, logger, serializable = configuration.serializableReads] in
-                await Self.follow(client: client, codec: codec, logger: logger, prefix: prefix, serializable: serializable,
-                                  view: seeded, from: snapshot.revision + 1, continuation: continuation)
-            }
-            return true
-        }
-        guard started else {
-            continuation.finish()
-            throw EtcdError(.shutdown, "the registry is shut down")
-        }
+        guard started else { throw EtcdError(.shutdown, "the registry is shut down") }
         return stream
     }
 
@@ -288,14 +272,11 @@ public final class EtcdRegistry: Registry {
     /// Ends every watch and stops keeping this registry's leases alive (its nodes expire after their
     /// TTL unless deregistered first); a client of its own is shut down.
     public func shutdown() async {
-        let (watches, leases) = state.withLock { s -> ([Task<Void, Never>], [Int64]) in
+        let leases = state.withLock { s -> [Int64] in
             s.closed = true
-            let w = Array(s.watches.values)
-            s.watches = [:]
-            return (w, s.registrations.values.map(\.lease).filter { $0 != 0 })
+            return s.registrations.values.map(\.lease).filter { $0 != 0 }
         }
-        for task in watches { task.cancel() }
-        for task in watches { await task.value }
+        await watchTasks.close()
         for lease in leases { client.stopKeepAlive(lease) }
         if ownsClient { await client.shutdown() }
     }

@@ -26,13 +26,12 @@ public final class NATSRegistry: Registry {
     private let source: NATSConnectionSource
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    private let watchTasks = RegistryWatchTasks()
 
     private struct State {
         /// What this process registered (answered for).
         var local = RegistryState()
         var answerer: (subscription: NATSSubscription, task: Task<Void, Never>)?
-        var watches: [Int: Task<Void, Never>] = [:]
-        var nextWatch = 0
         var closed = false
     }
 
@@ -213,21 +212,8 @@ public final class NATSRegistry: Registry {
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let watcher = NATSRegistryWatcher(service: service, view: view, subscription: subscription, continuation: continuation,
                                           configuration: configuration, logger: logger)
-        let id = state.withLockedValue { s -> Int in s.nextWatch += 1; return s.nextWatch }
-        continuation.onTermination = { [weak self] _ in
-            try? subscription.unsubscribe()
-            let task = self?.state.withLockedValue { $0.watches.removeValue(forKey: id) }
-            task?.cancel()
-        }
-        let started: Bool = state.withLockedValue { s in
-            guard !s.closed else { return false }
-            s.watches[id] = Task { await watcher.run() }
-            return true
-        }
-        guard started else {
-            continuation.finish()
-            throw TransportError(.shutdown, address: configuration.watchTopic, detail: "registry is shut down")
-        }
+        let started = watchTasks.start(continuation, onEnd: { try? subscription.unsubscribe() }) { await watcher.run() }
+        guard started else { throw TransportError(.shutdown, address: configuration.watchTopic, detail: "registry is shut down") }
         return stream
     }
 
@@ -236,20 +222,17 @@ public final class NATSRegistry: Registry {
     /// Stops answering queries and ends every watch (waiting for their tasks); an owned connection is
     /// drained and closed. Registrations are not withdrawn: deregister first for that.
     public func shutdown() async {
-        let (answerer, watches) = state.withLockedValue { s in
+        let answerer = state.withLockedValue { s in
             s.closed = true
-            let r = (s.answerer, Array(s.watches.values))
-            s.answerer = nil
-            s.watches = [:]
-            return r
+            defer { s.answerer = nil }
+            return s.answerer
         }
         if let answerer {
             try? answerer.subscription.unsubscribe()
             answerer.task.cancel()
             await answerer.task.value
         }
-        for task in watches { task.cancel() }
-        for task in watches { await task.value }
+        await watchTasks.close()
         await source.close()
     }
 }
