@@ -12,7 +12,7 @@ import Testing
 
     static func python() throws -> String {
         let python = try testPython()
-        do { try NetworkNamespace.run(python, ["-c", "import dns.message"]) } catch {
+        do { try ChildProcess.run(python, ["-c", "import dns.message"]) } catch {
             throw EngineMissing(description: "dnspython missing in \(python) (pip install dnspython; ./scripts/test installs it)")
         }
         return python
@@ -68,7 +68,7 @@ import Testing
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("py-peer-\(UUID().uuidString.prefix(6))")
         defer { try? FileManager.default.removeItem(at: log) }
         let peer = try ns.spawn([python, Self.script, "announce", "pysvc", "0.9.1", "py-node-1", "127.0.0.1", "9191", "--respond", "4"], output: log)
-        defer { NetworkNamespace.terminate(pid: peer.processIdentifier, signal: SIGKILL) }
+        defer { ChildProcess.terminate(pid: peer.processIdentifier, signal: SIGKILL) }
         do {
             var seen: [ServiceRecord] = []
             #expect(await MDNSNamespaceTests.eventually { seen = (try? await registry.getService("pysvc")) ?? []; return !seen.isEmpty },
@@ -89,7 +89,7 @@ import Testing
             #expect(byQuery)
 
             // The peer stops answering, then says goodbye (as go-micro's server does on shutdown).
-            NetworkNamespace.terminate(pid: peer.processIdentifier, signal: SIGKILL)
+            ChildProcess.terminate(pid: peer.processIdentifier, signal: SIGKILL)
             try ns.run([python, Self.script, "announce", "pysvc", "0.9.1", "py-node-1", "127.0.0.1", "9191", "--goodbye"])
             #expect(await MDNSNamespaceTests.eventually(.seconds(3)) { events.withLockedValue { $0.last?.action } == .delete })
             #expect(try await registry.getService("pysvc").isEmpty)

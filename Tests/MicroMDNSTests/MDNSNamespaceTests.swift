@@ -164,7 +164,7 @@ import Testing
             let ours = inside.split(separator: "\n").filter { $0.contains("pid=\(pid),") }
             #expect(ours.contains { $0.contains("0.0.0.0:5353") }, "\(inside)")
             #expect(ours.count >= 2, "a 5353 socket and a query socket: \(ours)")
-            let outside = try NetworkNamespace.run("/usr/bin/env", ["ss", "-uanp"])
+            let outside = try ChildProcess.run("/usr/bin/env", ["ss", "-uanp"])
             let leaked = outside.split(separator: "\n").filter { $0.contains("pid=\(pid),") && $0.contains(":5353") }
             #expect(leaked.isEmpty, "5353 sockets of this process in the machine's namespace: \(leaked)")
         }
@@ -190,7 +190,7 @@ import Testing
             try outside.run()
             // SIGKILL: the test runner's blocked signals are inherited, so tcpdump may never see SIGINT;
             // with -l every packet line is already written.
-            func stop(_ p: Process) { NetworkNamespace.terminate(pid: p.processIdentifier, signal: SIGKILL) }
+            func stop(_ p: Process) { ChildProcess.terminate(pid: p.processIdentifier, signal: SIGKILL) }
             defer { stop(inside); stop(outside) }
             let read = { (u: URL) in (try? String(contentsOf: u, encoding: .utf8)) ?? "" }
             #expect(await Self.eventually(.seconds(5)) { read(insideLog).contains("listening on") && read(outsideLog).contains("listening on") })

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroNATS
+import MicroTestSupport
 import NIOCore
 import NIOSSL
 import Testing
@@ -76,19 +77,7 @@ enum NATSClientTestKit {
 
     /// Runs a command, throwing with its output when it fails.
     static func run(_ executable: String, _ arguments: [String], in directory: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EngineMissing(description: "\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))")
-        }
+        try ChildProcess.run(executable, arguments, directory: directory, timeout: .seconds(60))
     }
 
     /// A throw-away CA with a server certificate for 127.0.0.1/localhost and a client certificate.

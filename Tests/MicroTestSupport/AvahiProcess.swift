@@ -134,7 +134,7 @@ public final class AvahiProcess: @unchecked Sendable {
     /// Kills avahi-daemon and dbus-daemon by pid and reaps them.
     public func stop() {
         for p in [daemon, dbus].compactMap({ $0 }) {
-            NetworkNamespace.terminate(pid: p.processIdentifier)
+            ChildProcess.terminate(pid: p.processIdentifier)
         }
         daemon = nil
         dbus = nil

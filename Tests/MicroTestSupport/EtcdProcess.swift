@@ -133,26 +133,9 @@ public final class EtcdProcess: @unchecked Sendable {
     /// Runs etcdctl (API v3) against every member with `args`; returns its output, throws when it fails.
     @discardableResult
     public func ctl(_ args: [String], endpoints: [String]? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.ctlBinary())
-        var env = ProcessInfo.processInfo.environment
-        env["ETCDCTL_API"] = "3"
-        p.environment = env
         let hasEndpoints = args.contains { $0 == "--endpoints" || $0.hasPrefix("--endpoints=") }
-        p.arguments = (hasEndpoints ? [] : ["--endpoints", (endpoints ?? runningEndpoints).joined(separator: ",")]) + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw EngineMissing(description: "etcdctl \(args.joined(separator: " ")) failed: \(String(decoding: errData, as: UTF8.self)) \(text)")
-        }
-        return text
+        let arguments = (hasEndpoints ? [] : ["--endpoints", (endpoints ?? runningEndpoints).joined(separator: ",")]) + args
+        return try ChildProcess.run(try Self.ctlBinary(), arguments, environment: ["ETCDCTL_API": "3"], timeout: .seconds(30))
     }
 
     /// The endpoints of the members running now.

@@ -27,13 +27,13 @@ public final class NetworkNamespace: @unchecked Sendable {
         guard geteuid() == 0 else { throw EngineMissing(description: "network namespaces need root") }
         let ip = try Self.ipBinary()
         name = "micro-\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-        try Self.run(ip, ["netns", "add", name])
+        try ChildProcess.run(ip, ["netns", "add", name])
         do {
-            try Self.run(ip, ["-n", name, "link", "set", "lo", "up"])
-            try Self.run(ip, ["-n", name, "link", "set", "lo", "multicast", "on"])
-            try Self.run(ip, ["-n", name, "route", "add", "224.0.0.0/4", "dev", "lo"])
+            try ChildProcess.run(ip, ["-n", name, "link", "set", "lo", "up"])
+            try ChildProcess.run(ip, ["-n", name, "link", "set", "lo", "multicast", "on"])
+            try ChildProcess.run(ip, ["-n", name, "route", "add", "224.0.0.0/4", "dev", "lo"])
         } catch {
-            _ = try? Self.run(ip, ["netns", "del", name])
+            _ = try? ChildProcess.run(ip, ["netns", "del", name])
             deleted = true
             throw error
         }
@@ -46,7 +46,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     public func delete() {
         guard !deleted else { return }
         deleted = true
-        if let ip = try? Self.ipBinary() { _ = try? Self.run(ip, ["netns", "del", name]) }
+        if let ip = try? Self.ipBinary() { _ = try? ChildProcess.run(ip, ["netns", "del", name]) }
     }
 
     /// The arguments that run `command` inside the namespace (`ip netns exec NAME command...`).
@@ -59,7 +59,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     @discardableResult
     public func run(_ command: [String], timeout: Duration = .seconds(20)) throws -> String {
         let (exe, args) = try execArguments(command)
-        return try Self.run(exe, args, timeout: timeout)
+        return try ChildProcess.run(exe, args, timeout: timeout)
     }
 
     /// Starts `command` inside the namespace in the background; the caller kills it by its pid.
@@ -83,91 +83,6 @@ public final class NetworkNamespace: @unchecked Sendable {
         return p
     }
 
-    /// Runs `executable` with `arguments`; returns standard output, throws on a non-zero exit or after `timeout`.
-    ///
-    /// Spawned with posix_spawn and reaped with waitpid here (not Foundation's Process), with a clean
-    /// signal mask, so a short-lived child is always reaped and a timeout always ends it.
-    @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           timeout: Duration = .seconds(20)) throws -> String {
-        let dir = FileManager.default.temporaryDirectory
-        let outPath = dir.appendingPathComponent("netns-out-\(UUID().uuidString.prefix(8))").path
-        let errPath = dir.appendingPathComponent("netns-err-\(UUID().uuidString.prefix(8))").path
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(), defaults = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var env = ProcessInfo.processInfo.environment
-        if let environment { env.merge(environment) { $1 } }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
-        guard rc == 0 else { throw EngineMissing(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
-        var status: CInt = 0
-        let deadline = ContinuousClock.now + timeout
-        var timedOut = false
-        while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid || (r < 0 && errno != EINTR) { break }
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-                timedOut = true
-                break
-            }
-            usleep(10_000)
-        }
-        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        let command = "\(executable) \(arguments.joined(separator: " "))"
-        if timedOut { throw EngineMissing(description: "\(command) ran past \(timeout): \(stderr) \(stdout)") }
-        // Exited normally with status 0: (status & 0x7f) == 0 and (status >> 8) & 0xff == 0.
-        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
-            throw EngineMissing(description: "\(command) failed (status \(status)): \(stderr) \(stdout)")
-        }
-        return stdout
-    }
-
-    /// Ends process `pid` (a child of this process): `signal`, then SIGKILL after `grace`, reaping it
-    /// with waitpid; every wait is bounded, and a child Foundation already reaped counts as ended.
-    public static func terminate(pid: Int32, signal: Int32 = SIGTERM, grace: Duration = .seconds(3)) {
-        func reaped() -> Bool {
-            var status: CInt = 0
-            let r = waitpid(pid, &status, WNOHANG)
-            return r == pid || (r < 0 && errno == ECHILD) || (kill(pid, 0) != 0 && errno == ESRCH)
-        }
-        if reaped() { return }
-        kill(pid, signal)
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            if reaped() { return }
-            usleep(10_000)
-        }
-        kill(pid, SIGKILL)
-        let last = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < last {
-            if reaped() { return }
-            usleep(10_000)
-        }
-    }
 
     deinit { delete() }
 }

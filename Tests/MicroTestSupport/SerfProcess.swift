@@ -89,21 +89,7 @@ public final class SerfProcess: @unchecked Sendable {
     /// Runs `serf` with `args` against this agent's RPC; returns stdout, throws when it fails.
     @discardableResult
     public func command(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.binary())
-        p.arguments = args + ["-rpc-addr=127.0.0.1:\(rpcPort)"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw EngineMissing(description: "serf \(args.joined(separator: " ")) failed: \(String(decoding: errData, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.run(try Self.binary(), args + ["-rpc-addr=127.0.0.1:\(rpcPort)"], timeout: .seconds(30))
     }
 
     /// `serf members -format=json`.
