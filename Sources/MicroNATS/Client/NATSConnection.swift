@@ -380,16 +380,7 @@ public final class NATSConnection: Sendable {
     /// ``publish(_:payload:headers:replyTo:)``, but over the outbound buffer's high-water mark it
     /// throws ``NATSError/Code/outboundBufferFull`` instead of waiting, and nothing is sent.
     public func tryPublish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) throws {
-        var headerSize = -1
-        if let headers {
-            try headers.validate()
-            headerSize = headers.encodedLength
-        }
-        var reply = NATSFrameEncoder.Reply.none
-        if let replyTo {
-            try NATSSubject.validatePublish(replyTo)
-            reply = .subject(replyTo)
-        }
+        let (headerSize, reply) = try framing(headers: headers, replyTo: replyTo)
         switch try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: false) {
         case .queued: return
         case .flush: scheduleFlush()
@@ -397,9 +388,8 @@ public final class NATSConnection: Sendable {
         }
     }
 
-    /// The general publish: headers, a reply subject, or waiting for room.
-    @usableFromInline
-    func _publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders?, replyTo: String?) async throws {
+    /// Validates a publish's headers and reply subject; returns the headers' encoded size (-1: none) and the reply.
+    private func framing(headers: NATSHeaders?, replyTo: String?) throws -> (headerSize: Int, reply: NATSFrameEncoder.Reply) {
         var headerSize = -1
         if let headers {
             try headers.validate()
@@ -410,6 +400,13 @@ public final class NATSConnection: Sendable {
             try NATSSubject.validatePublish(replyTo)
             reply = .subject(replyTo)
         }
+        return (headerSize, reply)
+    }
+
+    /// The general publish: headers, a reply subject, or waiting for room.
+    @usableFromInline
+    func _publish(_ subject: String, payload: ByteBuffer, headers: NATSHeaders?, replyTo: String?) async throws {
+        let (headerSize, reply) = try framing(headers: headers, replyTo: replyTo)
         while true {
             switch try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: false) {
             case .queued:
@@ -432,16 +429,7 @@ public final class NATSConnection: Sendable {
     /// Publishes without ever waiting (for small control frames sent from synchronous code, and requests
     /// whose caller already waited for room): past the high-water mark the frame is buffered anyway.
     func publishNow(_ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil, replyTo: String? = nil) throws {
-        var headerSize = -1
-        if let headers {
-            try headers.validate()
-            headerSize = headers.encodedLength
-        }
-        var reply = NATSFrameEncoder.Reply.none
-        if let replyTo {
-            try NATSSubject.validatePublish(replyTo)
-            reply = .subject(replyTo)
-        }
+        let (headerSize, reply) = try framing(headers: headers, replyTo: replyTo)
         if case .flush = try enqueue(subject, reply: reply, headers: headers, headerSize: headerSize, payload: payload, aboveHighWater: true) {
             scheduleFlush()
         }
