@@ -7,8 +7,9 @@ import NIOHTTP1
 /// for an ``HTTPResponder``.
 ///
 /// Requests are gathered on the event loop and answered by a task that starts at once on it and
-/// prefers the channel's own event loop as its executor, so a call never hops threads. Streams are fed to the handler through
-/// a backpressured async sequence: the channel is not read while the handler is not reading.
+/// prefers the channel's own event loop as its executor, so a call never hops threads. Streams are
+/// fed to the handler through a backpressured async sequence: the channel is not read while the
+/// handler is not reading.
 final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -39,11 +40,17 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var busy = false
     private var queued: CircularBuffer<HTTPServerRequestPart> = []
     private var task: Task<Void, Never>?
+    /// Exchanges answered so far on this channel (tells `respond` whether its task already finished).
+    private var exchanges = 0
+    /// How many whole requests are being answered inline, nested (pipelining); bounded by `maxInlineDepth`.
+    private var inlineDepth = 0
     private var readPaused = false
     private var readPending = false
     private var isHTTP2 = false
     private var context: ChannelHandlerContext?
 
+    /// Inline answers nested deeper than this are queued as tasks instead.
+    static let maxInlineDepth = 4
     /// Parts held while a request is being answered (pipelining); more closes the connection.
     static let maxQueuedParts = 256
     /// Stream bytes written between two pauses that let the event loop serve its other channels.
@@ -212,11 +219,6 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if exchanges == exchange { task = started }   // not answered yet
     }
-
-    /// Exchanges answered so far on this channel (tells `respond` whether its task already finished).
-    private var exchanges = 0
-    private var inlineDepth = 0
-    static let maxInlineDepth = 4
 
     private func finishWhole(_ head: HTTPRequestHead, _ response: HTTPFullResponse) {
         task = nil
