@@ -26,6 +26,8 @@ struct NATSBench: AsyncParsableCommand {
     var only: String = "raw,micro"
     @Flag(help: "Skip the request/reply rows.")
     var skipRequests = false
+    @Flag(help: "Skip the publish→subscribe rows.")
+    var skipPubsub = false
     @Option(help: "The nats-server binary (default: $MICRO_NATS_SERVER, /usr/sbin/nats-server).")
     var natsServer: String?
 
@@ -56,6 +58,7 @@ struct NATSBench: AsyncParsableCommand {
                 if doMicro { micro.append(try await microPublish(url: server.url, payload: payload)) }
             }
             if let r = row("publish \(size) B", raw.max(), micro.max(), unit: "msgs/s") { ratios.append(r) }
+            if skipPubsub { continue }
             raw = []; micro = []
             for _ in 0..<rounds {
                 if doRaw { raw.append(try rawPubSub(port: server.port, payload: payload)) }
