@@ -68,7 +68,7 @@ import Testing
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("py-peer-\(UUID().uuidString.prefix(6))")
         defer { try? FileManager.default.removeItem(at: log) }
         let peer = try ns.spawn([python, Self.script, "announce", "pysvc", "0.9.1", "py-node-1", "127.0.0.1", "9191", "--respond", "4"], output: log)
-        defer { ChildProcess.terminate(pid: peer.processIdentifier, signal: SIGKILL) }
+        defer { peer.kill() }
         do {
             var seen: [ServiceRecord] = []
             #expect(await MDNSNamespaceTests.eventually { seen = (try? await registry.getService("pysvc")) ?? []; return !seen.isEmpty },
@@ -89,7 +89,7 @@ import Testing
             #expect(byQuery)
 
             // The peer stops answering, then says goodbye (as go-micro's server does on shutdown).
-            ChildProcess.terminate(pid: peer.processIdentifier, signal: SIGKILL)
+            peer.kill()
             try ns.run([python, Self.script, "announce", "pysvc", "0.9.1", "py-node-1", "127.0.0.1", "9191", "--goodbye"])
             #expect(await MDNSNamespaceTests.eventually(.seconds(3)) { events.withLockedValue { $0.last?.action } == .delete })
             #expect(try await registry.getService("pysvc").isEmpty)

@@ -180,26 +180,17 @@ import Testing
             defer { try? FileManager.default.removeItem(at: insideLog); try? FileManager.default.removeItem(at: outsideLog) }
             let inside = try ns.spawn([tcpdump, "-i", "lo", "-n", "-l", "udp", "port", "5353"], output: insideLog)
             // Passive capture on every interface of the machine's namespace: nothing may show up.
-            let outside = Process()
-            outside.executableURL = URL(fileURLWithPath: tcpdump)
-            outside.arguments = ["-i", "any", "-n", "-l", "udp", "port", "5353"]
-            _ = FileManager.default.createFile(atPath: outsideLog.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: outsideLog)
-            outside.standardOutput = handle
-            outside.standardError = handle
-            try outside.run()
-            // SIGKILL: the test runner's blocked signals are inherited, so tcpdump may never see SIGINT;
-            // with -l every packet line is already written.
-            func stop(_ p: Process) { ChildProcess.terminate(pid: p.processIdentifier, signal: SIGKILL) }
-            defer { stop(inside); stop(outside) }
+            let outside = try SpawnedProcess(tcpdump, ["-i", "any", "-n", "-l", "udp", "port", "5353"], output: outsideLog)
+            // With -l every packet line is already written when it is killed.
+            defer { inside.kill(); outside.kill() }
             let read = { (u: URL) in (try? String(contentsOf: u, encoding: .utf8)) ?? "" }
             #expect(await Self.eventually(.seconds(5)) { read(insideLog).contains("listening on") && read(outsideLog).contains("listening on") })
             try await writer.register(Self.record(), ttl: .seconds(30))
             #expect(await Self.eventually { await Self.nodeIDs(reader, "greeter") == ["greeter-1"] })
             try await writer.deregister(Self.record())
             try await Task.sleep(for: .milliseconds(500))
-            stop(inside)
-            stop(outside)
+            inside.kill()
+            outside.kill()
             let packetsInside = read(insideLog).split(separator: "\n").filter { $0.contains("224.0.0.251.5353") }
             let packetsOutside = read(outsideLog).split(separator: "\n").filter { $0.contains(".5353") && !$0.contains("listening on") }
             #expect(packetsInside.count >= 3, "\(read(insideLog))")

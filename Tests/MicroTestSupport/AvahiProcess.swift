@@ -19,8 +19,8 @@ public final class AvahiProcess: @unchecked Sendable {
     public let directory: URL
     /// `DBUS_SYSTEM_BUS_ADDRESS` for clients such as avahi-browse.
     public let busAddress: String
-    private var dbus: Process?
-    private var daemon: Process?
+    private var dbus: SpawnedProcess?
+    private var daemon: SpawnedProcess?
 
     private static func find(_ name: String) throws -> String {
         for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
@@ -78,16 +78,9 @@ public final class AvahiProcess: @unchecked Sendable {
         let conf = directory.appendingPathComponent("avahi-daemon.conf")
         try avahiConfig.write(to: conf, atomically: true, encoding: .utf8)
 
-        let d = Process()
-        d.executableURL = URL(fileURLWithPath: dbusDaemon)
-        d.arguments = ["--config-file=\(directory.appendingPathComponent("bus.conf").path)", "--nofork", "--nopidfile"]
         let dbusLog = directory.appendingPathComponent("dbus.log")
-        _ = FileManager.default.createFile(atPath: dbusLog.path, contents: nil)
-        let dbusHandle = try FileHandle(forWritingTo: dbusLog)
-        d.standardOutput = dbusHandle
-        d.standardError = dbusHandle
-        d.standardInput = FileHandle.nullDevice
-        try d.run()
+        let d = try SpawnedProcess(dbusDaemon, ["--config-file=\(directory.appendingPathComponent("bus.conf").path)", "--nofork", "--nopidfile"],
+                                   output: dbusLog)
         dbus = d
         do {
             let deadline = ContinuousClock.now + timeout
@@ -129,13 +122,11 @@ public final class AvahiProcess: @unchecked Sendable {
     }
 
     /// The pid of avahi-daemon while it runs.
-    public var pid: Int32? { daemon.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    public var pid: Int32? { daemon.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// Kills avahi-daemon and dbus-daemon by pid and reaps them.
     public func stop() {
-        for p in [daemon, dbus].compactMap({ $0 }) {
-            ChildProcess.terminate(pid: p.processIdentifier)
-        }
+        for p in [daemon, dbus].compactMap({ $0 }) { p.terminate() }
         daemon = nil
         dbus = nil
     }

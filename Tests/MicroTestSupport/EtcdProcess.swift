@@ -37,7 +37,7 @@ public final class EtcdProcess: @unchecked Sendable {
     public let directory: URL
     /// Extra arguments given to every member.
     public let arguments: [String]
-    private var processes: [Int: Process] = [:]
+    private var processes: [Int: SpawnedProcess] = [:]
 
     /// `host:port` of every member, in order (for ``members`` the same order).
     public var endpoints: [String] { members.map(\.endpoint) }
@@ -95,9 +95,7 @@ public final class EtcdProcess: @unchecked Sendable {
         precondition(processes[index] == nil, "member \(index) already running")
         let m = members[index]
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.binary())
-        p.arguments = [
+        let p = try SpawnedProcess(try Self.binary(), [
             "--name", m.name, "--data-dir", m.dataDirectory.path,
             "--listen-client-urls", "http://127.0.0.1:\(m.clientPort)", "--advertise-client-urls", "http://127.0.0.1:\(m.clientPort)",
             "--listen-peer-urls", "http://127.0.0.1:\(m.peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(m.peerPort)",
@@ -106,11 +104,7 @@ public final class EtcdProcess: @unchecked Sendable {
             "--initial-cluster-token", directory.lastPathComponent,
             "--heartbeat-interval", "50", "--election-timeout", "500",
             "--logger", "zap", "--log-outputs", logURL(index).path,
-        ] + arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        ] + arguments)
         processes[index] = p
     }
 
@@ -162,13 +156,11 @@ public final class EtcdProcess: @unchecked Sendable {
     }
 
     /// The pid of member `index` while it runs.
-    public func pid(_ index: Int = 0) -> Int32? { processes[index].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    public func pid(_ index: Int = 0) -> Int32? { processes[index].flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// Kills member `index` with SIGKILL (a crash, not a shutdown) and reaps it.
     public func kill(_ index: Int = 0) {
-        guard let p = processes.removeValue(forKey: index) else { return }
-        Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        processes.removeValue(forKey: index)?.kill()
     }
 
     /// Starts member `index` again on its ports and data (after ``kill(_:)`` or ``stop(_:)``) and waits until it is healthy.
@@ -179,12 +171,7 @@ public final class EtcdProcess: @unchecked Sendable {
 
     /// Stops member `index` (SIGTERM, then SIGKILL after 3 s) and reaps it.
     public func stop(_ index: Int) {
-        guard let p = processes.removeValue(forKey: index) else { return }
-        Glibc.kill(p.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(3)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        processes.removeValue(forKey: index)?.terminate(grace: .seconds(3))
     }
 
     /// Stops every member.

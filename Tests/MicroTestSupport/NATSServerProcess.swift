@@ -16,7 +16,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     /// Extra arguments (auth, TLS, limits) passed on every start.
     public let arguments: [String]
     public let directory: URL
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// The nats-server binary, or a thrown error naming what is missing.
     public static func binary() throws -> String {
@@ -40,13 +40,8 @@ public final class NATSServerProcess: @unchecked Sendable {
     /// Starts (or restarts, on the same port) the server and waits until it accepts connections.
     public func start() async throws {
         precondition(process == nil, "already running")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.binary())
-        p.arguments = ["-a", "127.0.0.1", "-p", "\(port)", "-l", directory.appendingPathComponent("nats.log").path] + arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let p = try SpawnedProcess(try Self.binary(),
+                                   ["-a", "127.0.0.1", "-p", "\(port)", "-l", directory.appendingPathComponent("nats.log").path] + arguments)
         process = p
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -61,20 +56,13 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     /// Kills the server with SIGKILL (a crash, not a shutdown) and reaps it.
     public func kill() {
-        guard let p = process else { return }
-        Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        process?.kill()
         process = nil
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 2 s) and reaps it.
     public func stop() {
-        guard let p = process else { return }
-        Glibc.kill(p.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(2)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        process?.terminate(grace: .seconds(2))
         process = nil
     }
 
@@ -82,7 +70,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOf: directory.appendingPathComponent("nats.log"), encoding: .utf8)) ?? "" }
 
     /// The server's process id while it runs.
-    public var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { process?.pid }
 
     deinit {
         stop()

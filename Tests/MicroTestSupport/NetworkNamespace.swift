@@ -62,27 +62,11 @@ public final class NetworkNamespace: @unchecked Sendable {
         return try ChildProcess.run(exe, args, timeout: timeout)
     }
 
-    /// Starts `command` inside the namespace in the background; the caller kills it by its pid.
-    public func spawn(_ command: [String], environment: [String: String]? = nil, output: URL? = nil) throws -> Process {
+    /// Starts `command` inside the namespace in the background (output and errors to `output`); the caller ends it.
+    public func spawn(_ command: [String], environment: [String: String]? = nil, output: URL? = nil) throws -> SpawnedProcess {
         let (exe, args) = try execArguments(command)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if let output {
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: output)
-            p.standardOutput = handle
-            p.standardError = handle
-        } else {
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-        }
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return p
+        return try SpawnedProcess(exe, args, environment: environment, output: output)
     }
-
 
     deinit { delete() }
 }

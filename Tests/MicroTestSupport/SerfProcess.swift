@@ -30,7 +30,7 @@ public final class SerfProcess: @unchecked Sendable {
     public let rpcPort: Int
     /// The directory holding the agent's log.
     public let directory: URL
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// `127.0.0.1:PORT`, where members join the agent.
     public var address: String { "127.0.0.1:\(port)" }
@@ -54,19 +54,11 @@ public final class SerfProcess: @unchecked Sendable {
         rpcPort = rpc
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
         var args = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-log-level=debug"]
         for j in join { args += ["-retry-join=\(j)"] }
         if !join.isEmpty { args.append("-retry-interval=1s") }
         for (k, v) in tags { args.append("-tag=\(k)=\(v)") }
-        p.arguments = args
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        p.standardOutput = log
-        p.standardError = log
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let p = try SpawnedProcess(binary, args, output: logURL)
         process = p
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
@@ -84,7 +76,7 @@ public final class SerfProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// The pid while it runs.
-    public var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    public var pid: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// Runs `serf` with `args` against this agent's RPC; returns stdout, throws when it fails.
     @discardableResult
@@ -101,21 +93,14 @@ public final class SerfProcess: @unchecked Sendable {
 
     /// Kills the agent with SIGKILL (a crash) and reaps it.
     public func kill() {
-        guard let p = process else { return }
+        process?.kill()
         process = nil
-        Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
     }
 
     /// Stops the agent (SIGTERM, then SIGKILL after 3 s) and reaps it.
     public func stop() {
-        guard let p = process else { return }
+        process?.terminate(grace: .seconds(3))
         process = nil
-        Glibc.kill(p.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(3)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
     }
 
     deinit {
