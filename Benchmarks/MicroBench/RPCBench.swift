@@ -12,15 +12,15 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
-    @Option(help: "Run only these subjects, comma-separated: raw, server, client (for profiling one of them).")
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client.")
     var only: String?
 
     func validate() throws {
-        for s in subjects where !["raw", "server", "client"].contains(s) { throw ValidationError("unknown subject \(s)") }
+        for s in subjects where !["raw", "server", "foundation", "client"].contains(s) { throw ValidationError("unknown subject \(s)") }
     }
 
     private var subjects: Set<String> {
-        guard let only else { return noClient ? ["raw", "server"] : ["raw", "server", "client"] }
+        guard let only else { return noClient ? ["raw", "server", "foundation"] : ["raw", "server", "foundation", "client"] }
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 
@@ -36,6 +36,14 @@ struct RPCBench: AsyncParsableCommand {
         let serverGroup = o.serverGroup
         let listener = try await HTTPServerTransport(group: serverGroup).listen(on: "127.0.0.1:0", handler: router)
         let serving = Task { try? await listener.run() }
+        // (c) the same server with Foundation's JSON in its codec: the JSON work exactly as the baseline does it.
+        let foundationRouter = Router(serviceName: "greeter", codecs: Codecs([FoundationJSONCodec()]))
+        foundationRouter.handle("Greeter.Hello") { (request: HelloRequest, _: HandlerContext) in
+            HelloReply(message: "Hello \(request.name)")
+        }
+        let foundationListener = try await HTTPServerTransport(group: serverGroup).listen(on: "127.0.0.1:0", handler: foundationRouter)
+        let foundationServing = Task { try? await foundationListener.run() }
+        let (_, foundationPort) = try HostPort.parse(foundationListener.address)
         // (b) the baseline.
         let raw = try await RawNIOServer.start(work: .hello, group: serverGroup)
         // (d) the framework's client, finding the server through a registry.
@@ -62,6 +70,7 @@ struct RPCBench: AsyncParsableCommand {
 
         var rawRuns: [RunResult] = []
         var serverRuns: [RunResult] = []
+        var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
         printHeader()
         let subjects = self.subjects
@@ -75,6 +84,11 @@ struct RPCBench: AsyncParsableCommand {
                 let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
                 report(round: round, m)
                 serverRuns.append(m)
+            }
+            if subjects.contains("foundation") {
+                let f = try await generator(port: foundationPort).run(label: "micro-server-foundation-json", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, f)
+                foundationRuns.append(f)
             }
             if subjects.contains("client") {
                 let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
@@ -93,13 +107,17 @@ struct RPCBench: AsyncParsableCommand {
         printHeader()
         let bestRaw = RunResult.best(rawRuns)
         let bestServer = RunResult.best(serverRuns)
+        let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
-        for best in [bestRaw, bestServer, bestClient] {
+        for best in [bestRaw, bestServer, bestFoundation, bestClient] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
         if let bestRaw, let bestServer {
             print(Table.ratioRow("micro-server / raw-nio", bestServer.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+        }
+        if let bestRaw, let bestFoundation {
+            print(Table.ratioRow("  with Foundation's JSON, as the baseline", bestFoundation.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
         if let bestRaw, let bestClient {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
@@ -109,6 +127,8 @@ struct RPCBench: AsyncParsableCommand {
         await raw.shutdown()
         await listener.shutdown(gracePeriod: .seconds(1))
         await serving.value
+        await foundationListener.shutdown(gracePeriod: .seconds(1))
+        await foundationServing.value
         try await generatorGroup.shutdownGracefully()
     }
 }
