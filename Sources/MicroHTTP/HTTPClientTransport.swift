@@ -61,19 +61,10 @@ public final class HTTPClientTransport: ClientTransport {
             throw TransportError(.timeout, address: address, detail: "deadline exceeded before sending")
         }
         let timedOut = NIOLockedValueBox(false)
-        let timer = deadline.map { deadline in
-            connection.channel.eventLoop.scheduleTask(deadline: deadline) {
-                timedOut.withLockedValue { $0 = true }
-                connection.channel.close(promise: nil)
-            }
-        }
-        defer { timer?.cancel() }
         connection.uses += 1
         var gotResponse = false
         do {
-            try await withTaskCancellationHandler {
-                try await connection.write([.head(head), .body(.byteBuffer(requestBody)), .end(nil)])
-            } onCancel: { connection.close() }
+            connection.send([.head(head), .body(.byteBuffer(requestBody)), .end(nil)], deadline: deadline, timedOut: timedOut)
             var reply = HTTPReply(status: .ok, headers: HTTPHeaders(), body: ByteBuffer())
             var keepAlive = true
             loop: while true {

@@ -14,16 +14,18 @@ final class HTTPConnection: @unchecked Sendable {
     let host: String
     let channel: any Channel
     private var iterator: Parts.AsyncIterator
+    private let handler: NIOLoopBound<ResponsePartsHandler>
     /// How many requests this connection served (0: fresh).
     var uses = 0
     /// False for an HTTP/2 stream, which serves one exchange and closes.
     let reusable: Bool
 
-    private init(address: String, host: String, channel: any Channel, parts: Parts, reusable: Bool) {
+    private init(address: String, host: String, channel: any Channel, parts: Parts, handler: NIOLoopBound<ResponsePartsHandler>, reusable: Bool) {
         self.address = address
         self.host = host
         self.channel = channel
         self.iterator = parts.makeAsyncIterator()
+        self.handler = handler
         self.reusable = reusable
     }
 
@@ -31,13 +33,14 @@ final class HTTPConnection: @unchecked Sendable {
     /// (an HTTP/1.1 connection or an HTTP/2 stream with its codec), on the channel's event loop.
     static func wrap(_ channel: any Channel, address: String, host: String, reusable: Bool) throws -> HTTPConnection {
         let handler = ResponsePartsHandler()
+        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
         let made = Parts.makeSequence(
             backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
             finishOnDeinit: true,
-            delegate: ResponsePartsHandler.Demand(loopBound: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
+            delegate: ResponsePartsHandler.Demand(loopBound: bound))
         handler.source = made.source
         try channel.pipeline.syncOperations.addHandler(handler)
-        return HTTPConnection(address: address, host: host, channel: channel, parts: made.sequence, reusable: reusable)
+        return HTTPConnection(address: address, host: host, channel: channel, parts: made.sequence, handler: bound, reusable: reusable)
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
@@ -69,6 +72,20 @@ final class HTTPConnection: @unchecked Sendable {
         try await channel.writeAndFlush(last)
     }
 
+    /// Sends a whole request in one trip to the event loop, without waiting for the write: a failed
+    /// write closes the channel, which ends the response sequence. With a `deadline`, the channel is
+    /// closed then (setting `timedOut`) unless the response has ended first; the timer is armed and
+    /// disarmed on the event loop.
+    func send(_ parts: [HTTPClientRequestPart], deadline: NIODeadline?, timedOut: NIOLockedValueBox<Bool>) {
+        let handler = self.handler
+        let loop = channel.eventLoop
+        if loop.inEventLoop {
+            handler.value.send(parts, deadline: deadline, timedOut: timedOut)
+        } else {
+            loop.execute { handler.value.send(parts, deadline: deadline, timedOut: timedOut) }
+        }
+    }
+
     func write(_ part: HTTPClientRequestPart) async throws {
         try await channel.writeAndFlush(part)
     }
@@ -97,14 +114,39 @@ final class ResponsePartsHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var paused = false
     private var readPending = false
 
+    /// The deadline of the request being answered (see ``HTTPConnection/send(_:deadline:timedOut:)``).
+    private var deadlineTimer: Scheduled<Void>?
+
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    func send(_ parts: [HTTPClientRequestPart], deadline: NIODeadline?, timedOut: NIOLockedValueBox<Bool>) {
+        guard let context else { return }   // removed: the channel is closing, and the reader sees it end
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        if let deadline {
+            let channel = context.channel
+            deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+                timedOut.withLockedValue { $0 = true }
+                channel.close(promise: nil)
+            }
+        }
+        for part in parts { context.write(wrapOutboundOut(part), promise: nil) }
+        context.flush()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .stopProducing = source?.yield(unwrapInboundIn(data)) { paused = true }
+        let part = unwrapInboundIn(data)
+        if case .end = part {
+            deadlineTimer?.cancel()
+            deadlineTimer = nil
+        }
+        if case .stopProducing = source?.yield(part) { paused = true }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         source?.finish()
         context.fireChannelInactive()
     }
