@@ -39,9 +39,9 @@ struct HTTPListener: TransportListener {
 public enum HostPort {
     /// Splits an address; throws a 400 for one that is not `host:port`.
     public static func parse(_ address: String) throws -> (host: String, port: Int) {
-        var a = address
-        if let r = a.range(of: "://") { a = String(a[r.upperBound...]) }
-        if let slash = a.firstIndex(of: "/") { a = String(a[..<slash]) }
+        var a = Substring(address)
+        if let scheme = Self.schemeEnd(address) { a = a[scheme...] }
+        if let slash = a.firstIndex(of: "/") { a = a[..<slash] }
         guard let colon = a.lastIndex(of: ":"), let port = Int(a[a.index(after: colon)...]), (0...65535).contains(port) else {
             throw MicroError.badRequest("go.micro.transport", "address \(address) is not host:port")
         }
@@ -49,5 +49,21 @@ public enum HostPort {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "127.0.0.1" }
         return (host, port)
+    }
+
+    /// Where what follows `scheme://` starts (nil without a scheme), without Foundation's string search.
+    private static func schemeEnd(_ address: String) -> String.Index? {
+        let u = address.utf8
+        var i = u.startIndex
+        while i != u.endIndex {
+            if u[i] == UInt8(ascii: ":") {
+                let rest = u[u.index(after: i)...]
+                guard rest.starts(with: "//".utf8) else { return nil }
+                return u.index(i, offsetBy: 3)
+            }
+            if u[i] == UInt8(ascii: "/") { return nil }
+            i = u.index(after: i)
+        }
+        return nil
     }
 }
