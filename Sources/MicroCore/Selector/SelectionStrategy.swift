@@ -4,8 +4,10 @@ import NIOConcurrencyHelpers
 public struct SelectionStrategy: Sendable {
     let pick: @Sendable (_ service: String, _ nodes: [Node]) -> Node
 
-    /// Any node, uniformly at random.
-    public static let random = SelectionStrategy { _, nodes in nodes.randomElement()! }
+    /// Any node, uniformly at random (a fast shared generator: load balancing needs no kernel randomness).
+    public static let random = SelectionStrategy { _, nodes in
+        nodes.count == 1 ? nodes[0] : nodes[SpreadRandom.next(below: nodes.count)]
+    }
 
     /// Each node in turn, per service.
     public static var roundRobin: SelectionStrategy {
