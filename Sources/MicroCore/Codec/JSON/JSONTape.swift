@@ -37,7 +37,7 @@ package final class JSONTape {
     /// with containers nested at most `maxDepth` deep.
     package init(_ bytes: [UInt8], maxDepth: Int = JSONTape.maxDepth) throws(JSONSyntaxError) {
         self.bytes = bytes
-        entries.reserveCapacity(max(8, bytes.count / 8))
+        entries.reserveCapacity(min(max(8, bytes.count / 8), 4096))   // grows past that as needed
         let count = bytes.count
         try bytes.withUnsafeBufferPointer { (p: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) in
             var parser = Parser(p: p, count: count, maxDepth: maxDepth)
