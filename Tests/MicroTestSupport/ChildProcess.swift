@@ -11,9 +11,6 @@ public enum ChildProcess {
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            directory: URL? = nil, timeout: Duration = .seconds(20)) throws -> String {
-        if let directory {   // through coreutils' `env --chdir`: posix_spawn's chdir action is not in Glibc's module
-            return try run("/usr/bin/env", ["--chdir=\(directory.path)", executable] + arguments, environment: environment, timeout: timeout)
-        }
         let dir = FileManager.default.temporaryDirectory
         let out = dir.appendingPathComponent("child-out-\(UUID().uuidString.prefix(8))")
         let err = dir.appendingPathComponent("child-err-\(UUID().uuidString.prefix(8))")
@@ -21,7 +18,7 @@ public enum ChildProcess {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
         }
-        let child = try SpawnedProcess(executable, arguments, environment: environment, output: out, errors: err)
+        let child = try SpawnedProcess(executable, arguments, environment: environment, directory: directory, output: out, errors: err)
         let ended = child.wait(timeout: timeout)
         if !ended { child.kill() }
         let stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""

@@ -6,9 +6,10 @@ import Synchronization
 /// pid with waitpid here, never through Foundation's `Process`, so every wait is bounded and a child
 /// is reaped exactly once (its pid is never signalled after that).
 ///
-/// Standard input is /dev/null; standard output and error go to files (or /dev/null), so no pipe can
-/// fill and stall the child. Signals the test runner blocks are unblocked for the child, and
-/// SIGINT/SIGTERM/SIGPIPE/SIGCHLD are back to their defaults.
+/// Standard input is /dev/null, or a pipe this value holds open (closing it is the child's EOF);
+/// standard output and error go to files (or /dev/null), so no pipe can fill and stall the child.
+/// Signals the test runner blocks are unblocked for the child, and SIGINT/SIGTERM/SIGPIPE/SIGCHLD
+/// are back to their defaults.
 public final class SpawnedProcess: Sendable {
     /// The child's process id.
     public let pid: pid_t
@@ -16,15 +17,30 @@ public final class SpawnedProcess: Sendable {
     public let command: String
     /// The raw wait status once the child was reaped.
     private let status = Mutex<CInt?>(nil)
+    /// The write end of the child's stdin pipe, while held.
+    private let input = Mutex<CInt?>(nil)
 
-    /// Starts `executable` with `arguments`; `environment` is added to this process's own. Output goes to
+    /// Starts `executable` with `arguments`. The environment is this process's with `environment`
+    /// added, or exactly `replacingEnvironment`; `directory` is the working directory. Output goes to
     /// `output` (created or truncated; nil: /dev/null) and errors to `errors` (nil: the same as output).
+    /// With `holdingStdin` the child reads a pipe that stays open until ``closeInput()`` or its end.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                output: URL? = nil, errors: URL? = nil) throws {
+                replacingEnvironment: [String: String]? = nil, directory: URL? = nil,
+                output: URL? = nil, errors: URL? = nil, holdingStdin: Bool = false) throws {
+        // A working directory through coreutils' `env --chdir`, which execs in place (same pid):
+        // posix_spawn's chdir action is not in Glibc's module.
+        let (executable, arguments) = directory.map { ("/usr/bin/env", ["--chdir=\($0.path)", executable] + arguments) } ?? (executable, arguments)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var pipeEnds: [CInt] = [-1, -1]
+        if holdingStdin {
+            guard pipe(&pipeEnds) == 0 else { throw EngineMissing(description: "pipe: \(String(cString: strerror(errno)))") }
+            for fd in pipeEnds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // not inherited by the child except as its stdin
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)   // dup2 clears close-on-exec on the copy
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, output?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if let errors {
             posix_spawn_file_actions_addopen(&actions, 2, errors.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -41,7 +57,7 @@ public final class SpawnedProcess: Sendable {
         posix_spawnattr_setsigmask(&attr, &empty)
         posix_spawnattr_setsigdefault(&attr, &defaults)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var env = ProcessInfo.processInfo.environment
+        var env = replacingEnvironment ?? ProcessInfo.processInfo.environment
         if let environment { env.merge(environment) { $1 } }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -49,8 +65,23 @@ public final class SpawnedProcess: Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
         command = ([executable] + arguments).joined(separator: " ")
-        guard rc == 0 else { throw EngineMissing(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        if holdingStdin { close(pipeEnds[0]) }
+        guard rc == 0 else {
+            if holdingStdin { close(pipeEnds[1]) }
+            throw EngineMissing(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
         self.pid = pid
+        if holdingStdin { input.withLock { $0 = pipeEnds[1] } }
+    }
+
+    deinit { closeInput() }
+
+    /// Closes the child's stdin pipe (it reads EOF); nothing when there is none.
+    public func closeInput() {
+        input.withLock { fd in
+            if let f = fd { close(f) }
+            fd = nil
+        }
     }
 
     /// Reaps the child if it has ended (never blocks); its wait status, nil while it runs.
@@ -77,6 +108,12 @@ public final class SpawnedProcess: Sendable {
         return (s >> 8) & 0xFF
     }
 
+    /// The signal that ended the child; nil while it runs or when it exited.
+    public var terminationSignal: CInt? {
+        guard let s = poll(), s >= 0, s & 0x7F != 0 else { return nil }
+        return s & 0x7F
+    }
+
     /// Sends `signal` while the child runs (a reaped pid is never signalled: it may belong to another process by now).
     public func signal(_ signal: CInt) {
         status.withLock { status in
@@ -97,6 +134,7 @@ public final class SpawnedProcess: Sendable {
 
     /// Ends the child: `signal`, then SIGKILL if it is still running after `grace`; reaps it.
     public func terminate(signal: CInt = SIGTERM, grace: Duration = .seconds(3)) {
+        closeInput()
         guard isRunning else { return }
         self.signal(signal)
         if signal != SIGKILL, wait(timeout: grace) { return }

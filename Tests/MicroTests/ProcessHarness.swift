@@ -1,4 +1,5 @@
 import Foundation
+import MicroTestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,23 +42,11 @@ final class ProcessHarness {
     /// `<home>/<label>.log`; with `holdingStdin` its stdin is a pipe kept open until it ends.
     func start(executable: URL, _ arguments: [String] = [], environment extra: [String: String] = [:],
                label: String, holdingStdin: Bool = false) throws -> ManagedProcess {
-        let product = label
         logCounter += 1
         let log = home.appendingPathComponent("\(label)-\(logCounter).log")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment(extra)
-        process.currentDirectoryURL = home
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        let input = holdingStdin ? Pipe() : nil
-        if let input { process.standardInput = input } else { process.standardInput = FileHandle.nullDevice }
-        try process.run()
-        try? handle.close()
-        let managed = ManagedProcess(process: process, name: "\(product) \(arguments.joined(separator: " "))", log: log, input: input)
+        let process = try SpawnedProcess(executable.path, arguments, replacingEnvironment: environment(extra), directory: home,
+                                         output: log, holdingStdin: holdingStdin)
+        let managed = ManagedProcess(process: process, name: "\(label) \(arguments.joined(separator: " "))", log: log)
         started.append(managed)
         return managed
     }
@@ -72,36 +61,21 @@ final class ProcessHarness {
     /// Runs any executable to completion, as ``run(_:_:environment:timeout:)`` does a built one.
     func run(executable: URL, _ arguments: [String], environment extra: [String: String] = [:],
              timeout: Duration = .seconds(20), label: String) async throws -> CommandResult {
-        let product = label
         logCounter += 1
         let out = home.appendingPathComponent("cmd-\(logCounter).out")
         let err = home.appendingPathComponent("cmd-\(logCounter).err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out)
-        let errHandle = try FileHandle(forWritingTo: err)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment(extra)
-        process.currentDirectoryURL = home
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
         let clock = ContinuousClock()
         let begin = clock.now
-        try process.run()
-        try? outHandle.close()
-        try? errHandle.close()
-        let command = "\(product) \(arguments.joined(separator: " "))"
+        let process = try SpawnedProcess(executable.path, arguments, replacingEnvironment: environment(extra), directory: home,
+                                         output: out, errors: err)
+        let command = "\(label) \(arguments.joined(separator: " "))"
         let managed = ManagedProcess(process: process, name: command, log: out)
         started.append(managed)
         guard await managed.waitForExit(timeout: timeout) else {
             managed.kill()
             throw TimedOut(what: "`\(command)` did not exit", limit: timeout)
         }
-        return CommandResult(command: command, status: process.terminationStatus,
-                             exited: process.terminationReason == .exit,
+        return CommandResult(command: command, status: managed.terminationStatus, exited: managed.exitedNormally,
                              stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                              stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
                              duration: clock.now - begin)
@@ -120,37 +94,30 @@ final class ProcessHarness {
 }
 
 /// A process a ``ProcessHarness`` started.
-final class ManagedProcess: @unchecked Sendable {
-    // Safety: `Process` is only read (pid, running state, status) and signalled after launch.
-    private let process: Process
+final class ManagedProcess: Sendable {
+    private let process: SpawnedProcess
     /// What was run, for messages.
     let name: String
     /// Where its output goes.
     let log: URL
-    /// Its stdin, when held open (closing it tells a peer such as the Python gRPC server to stop).
-    let input: Pipe?
 
-    init(process: Process, name: String, log: URL, input: Pipe? = nil) {
+    init(process: SpawnedProcess, name: String, log: URL) {
         self.process = process
         self.name = name
         self.log = log
-        self.input = input
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
     /// The exit status (or terminating signal) once it ended.
-    var terminationStatus: Int32 { process.terminationStatus }
+    var terminationStatus: Int32 { process.exitCode ?? process.terminationSignal ?? -1 }
     /// Whether it ended by exiting (rather than by a signal).
-    var exitedNormally: Bool { process.terminationReason == .exit }
+    var exitedNormally: Bool { process.exitCode != nil }
     /// Its output so far.
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// Sends `signal` to this process, if it is still running (so a reused pid is never hit).
-    func signal(_ signal: Int32) {
-        guard process.isRunning else { return }
-        _ = sendSignal(process.processIdentifier, signal)
-    }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// SIGKILL.
     func kill() { signal(SIGKILL) }
@@ -184,7 +151,3 @@ struct CommandResult: CustomStringConvertible {
     }
 }
 
-/// `kill(2)` (named apart from ``ManagedProcess/kill()``).
-private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
-    kill(pid, signal)
-}
