@@ -66,12 +66,6 @@ final class HTTPConnection: @unchecked Sendable {
 
     deinit { channel.close(promise: nil) }
 
-    func write(_ parts: [HTTPClientRequestPart]) async throws {
-        guard let last = parts.last else { return }
-        for part in parts.dropLast() { channel.write(part, promise: nil) }
-        try await channel.writeAndFlush(last)
-    }
-
     /// Sends a whole request in one trip to the event loop, without waiting for the write: a failed
     /// write closes the channel, which ends the response sequence. With a `deadline`, the channel is
     /// closed then (setting `timedOut`) unless the response has ended first; the timer is armed and

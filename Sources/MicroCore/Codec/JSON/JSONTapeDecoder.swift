@@ -97,55 +97,55 @@ struct JSONTapeDecoder: Decoder, SingleValueDecodingContainer {
         }
     }
 
-    func mismatch<T>(_ type: T.Type, at index: Int, path: JSONCodingPath?) -> DecodingError {
+    func mismatch<T>(_ type: T.Type, at index: Int, path: @autoclosure () -> JSONCodingPath?) -> DecodingError {
         let kind = tape.entries[index].kind
         if kind == .null {
-            return .valueNotFound(type, .init(codingPath: JSONCodingPath.keys(path), debugDescription: "Expected \(type) value but found null instead."))
+            return .valueNotFound(type, .init(codingPath: JSONCodingPath.keys(path()), debugDescription: "Expected \(type) value but found null instead."))
         }
-        return .typeMismatch(type, .init(codingPath: JSONCodingPath.keys(path), debugDescription: "Expected to decode \(type) but found \(describe(kind)) instead."))
+        return .typeMismatch(type, .init(codingPath: JSONCodingPath.keys(path()), debugDescription: "Expected to decode \(type) but found \(describe(kind)) instead."))
     }
 
-    func expect<T>(_ kind: JSONTape.Entry.Kind, _ type: T.Type, at index: Int, path: JSONCodingPath?) throws {
-        guard tape.entries[index].kind == kind else { throw mismatch(type, at: index, path: path) }
+    func expect<T>(_ kind: JSONTape.Entry.Kind, _ type: T.Type, at index: Int, path: @autoclosure () -> JSONCodingPath?) throws {
+        guard tape.entries[index].kind == kind else { throw mismatch(type, at: index, path: path()) }
     }
 
-    func decodeBool(at index: Int, path: JSONCodingPath?) throws -> Bool {
+    func decodeBool(at index: Int, path: @autoclosure () -> JSONCodingPath?) throws -> Bool {
         switch tape.entries[index].kind {
         case .true: return true
         case .false: return false
-        default: throw mismatch(Bool.self, at: index, path: path)
+        default: throw mismatch(Bool.self, at: index, path: path())
         }
     }
 
-    func decodeString(at index: Int, path: JSONCodingPath?) throws -> String {
-        try expect(.string, String.self, at: index, path: path)
+    func decodeString(at index: Int, path: @autoclosure () -> JSONCodingPath?) throws -> String {
+        try expect(.string, String.self, at: index, path: path())
         return tape.string(at: index)
     }
 
-    func decodeDouble(at index: Int, path: JSONCodingPath?) throws -> Double {
-        try expect(.number, Double.self, at: index, path: path)
+    func decodeDouble(at index: Int, path: @autoclosure () -> JSONCodingPath?) throws -> Double {
+        try expect(.number, Double.self, at: index, path: path())
         if let (negative, magnitude) = tape.integer(at: index), magnitude <= 1 << 53 {
             return negative ? -Double(magnitude) : Double(magnitude)
         }
         guard let d = Double(tape.numberText(at: index)), d.isFinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path),
+            throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path()),
                                                     debugDescription: "Parsed JSON number <\(tape.numberText(at: index))> does not fit in Double."))
         }
         return d
     }
 
-    func decodeFloat(at index: Int, path: JSONCodingPath?) throws -> Float {
-        let d = try decodeDouble(at: index, path: path)
+    func decodeFloat(at index: Int, path: @autoclosure () -> JSONCodingPath?) throws -> Float {
+        let d = try decodeDouble(at: index, path: path())
         let f = Float(d)
         guard f.isFinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path),
+            throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path()),
                                                     debugDescription: "Parsed JSON number <\(tape.numberText(at: index))> does not fit in Float."))
         }
         return f
     }
 
-    func decodeInteger<T: FixedWidthInteger>(at index: Int, path: JSONCodingPath?) throws -> T {
-        try expect(.number, T.self, at: index, path: path)
+    func decodeInteger<T: FixedWidthInteger>(at index: Int, path: @autoclosure () -> JSONCodingPath?) throws -> T {
+        try expect(.number, T.self, at: index, path: path())
         if let (negative, magnitude) = tape.integer(at: index) {
             if negative {
                 if magnitude <= UInt64(Int64.max), let v = T(exactly: -Int64(magnitude)) { return v }
@@ -156,7 +156,7 @@ struct JSONTapeDecoder: Decoder, SingleValueDecodingContainer {
         } else if let d = Double(tape.numberText(at: index)), let v = T(exactly: d) {
             return v   // 1.0 or 1e2: an integer written as a float
         }
-        throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path),
+        throw DecodingError.dataCorrupted(.init(codingPath: JSONCodingPath.keys(path()),
                                                 debugDescription: "Parsed JSON number <\(tape.numberText(at: index))> does not fit in \(T.self)."))
     }
 
@@ -249,16 +249,8 @@ struct JSONKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func contains(_ key: Key) -> Bool { lookup(key) != nil }
     func decodeNil(forKey key: Key) throws -> Bool { tape.entries[try value(key)].kind == .null }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
-        let v = try value(key)
-        guard case .true = tape.entries[v].kind else { return try decoder.decodeBool(at: v, path: child(key)) }
-        return true
-    }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String {
-        let v = try value(key)
-        guard tape.entries[v].kind == .string else { return try decoder.decodeString(at: v, path: child(key)) }
-        return tape.string(at: v)
-    }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { let v = try value(key); return try decoder.decodeBool(at: v, path: child(key)) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { let v = try value(key); return try decoder.decodeString(at: v, path: child(key)) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { let v = try value(key); return try decoder.decodeDouble(at: v, path: child(key)) }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { let v = try value(key); return try decoder.decodeFloat(at: v, path: child(key)) }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) }
