@@ -22,7 +22,7 @@ struct NATSBench: AsyncParsableCommand {
     var target: Double = 0.8
     @Option(help: "Payload sizes of the publish rows, comma-separated.")
     var sizes: String = "16,1024"
-    @Option(help: "Run only these subjects, comma-separated: raw, micro (for profiling one of them).")
+    @Option(help: "Run only these subjects, comma-separated: raw, micro (for profiling one of them); add `encoding` for a second publish baseline that copies each frame into its batch as it goes (what any client must do at least).")
     var only: String = "raw,micro"
     @Flag(help: "Skip the request/reply rows.")
     var skipRequests = false
@@ -34,7 +34,7 @@ struct NATSBench: AsyncParsableCommand {
     func validate() throws {
         guard messages >= 1000, requests >= 100, rounds >= 1 else { throw ValidationError("messages ≥ 1000, requests ≥ 100, rounds ≥ 1") }
         guard !sizeList.isEmpty, sizeList.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else { throw ValidationError("sizes: 1 B to 1 MiB") }
-        guard !subjects.isEmpty, subjects.isSubset(of: ["raw", "micro"]) else { throw ValidationError("only: raw, micro") }
+        guard !subjects.isEmpty, subjects.isSubset(of: ["raw", "micro", "encoding"]) else { throw ValidationError("only: raw, micro, encoding") }
     }
 
     private var sizeList: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -49,15 +49,21 @@ struct NATSBench: AsyncParsableCommand {
         print("request/reply responders answer where they read: raw on its reader thread, MicroNATS in a handler subscription (tryPublish on the event loop)")
         print("")
         var ratios: [(String, Double)] = []
-        let doRaw = subjects.contains("raw"), doMicro = subjects.contains("micro")
+        let doRaw = subjects.contains("raw"), doMicro = subjects.contains("micro"), doEncoding = subjects.contains("encoding")
         for size in sizeList {
             let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
-            var raw: [Double] = [], micro: [Double] = []
+            var raw: [Double] = [], micro: [Double] = [], encoding: [Double] = []
             for _ in 0..<rounds {
                 if doRaw { raw.append(try rawPublish(port: server.port, payload: payload)) }
                 if doMicro { micro.append(try await microPublish(url: server.url, payload: payload)) }
+                if doEncoding { encoding.append(try encodingPublish(port: server.port, payload: payload)) }
             }
             if let r = row("publish \(size) B", raw.max(), micro.max(), unit: "msgs/s") { ratios.append(r) }
+            if let best = encoding.max() {
+                print(Table.pad("  raw encoding each frame", 28, left: true) + "      " + Table.pad(Table.fmt(best, 0), 10) + "  msgs/s"
+                      + (raw.max().map { "  (\(Table.fmt(best / $0, 3)) of raw" } ?? "  (")
+                      + (micro.max().map { "; MicroNATS is \(Table.fmt($0 / best, 3)) of it)" } ?? ")"))
+            }
             if skipPubsub { continue }
             raw = []; micro = []
             for _ in 0..<rounds {
@@ -111,6 +117,38 @@ struct NATSBench: AsyncParsableCommand {
         }
         try socket.ping()
         return Double(sent) / (Double(nowNanos() - t0) / 1e9)
+    }
+
+    /// Like ``rawPublish(port:payload:subject:)``, but each frame is copied into the batch as it is published
+    /// (header, payload, CRLF; 1 MiB batches, blocking writes): the least work a client that encodes per publish
+    /// does, to tell the cost of encoding from the client's own.
+    private func encodingPublish(port: Int, payload: [UInt8], subject: String = "bench.pub") throws -> Double {
+        let socket = try RawNATSSocket(port: port)
+        let header = Array("PUB \(subject) \(payload.count)\r\n".utf8)
+        let frame = header.count + payload.count + 2
+        let limit = 1 << 20
+        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: limit + frame, alignment: 16)
+        defer { batch.deallocate() }
+        var used = 0
+        let t0 = nowNanos()
+        try header.withUnsafeBytes { header in
+            try payload.withUnsafeBytes { payload in
+                for _ in 0..<messages {
+                    let at = batch.baseAddress! + used
+                    at.copyMemory(from: header.baseAddress!, byteCount: header.count)
+                    (at + header.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                    at.storeBytes(of: 0x0A0D, toByteOffset: header.count + payload.count, as: UInt16.self)
+                    used += frame
+                    if used >= limit {
+                        try socket.write(UnsafeRawBufferPointer(rebasing: batch[0..<used]))
+                        used = 0
+                    }
+                }
+            }
+        }
+        try socket.write(UnsafeRawBufferPointer(rebasing: batch[0..<used]))
+        try socket.ping()
+        return Double(messages) / (Double(nowNanos() - t0) / 1e9)
     }
 
     private func microPublish(url: String, payload: [UInt8], subject: String = "bench.pub") async throws -> Double {

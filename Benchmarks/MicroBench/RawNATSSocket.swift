@@ -36,9 +36,15 @@ final class RawNATSSocket: @unchecked Sendable {
 
     /// Writes all of `bytes`.
     func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Writes all of `bytes`.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
+            let n = Glibc.write(fd, base + off, bytes.count - off)
             guard n > 0 else { throw BenchError("write to NATS failed") }
             off += n
         }
