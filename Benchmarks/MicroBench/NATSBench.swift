@@ -60,9 +60,11 @@ struct NATSBench: AsyncParsableCommand {
             }
             if let r = row("publish \(size) B", raw.max(), micro.max(), unit: "msgs/s") { ratios.append(r) }
             if let best = encoding.max() {
+                var notes: [String] = []
+                if let raw = raw.max() { notes.append("\(Table.fmt(best / raw, 3)) of raw") }
+                if let micro = micro.max() { notes.append("MicroNATS is \(Table.fmt(micro / best, 3)) of it") }
                 print(Table.pad("  raw encoding each frame", 28, left: true) + "      " + Table.pad(Table.fmt(best, 0), 10) + "  msgs/s"
-                      + (raw.max().map { "  (\(Table.fmt(best / $0, 3)) of raw" } ?? "  (")
-                      + (micro.max().map { "; MicroNATS is \(Table.fmt($0 / best, 3)) of it)" } ?? ")"))
+                      + (notes.isEmpty ? "" : "  (" + notes.joined(separator: "; ") + ")"))
             }
             if skipPubsub { continue }
             raw = []; micro = []
