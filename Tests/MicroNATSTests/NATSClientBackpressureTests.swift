@@ -197,6 +197,36 @@ extension NATSSuite {
             await connection.close()
         }
 
+        /// A publisher streaming small messages without pause (so its frames are batched) never fills a large
+        /// write: its frames still go out while it goes on, not once it stops or half a MiB piled up.
+        @Test func aSteadyStreamIsDeliveredWhileItLasts() async throws {
+            let server = try await NATSServerProcess()
+            let subscriber = try await Kit.connect(server)
+            let arrived = Atomic<Int>(0)
+            let subscription = try subscriber.subscribe("steady") { _ in arrived.add(1, ordering: .relaxed) }
+            try await subscriber.flush()
+            let publisher = try await Kit.connect(server)
+            let payload = ByteBuffer(repeating: 0x73, count: 16)
+            // 7,000 frames of 37 bytes: about 250 KiB, half of what publishers let pile up before writing.
+            let total = 7_000
+            for _ in 0..<total {
+                try await publisher.publish("steady", payload: payload)
+                // A few microseconds apart: quick enough to count as a stream, for as long as 7,000 of them take.
+                let next = ContinuousClock.now + .microseconds(3)
+                while ContinuousClock.now < next {}
+            }
+            // Frames wait a look or two (under a millisecond) in a stream that lasts over 20 ms, so most arrive while
+            // it goes on (the subscriber, on the same cores, may lag). Batched until the stream ends, only the few
+            // written before batching began would.
+            let whileStreaming = arrived.load(ordering: .relaxed)
+            #expect(whileStreaming >= total / 10, "\(whileStreaming) of \(total) arrived while they were published")
+            try await publisher.flush()
+            try await Kit.eventually("all arrive") { arrived.load(ordering: .relaxed) == total }
+            await publisher.close()
+            try subscription.unsubscribe()
+            await subscriber.close()
+        }
+
         @Test func waitingPublishersFailOnceClosed() async throws {
             let server = try await NATSServerProcess()
             let pid = try #require(Kit.serverPID(port: server.port))
