@@ -205,7 +205,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore"], swiftSettings: strict),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore", "MicroTestSupport"], swiftSettings: strict),
         // Test-only: starts real engines (nats-server) for the engine and integration tests.
         .target(
             name: "MicroTestSupport",

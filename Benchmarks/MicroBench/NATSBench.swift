@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MicroNATS
+import MicroTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 #if canImport(Glibc)
@@ -308,29 +309,15 @@ struct NATSBench: AsyncParsableCommand {
 final class NATSServerRun {
     let port: Int
     var url: String { "nats://127.0.0.1:\(port)" }
-    private let process: Process
+    private let process: SpawnedProcess
 
     init(binary: String?) throws {
         let candidates = [binary, ProcessInfo.processInfo.environment["MICRO_NATS_SERVER"], "/usr/sbin/nats-server", "/usr/bin/nats-server"].compactMap { $0 }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw BenchError("nats-server not found (apt-get install nats-server, or --nats-server PATH)")
         }
-        // A free port: bind port 0 and release it.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        close(fd)
-        port = Int(UInt16(bigEndian: addr.sin_port))
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-a", "127.0.0.1", "-p", "\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        port = try freePort()
+        process = try SpawnedProcess(path, ["-a", "127.0.0.1", "-p", "\(port)"])
         for _ in 0..<500 {
             if (try? RawNATSSocket(port: port)) != nil { return }
             usleep(10_000)
@@ -340,8 +327,6 @@ final class NATSServerRun {
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        process.terminate()
     }
 }

@@ -16,7 +16,7 @@ extension GRPCTransportSuite {
                             "greeter_paths", "health", "reflection"]
 
         @Test func pythonGrpcioClientPassesTheInteropCases() async throws {
-            let python = try Peers.python()
+            let python = try await Peers.python()
             InteropTestService.cancellations.withLockedValue { $0 = [] }
             let server = try await GRPCTestServer.start()
             let result = try await Peers.run(python, [Peers.script("interop_client.py"), server.address], timeout: .seconds(120))
@@ -60,7 +60,7 @@ extension GRPCTransportSuite {
         }
 
         @Test func swiftClientCallsAPythonGrpcioServerFoundThroughTheRegistry() async throws {
-            let python = try Peers.python()
+            let python = try await Peers.python()
             let peer = try PeerProcess(python, [Peers.script("greeter_server.py")])
             let port = try #require(await peer.line(startingWith: "PORT "), "python server did not start: \(peer.stderr)")
             let address = "127.0.0.1:\(port)"

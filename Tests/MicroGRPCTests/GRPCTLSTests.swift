@@ -70,7 +70,7 @@ extension GRPCTransportSuite {
             await untrusting.shutdown()
 
             // Python grpcio over TLS too.
-            let python = try Peers.python()
+            let python = try await Peers.python()
             let result = try await Peers.run(python, [Peers.script("interop_client.py"), "--tls", certs.ca, server.address, "greeter_paths", "large_unary"])
             #expect(result.stdout.contains("PASS greeter_paths") && result.stdout.contains("PASS large_unary"), "\(result.stdout) \(result.stderr)")
             await server.stop()
@@ -110,7 +110,7 @@ extension GRPCTransportSuite {
             #expect(refused != nil)
             await noCert.shutdown()
 
-            let python = try Peers.python()
+            let python = try await Peers.python()
             let result = try await Peers.run(python, [Peers.script("interop_client.py"), "--tls", certs.ca, "--cert", certs.clientCert, "--key",
                                                       certs.clientKey, server.address, "empty_unary"])
             #expect(result.stdout.contains("PASS empty_unary"), "\(result.stdout) \(result.stderr)")

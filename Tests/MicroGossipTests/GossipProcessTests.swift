@@ -23,34 +23,24 @@ final class GossipNodeProcess: @unchecked Sendable {
     let name: String
     let bind: String
     let statusURL: URL
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     init(name: String, bind: String, seeds: [String], namespace: String? = nil) throws {
         self.name = name
         self.bind = bind
         statusURL = FileManager.default.temporaryDirectory.appendingPathComponent("gossip-\(name)-\(UUID().uuidString.prefix(6)).json")
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let p = Process()
         let helperArgs = [me, "--testing-library", "swift-testing", "--filter", "runsANodeInThisProcessWhenAsked"]
-        if let namespace {
-            p.executableURL = URL(fileURLWithPath: try ipBinary())
-            p.arguments = ["netns", "exec", namespace] + helperArgs
-        } else {
-            p.executableURL = URL(fileURLWithPath: me)
-            p.arguments = Array(helperArgs.dropFirst())
-        }
-        var env = ProcessInfo.processInfo.environment
-        env["GOSSIP_HELPER_NAME"] = name
-        env["GOSSIP_HELPER_BIND"] = bind
-        env["GOSSIP_HELPER_SEEDS"] = seeds.joined(separator: ",")
-        env["GOSSIP_HELPER_STATUS"] = statusURL.path
-        env["GOSSIP_HELPER_SECONDS"] = "90"
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        process = p
+        let (executable, arguments) = namespace != nil
+            ? (try ipBinary(), ["netns", "exec", namespace!] + helperArgs)
+            : (me, Array(helperArgs.dropFirst()))
+        process = try SpawnedProcess(executable, arguments, environment: [
+            "GOSSIP_HELPER_NAME": name,
+            "GOSSIP_HELPER_BIND": bind,
+            "GOSSIP_HELPER_SEEDS": seeds.joined(separator: ","),
+            "GOSSIP_HELPER_STATUS": statusURL.path,
+            "GOSSIP_HELPER_SECONDS": "90",
+        ])
     }
 
     /// The latest status the member wrote (nil before the first).
@@ -59,14 +49,12 @@ final class GossipNodeProcess: @unchecked Sendable {
         return try? JSONDecoder().decode(GossipNodeStatus.self, from: data)
     }
 
-    var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    var pid: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// SIGKILL, then reap.
     func kill() {
-        guard let p = process else { return }
+        process?.kill()
         process = nil
-        Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
     }
 
     /// Asks the member to leave (a stop file), waits up to 5 s, then SIGKILL.
@@ -74,10 +62,7 @@ final class GossipNodeProcess: @unchecked Sendable {
         guard let p = process else { return }
         process = nil
         _ = FileManager.default.createFile(atPath: statusURL.path + ".stop", contents: nil)
-        let deadline = Date().addingTimeInterval(5)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        if !p.wait(timeout: .seconds(5)) { p.kill() }
     }
 
     deinit {
@@ -88,25 +73,11 @@ final class GossipNodeProcess: @unchecked Sendable {
 }
 
 /// The `ip` binary (iproute2), or an ``EngineMissing`` error.
-func ipBinary() throws -> String {
-    for c in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] where FileManager.default.isExecutableFile(atPath: c) { return c }
-    throw EngineMissing(description: "ip (iproute2) not found (run ./scripts/test, which installs iproute2)")
-}
+func ipBinary() throws -> String { try NetworkNamespace.ipBinary() }
 
 /// Runs `ip args`; throws with its error output when it fails.
 func ip(_ args: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try ipBinary())
-    p.arguments = args
-    let err = Pipe()
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = err
-    try p.run()
-    let text = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw EngineMissing(description: "ip \(args.joined(separator: " ")) failed: \(String(decoding: text, as: UTF8.self))")
-    }
+    try ChildProcess.run(try ipBinary(), args)
 }
 
 /// Two network namespaces `a` and `b` (`10.200.<net>.1` and `.2`), each linked by a veth pair to a

@@ -1,5 +1,6 @@
 import Foundation
 import MicroCore
+import MicroTestSupport
 @testable import MicroHTTP
 import NIOConcurrencyHelpers
 import NIOCore
@@ -364,12 +365,8 @@ func streamResponseHead() -> [UInt8] {
 
 // MARK: - curl
 
-/// What a curl run printed.
-struct CurlResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+/// What curl printed, and how it ended.
+typealias CurlResult = ChildProcess.Outcome
 
 /// Finds curl on the PATH (or in the usual places).
 func curlPath() -> String? {
@@ -391,31 +388,5 @@ func curl(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocati
         }
         return nil
     }
-    // Blocking reads and waits run on their own threads: the cooperative pool may have only two.
-    return try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--max-time", "5"] + arguments
-            let out = Pipe()
-            let err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            do { try process.run() } catch { continuation.resume(throwing: error); return }
-            let errData = Shared(Data())
-            let done = DispatchSemaphore(value: 0)
-            let errThread = Thread {
-                let data = err.fileHandleForReading.readDataToEndOfFile()
-                errData.update { $0 = data }
-                done.signal()
-            }
-            errThread.start()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            done.wait()
-            process.waitUntilExit()
-            continuation.resume(returning: CurlResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                                                      stderr: String(decoding: errData.value, as: UTF8.self)))
-        }
-        thread.start()
-    }
+    return try await ChildProcess.outcome(path, ["--max-time", "5"] + arguments, timeout: .seconds(30))
 }

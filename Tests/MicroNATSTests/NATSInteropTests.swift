@@ -2,6 +2,7 @@ import Foundation
 import MicroCore
 @testable import MicroNATS
 import NIOCore
+import MicroTestSupport
 import Testing
 
 extension NATSSuite {
@@ -10,7 +11,7 @@ extension NATSSuite {
         typealias K = NATSTestKit
 
         /// Waits for a message on `subject` of `connection` (the Python side says it is ready).
-        func awaitReady(_ ready: NATSSubscription, _ process: Task<(status: Int32, stdout: String, stderr: String), any Error>) async throws {
+        func awaitReady(_ ready: NATSSubscription, _ process: Task<ChildProcess.Outcome, any Error>) async throws {
             let got = await withTaskGroup(of: Bool.self) { group in
                 group.addTask { var it = ready.makeAsyncIterator(); return await it.next() != nil }
                 group.addTask { try? await Task.sleep(for: .seconds(15)); return false }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroCore
+import MicroTestSupport
 @testable import MicroNATS
 import NIOConcurrencyHelpers
 import NIOCore
@@ -86,36 +87,9 @@ enum NATSTestKit {
         }
     }
 
-    /// Runs `executable` with `arguments`, killing it after `timeout`; returns its exit status and output.
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(20)) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let outData = Box(Data()), errData = Box(Data())
-        out.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; outData.update { $0.append(d) } }
-        err.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; errData.update { $0.append(d) } }
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if process.isRunning {
-            process.terminate()
-            try? await Task.sleep(for: .milliseconds(200))
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        let restOut = out.fileHandleForReading.readDataToEndOfFile()
-        let restErr = err.fileHandleForReading.readDataToEndOfFile()
-        outData.update { $0.append(restOut) }
-        errData.update { $0.append(restErr) }
-        return (process.terminationStatus, String(decoding: outData.value, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
+    /// Runs `executable` with `arguments`, ending it after `timeout`; returns its exit status and output.
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ChildProcess.Outcome {
+        try await ChildProcess.outcome(executable, arguments, timeout: timeout)
     }
 
     /// nats-server arguments loading a config file with `text` (e.g. `max_payload: 4096`).
