@@ -21,9 +21,8 @@ public enum ChildProcess {
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            directory: URL? = nil, timeout: Duration = .seconds(20)) throws -> String {
-        let outcome = try collect(executable, arguments, environment: environment, directory: directory, timeout: timeout) { child in
-            child.wait(timeout: timeout)
-        }
+        let started = try start(executable, arguments, environment: environment, directory: directory)
+        let outcome = finish(started, ended: started.child.wait(timeout: timeout))
         if outcome.timedOut { throw EngineMissing(description: "\(executable) ran past \(timeout): \(outcome.stderr) \(outcome.stdout)") }
         guard outcome.status == 0 else {
             throw EngineMissing(description: "\(executable) \(arguments.joined(separator: " ")) failed (status \(outcome.status)): \(outcome.stderr) \(outcome.stdout)")
@@ -49,12 +48,6 @@ public enum ChildProcess {
         var child: SpawnedProcess
         var out: URL
         var err: URL
-    }
-
-    private static func collect(_ executable: String, _ arguments: [String], environment: [String: String]?, directory: URL?,
-                                timeout: Duration, wait: (SpawnedProcess) -> Bool) throws -> Outcome {
-        let started = try start(executable, arguments, environment: environment, directory: directory)
-        return finish(started, ended: wait(started.child))
     }
 
     private static func start(_ executable: String, _ arguments: [String], environment: [String: String]?, directory: URL?) throws -> Started {
