@@ -88,15 +88,25 @@ import Testing
             c.nodeName = name
             c.seeds = seeds
         }
-        let first = try await startNode("slow-0", tune: defaults)
-        let seed = try await first.advertisedAddress()
-        var nodes = [first]
-        for i in 1..<5 { nodes.append(try await startNode("slow-\(i)", seeds: [seed], tune: defaults)) }
+        // Each node joins every node before it, so all of them learn it by push-pull at once. Joining
+        // only the first leaves the others to hear of it by gossip, whose four transmits per broadcast miss a
+        // member in about 1 of 300 runs (simulated); only the push-pull 30 s later would heal that.
+        var nodes: [GossipRegistry] = []
+        var seeds: [String] = []
+        for i in 0..<5 {
+            let node = try await startNode("slow-\(i)", seeds: seeds, tune: defaults)
+            nodes.append(node)
+            seeds.append(try await node.advertisedAddress())
+        }
         let others = Array(nodes.prefix(4))
-        #expect(await eventually(.seconds(15)) {
+        let joined = await eventually(.seconds(15)) {
             for n in nodes { guard await memberNames(n).count == 4 else { return false } }
             return true
-        })
+        }
+        if !joined {
+            for n in nodes { print("\(n.nodeName): \((try? await n.members())?.map(\.description) ?? [])") }
+        }
+        #expect(joined)
         let crashedAt = ContinuousClock.now
         await nodes[4].crash()
         let detected = await eventually(.seconds(40)) {
