@@ -18,7 +18,7 @@ struct NATSBench: AsyncParsableCommand {
     @Option(help: "Requests per request/reply run.")
     var requests: Int = 20_000
     @Option(help: "Rounds: raw and MicroNATS runs alternate; the best of each is reported.")
-    var rounds: Int = 2
+    var rounds: Int = 3
     @Option(help: "The MicroNATS/raw ratio to reach.")
     var target: Double = 0.8
     @Option(help: "Payload sizes of the publish rows, comma-separated.")
