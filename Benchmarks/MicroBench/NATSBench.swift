@@ -23,8 +23,8 @@ struct NATSBench: AsyncParsableCommand {
     var target: Double = 0.8
     @Option(help: "Payload sizes of the publish rows, comma-separated.")
     var sizes: String = "16,1024"
-    @Option(help: "Run only these subjects, comma-separated: raw, micro (for profiling one of them); add `encoding` for a second publish baseline that copies each frame into its batch as it goes (what any client must do at least).")
-    var only: String = "raw,micro"
+    @Option(help: "Run only these subjects, comma-separated: raw, micro, encoding (for profiling one of them). `encoding` is a second publish baseline that copies each frame into its batch as it goes (what any client that encodes per publish must do at least).")
+    var only: String = "raw,micro,encoding"
     @Flag(help: "Skip the request/reply rows.")
     var skipRequests = false
     @Flag(help: "Skip the publish→subscribe rows.")
