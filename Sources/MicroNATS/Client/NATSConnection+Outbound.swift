@@ -106,7 +106,18 @@ extension NATSConnection {
 
         /// After frames were added: writes them to the socket now (a single publish, a request, an answer), or lets them
         /// accumulate (publishers are streaming, or a flush is on its way), or has the event loop flush them.
+        ///
+        /// The common case of a publisher in a loop (lingering, below ``earlyFlushBytes``, nothing due) is decided
+        /// inline, without a call: about 3% of a 1 KiB publish's client CPU.
+        @inline(__always)
         mutating func flushNeeded() -> FlushAction? {
+            if flushScheduled, !writeDue, buffer.readableBytes < earlyFlushBytes, mode == .connected, canWriteDirect { return nil }
+            return decideFlush()
+        }
+
+        /// ``flushNeeded()`` beyond its inline case.
+        @inline(never)
+        mutating func decideFlush() -> FlushAction? {
             guard mode == .connected else { return nil }
             if canWriteDirect {
                 if flushScheduled {
