@@ -1,8 +1,15 @@
 import ArgumentParser
 import Foundation
 import Micro
+import MicroConsul
+import MicroEtcd
+import MicroGRPC
+import MicroGossip
+import MicroMDNS
+import MicroNATS
 import MicroTestSupport
 import NIOConcurrencyHelpers
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,6 +23,9 @@ import Glibc
 /// node appears (create/update event); then it kills the child with SIGKILL and notes when the node
 /// leaves (delete event). Both processes run on this machine, so their wall clocks agree.
 struct RegistryBench: AsyncParsableCommand {
+    /// Every registry the benchmark can measure.
+    static let engines = Engines.embedded.adding([.nats, .etcd, .gossip, .mdns, .consul])
+
     static let configuration = CommandConfiguration(
         commandName: "registry",
         abstract: "Register→visible and kill -9→removed times per registry, across processes.")
@@ -105,7 +115,7 @@ struct RegistryBench: AsyncParsableCommand {
     private func measure(_ kind: String) async throws -> Result {
         let setup = try await setup(kind)
         defer { setup.cleanup() }
-        let reader = try setup.reader?() ?? MicroEnvironment(setup.environment).makeRegistry()
+        let reader = try setup.reader?() ?? RegistryBench.engines.makeRegistry(EngineContext(environment: MicroEnvironment(setup.environment)))
         let service = "bench-registry"
         // Node id → wall-clock seconds it was first seen and when it left.
         let seen = NIOLockedValueBox<[String: (visible: Double?, removed: Double?)]>([:])
@@ -253,7 +263,7 @@ struct RegistryNode: AsyncParsableCommand {
     @Option(help: "Seconds after which the node deregisters and exits on its own.") var lifetime: Double = 300
 
     func run() async throws {
-        let registry = try MicroEnvironment().makeRegistry()
+        let registry = try RegistryBench.engines.makeRegistry(EngineContext())
         let record = ServiceRecord(name: service, version: "1.0.0", nodes: [Node(id: node, address: "127.0.0.1:9", metadata: ["protocol": "mucp"])])
         let ttl = Duration.milliseconds(Int64(self.ttl * 1000))
         let start = wallClock()

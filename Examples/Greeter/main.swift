@@ -1,5 +1,11 @@
 import Foundation
 import Micro
+import MicroConsul
+import MicroEtcd
+import MicroGRPC
+import MicroGossip
+import MicroMDNS
+import MicroNATS
 import SwiftProtobuf
 
 /// The event on topic `greetings`.
@@ -21,9 +27,10 @@ struct Greeter: EndpointGroup {
     }
 }
 
-let service = try Service(name: "greeter", version: "1.0.0")
+// Every engine `MICRO_*` may name, beyond the embedded ones (local registry, HTTP transport and broker).
+let service = try MicroService(name: "greeter", version: "1.0.0", plugins: [.grpc, .nats, .etcd, .consul, .gossip, .mdns])
 // The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
-service.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
+service.router.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
 service.register(Greeter())
 service.subscribe("greetings", queue: "greeter") { (event: Greeting, context) in
     context.logger.info("greeting received: \(event.text)")

@@ -1,9 +1,4 @@
 @_exported import MicroCore
 @_exported import MicroHTTP
-@_exported import NIOCore
-@_exported import MicroNATS
-@_exported import MicroGRPC
-@_exported import MicroEtcd
-@_exported import MicroConsul
-@_exported import MicroGossip
-@_exported import MicroMDNS
+// What a service's code touches of SwiftNIO: message bodies.
+@_exported @_documentation(visibility: internal) import struct NIOCore.ByteBuffer

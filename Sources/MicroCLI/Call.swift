@@ -1,5 +1,6 @@
 import ArgumentParser
 import Micro
+import MicroGRPC
 
 /// `micro call SERVICE ENDPOINT [JSON]`: one request, the JSON response on stdout. A gRPC server
 /// that is not a Micro service is called in protobuf, converted through its reflection's descriptors.
@@ -15,20 +16,19 @@ struct Call: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let body = try jsonBody(request)
-            let client = try global.client()
+            try await global.withClient { client in
             var options = global.callOptions
             options.address = address
             options.metadata = try parseMetadata(metadata)
             // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
             if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
                 let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(request), options: dynamic.options)
-                await client.shutdown()
                 emit(try dynamic.decodeResponse(response.body))
                 return
             }
             let response = try await client.callRaw(service, endpoint, body: body, options: options)
-            await client.shutdown()
             emit(String(buffer: response.body))
+            }
         }
     }
 }

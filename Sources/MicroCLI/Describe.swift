@@ -10,7 +10,7 @@ struct Describe: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            let records = try await global.environment.makeRegistry().getService(service)
+            let records = try await global.withEngines { registry, _ in try await registry.getService(service) }
             guard !records.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

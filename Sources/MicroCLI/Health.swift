@@ -8,9 +8,9 @@ struct Health: AsyncParsableCommand {
     @Argument(help: "Service name.") var service: String
 
     func run() async throws {
-        var healthy = true
-        try await runReporting {
-            let client = try global.client()
+        let healthy = try await runReporting { () async throws -> Bool in
+            try await global.withClient { client in
+            var healthy = true
             let records = try await client.selector.cache.getService(service)
             let nodes = records.flatMap(\.nodes)
             guard !nodes.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
@@ -28,7 +28,8 @@ struct Health: AsyncParsableCommand {
                     healthy = false
                 }
             }
-            await client.shutdown()
+            return healthy
+            }
         }
         if !healthy { throw ExitCode(1) }
     }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
 import Micro
+import MicroConsul
+import MicroEtcd
+import MicroGRPC
+import MicroGossip
+import MicroMDNS
+import MicroNATS
 
 /// `micro`: list, describe, call, stream, publish, subscribe and health-check services.
 @main
@@ -37,7 +43,7 @@ struct MicroCommand: AsyncParsableCommand {
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Registry: local (default), memory, nats or etcd. Overrides MICRO_REGISTRY.")
+    @Option(help: "Registry: local (default), memory, mdns, nats, etcd, consul or gossip. Overrides MICRO_REGISTRY.")
     var registry: String?
 
     @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory; nats: server URLs; etcd: member addresses; comma-separated). Overrides MICRO_REGISTRY_ADDRESS.")
@@ -59,15 +65,42 @@ struct GlobalOptions: ParsableArguments {
         CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout ?? 5) * 1000)))
     }
 
-    func client() throws -> Client {
-        try Client(environment: environment, defaults: callOptions)
+    /// Every engine the CLI knows: the embedded ones and every engine module's.
+    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc])
+
+    /// Runs `body` with a client on the chosen engines, closed when it returns or throws.
+    func withClient<T: Sendable>(_ body: (Client) async throws -> T) async throws -> T {
+        try await Micro.withClient(engines: Self.engines, environment: environment, defaults: callOptions, body)
+    }
+
+    /// Runs `body` with the chosen registry (and broker, when `broker` is set), closed when it returns or throws.
+    func withEngines<T: Sendable>(_ body: (any Registry, (any Broker)?) async throws -> T, broker wantsBroker: Bool = false) async throws -> T {
+        var context = EngineContext(environment: environment)
+        let registry = try Self.engines.makeRegistry(context)
+        context.registry = registry
+        let broker: (any Broker)?
+        do { broker = wantsBroker ? try Self.engines.makeBroker(context) : nil } catch {
+            await registry.shutdown()
+            throw error
+        }
+        do {
+            let result = try await body(registry, broker)
+            await broker?.shutdown()
+            await registry.shutdown()
+            return result
+        } catch {
+            await broker?.shutdown()
+            await registry.shutdown()
+            throw error
+        }
     }
 }
 
 /// Runs a command body; any failure becomes one line on stderr and exit code 1.
-func runReporting(_ body: () async throws -> Void) async throws {
+@discardableResult
+func runReporting<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        try await body()
+        return try await body()
     } catch let e as MicroError {
         FileHandle.standardError.write(Data("error: \(e.json)\n".utf8))
         throw ExitCode(1)

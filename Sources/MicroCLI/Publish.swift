@@ -11,10 +11,7 @@ struct Publish: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let body = try jsonBody(message)
-            let client = try global.client()
-            try await client.publish(topic, body, contentType: "application/json")
-            await client.shutdown()
-            await client.broker.shutdown()
+            try await global.withClient { client in try await client.publish(topic, body, contentType: "application/json") }
             emit("published to \(topic)")
         }
     }

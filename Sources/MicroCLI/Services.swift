@@ -8,8 +8,7 @@ struct Services: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            let registry = try global.environment.makeRegistry()
-            let names = Set(try await registry.listServices().map(\.name)).sorted()
+            let names = try await global.withEngines { registry, _ in Set(try await registry.listServices().map(\.name)).sorted() }
             for n in names { emit(n) }
         }
     }

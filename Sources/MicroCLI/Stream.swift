@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Micro
+import MicroGRPC
 
 /// `micro stream SERVICE ENDPOINT [JSON]`: JSON lines in (the argument, or stdin), JSON lines out.
 struct Stream: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct Stream: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             if let request { _ = try jsonBody(request) }  // malformed JSON fails before any call
-            let client = try global.client()
+            try await global.withClient { client in
             var options = global.callOptions
             options.streamTimeout = global.timeoutGiven ? options.timeout : nil
             // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
@@ -40,7 +41,7 @@ struct Stream: AsyncParsableCommand {
                 while let message = try await stream.receive() { emit(try dynamic?.decodeResponse(message) ?? String(buffer: message)) }
                 group.cancelAll()
             }
-            await client.shutdown()
+            }
         }
     }
 }

@@ -13,9 +13,8 @@ struct Subscribe: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            let env = global.environment
-            let registry = try env.makeRegistry()
-            let broker = try env.makeBroker(registry: registry)
+            try await global.withEngines({ _, broker in
+            guard let broker else { return }
             let (messages, continuation) = AsyncStream<BrokerMessage>.makeStream()
             let subscription = try await broker.subscribe(topic, queue: queue) { event in continuation.yield(event.message) }
             let limit = count
@@ -35,7 +34,7 @@ struct Subscribe: AsyncParsableCommand {
                 group.cancelAll()
             }
             try? await subscription.unsubscribe()
-            await broker.shutdown()
+            }, broker: true)
         }
     }
 }

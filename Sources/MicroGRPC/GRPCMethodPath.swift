@@ -42,8 +42,6 @@ extension GRPCMethodPath {
     /// Endpoint metadata naming the proto service a method belongs to (`helloworld.Greeter`), so the
     /// server also answers on its full proto path.
     public static let serviceKey = "grpc.service"
-    /// Endpoint metadata naming the method's kind: `unary`, `client_streaming`, `server_streaming`, `bidi_streaming`.
-    public static let typeKey = "grpc.type"
 
     /// The path of a generated method descriptor (`helloworld.Greeter` / `SayHello`).
     public init(_ descriptor: MethodDescriptor) {
@@ -67,24 +65,5 @@ extension GRPCMethodPath {
         let head = endpoint[..<dot], method = endpoint[endpoint.index(after: dot)...]
         if head.contains(".") || service.isEmpty { return "/\(head)/\(method)" }
         return "/\(service).\(head)/\(method)"
-    }
-
-    static func rpcType(_ name: String?) -> MethodDescriptor.RPCType? {
-        switch name {
-        case "unary": return .unary
-        case "client_streaming": return .clientStreaming
-        case "server_streaming": return .serverStreaming
-        case "bidi_streaming": return .bidirectionalStreaming
-        default: return nil
-        }
-    }
-
-    static func name(of type: MethodDescriptor.RPCType) -> String {
-        switch type {
-        case .unary: return "unary"
-        case .clientStreaming: return "client_streaming"
-        case .serverStreaming: return "server_streaming"
-        case .bidirectionalStreaming: return "bidi_streaming"
-        }
     }
 }

@@ -416,9 +416,9 @@ struct LocalRegistryTests {
     }
 
     @Test func defaultDirectoryFromEnvironment() {
-        #expect(LocalRegistry.defaultDirectory(environment: ["MICRO_REGISTRY_ADDRESS": "/srv/reg", "MICRO_HOME": "/m", "HOME": "/h"]) == "/srv/reg")
-        #expect(LocalRegistry.defaultDirectory(environment: ["MICRO_REGISTRY_ADDRESS": "", "MICRO_HOME": "/m", "HOME": "/h"]) == "/m/registry")
-        #expect(LocalRegistry.defaultDirectory(environment: ["HOME": "/h"]) == "/h/.micro/registry")
+        #expect(LocalRegistry.defaultDirectory(environment: MicroEnvironment(["MICRO_REGISTRY_ADDRESS": "/srv/reg", "MICRO_HOME": "/m", "HOME": "/h"])) == "/srv/reg")
+        #expect(LocalRegistry.defaultDirectory(environment: MicroEnvironment(["MICRO_REGISTRY_ADDRESS": "", "MICRO_HOME": "/m", "HOME": "/h"])) == "/m/registry")
+        #expect(LocalRegistry.defaultDirectory(environment: MicroEnvironment(["HOME": "/h"])) == "/h/.micro/registry")
         #expect(LocalRegistry(directory: "/x/y").directory == "/x/y")
     }
 

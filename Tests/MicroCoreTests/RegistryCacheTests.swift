@@ -15,6 +15,7 @@ final class InstrumentedRegistry: Registry {
     }
 
     var name: String { "instrumented" }
+    func shutdown() async {}
 
     func register(_ service: ServiceRecord, ttl: Duration?) async throws { try await backend.register(service, ttl: ttl) }
     func deregister(_ service: ServiceRecord) async throws { try await backend.deregister(service) }
@@ -44,17 +45,16 @@ final class InstrumentedRegistry: Registry {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         #expect(cache.name == "instrumented")
         for _ in 0..<10 { #expect(try await cache.getService("greeter").first?.nodes.map(\.id) == ["g1"]) }
         #expect(backend.lookups.value == 1)
+        await cache.shutdown()
     }
 
     @Test func servesStaleWhenBackendFails() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1"), node("g2")))
         let cache = RegistryCache(backend, ttl: .milliseconds(50))
-        defer { cache.shutdown() }
         let fresh = try await cache.getService("greeter")
         #expect(fresh.first?.nodes.count == 2)
         backend.failing.withLock { $0 = true }
@@ -69,26 +69,26 @@ final class InstrumentedRegistry: Registry {
         backend.failing.withLock { $0 = false }
         let recovered = await waitUntil { (try? await cache.getService("greeter").first?.nodes.count) == 3 }
         #expect(recovered)
+        await cache.shutdown()
     }
 
     @Test func expiredEntriesAreLookedUpAgain() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend, ttl: .milliseconds(500))
-        defer { cache.shutdown() }
         _ = try await cache.getService("greeter")
         _ = try await cache.getService("greeter")
         #expect(backend.lookups.value == 1)
         try await Task.sleep(for: .milliseconds(600))
         _ = try await cache.getService("greeter")
         #expect(backend.lookups.value == 2)
+        await cache.shutdown()
     }
 
     @Test func concurrentMissesShareOneLookup() async throws {
         let backend = InstrumentedRegistry(lookupDelay: .milliseconds(200))
         try await backend.register(record("greeter", node("g1"), node("g2")))
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         let results = try await withThrowingTaskGroup(of: [ServiceRecord].self) { group in
             for _ in 0..<50 { group.addTask { try await cache.getService("greeter") } }
             var all: [[ServiceRecord]] = []
@@ -98,6 +98,7 @@ final class InstrumentedRegistry: Registry {
         #expect(results.count == 50)
         #expect(results.allSatisfy { $0.first?.nodes.map(\.id) == ["g1", "g2"] })
         #expect(backend.lookups.value == 1)
+        await cache.shutdown()
     }
 
     @Test func concurrentMissesOfDifferentServicesAreSeparate() async throws {
@@ -105,7 +106,6 @@ final class InstrumentedRegistry: Registry {
         try await backend.register(record("a", node("a1")))
         try await backend.register(record("b", node("b1")))
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<20 {
                 let name = i % 2 == 0 ? "a" : "b"
@@ -114,13 +114,13 @@ final class InstrumentedRegistry: Registry {
             for try await id in group { #expect(id == "a1" || id == "b1") }
         }
         #expect(backend.lookups.value == 2)
+        await cache.shutdown()
     }
 
     @Test func failedSharedLookupFailsEveryWaiter() async throws {
         let backend = InstrumentedRegistry(lookupDelay: .milliseconds(100))
         backend.failing.withLock { $0 = true }
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         let failures = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<10 { group.addTask { (try? await cache.getService("greeter")) == nil } }
             var n = 0
@@ -134,13 +134,13 @@ final class InstrumentedRegistry: Registry {
         try await backend.register(record("greeter", node("g1")))
         #expect(try await cache.getService("greeter").first?.nodes.map(\.id) == ["g1"])
         #expect(backend.lookups.value == 2)
+        await cache.shutdown()
     }
 
     @Test func watchEventsUpdateTheCache() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend, ttl: .seconds(600))
-        defer { cache.shutdown() }
         #expect(try await cache.getService("greeter").first?.nodes.map(\.id) == ["g1"])
         #expect(await waitUntil { backend.watches.value >= 1 }, "the cache should open a watch after its first lookup")
 
@@ -167,12 +167,12 @@ final class InstrumentedRegistry: Registry {
         try await backend.deregister(record("greeter", node("g2")))
         #expect(await waitUntil { (try? await cache.getService("greeter").isEmpty) == true })
         #expect(backend.lookups.value >= 2)
+        await cache.shutdown()
     }
 
     @Test func watchExpiryRemovesNodes() async throws {
         let backend = InstrumentedRegistry()
         let cache = RegistryCache(backend, ttl: .seconds(600))
-        defer { cache.shutdown() }
         // The cache must first see both nodes; on a very loaded machine the short TTL may pass
         // before that first lookup, so try again with a fresh service name.
         var service: String?
@@ -189,13 +189,13 @@ final class InstrumentedRegistry: Registry {
         backend.backend.sweep()
         #expect(await waitUntil { (try? await cache.getService(name).first?.nodes.map(\.id)) == ["stay"] })
         #expect(backend.lookups.value == lookups, "the expiry must have come through the watch")
+        await cache.shutdown()
     }
 
     @Test func watchIgnoresServicesNotCached() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend, ttl: .seconds(600))
-        defer { cache.shutdown() }
         _ = try await cache.getService("greeter")
         #expect(await waitUntil { backend.watches.value >= 1 })
         try await backend.register(record("other", node("o1")))
@@ -203,24 +203,24 @@ final class InstrumentedRegistry: Registry {
         // "other" was never asked for, so its first lookup goes to the backend.
         #expect(try await cache.getService("other").first?.nodes.map(\.id) == ["o1"])
         #expect(backend.lookups.value == 2)
+        await cache.shutdown()
     }
 
     @Test func invalidateForcesALookup() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend, ttl: .seconds(600))
-        defer { cache.shutdown() }
         _ = try await cache.getService("greeter")
         cache.invalidate("greeter")
         _ = try await cache.getService("greeter")
         #expect(backend.lookups.value == 2)
+        await cache.shutdown()
     }
 
     @Test func keepsAtMostMaxServices() async throws {
         let backend = InstrumentedRegistry()
         for name in ["a", "b", "c"] { try await backend.register(record(name, node(name + "1"))) }
         let cache = RegistryCache(backend, ttl: .seconds(600), maxServices: 2)
-        defer { cache.shutdown() }
         _ = try await cache.getService("a")
         try await Task.sleep(for: .milliseconds(5))
         _ = try await cache.getService("b")
@@ -232,28 +232,29 @@ final class InstrumentedRegistry: Registry {
         #expect(backend.lookups.value == 3)
         _ = try await cache.getService("a")
         #expect(backend.lookups.value == 4)
+        await cache.shutdown()
     }
 
     @Test func writesPassThrough() async throws {
         let backend = InstrumentedRegistry()
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         try await cache.register(record("greeter", node("g1")), ttl: nil)
         #expect(try await backend.backend.getService("greeter").first?.nodes.map(\.id) == ["g1"])
         #expect(try await cache.listServices().map(\.name) == ["greeter"])
         try await cache.deregister(record("greeter", node("g1")))
         #expect(try await backend.backend.getService("greeter").isEmpty)
+        await cache.shutdown()
     }
 
     @Test func selectorReusesAGivenCache() async throws {
         let backend = InstrumentedRegistry()
         try await backend.register(record("greeter", node("g1")))
         let cache = RegistryCache(backend)
-        defer { cache.shutdown() }
         let selector = Selector(registry: cache)
         #expect(selector.cache === cache)
         _ = try await selector.select("greeter")
         _ = try await cache.getService("greeter")
         #expect(backend.lookups.value == 1)
+        await cache.shutdown()
     }
 }

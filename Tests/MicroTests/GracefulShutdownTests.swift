@@ -40,7 +40,7 @@ extension IntegrationTests {
             let h = try ProcessHarness()
             defer { h.cleanup() }
             let directory = h.registryDirectory
-            let service = try Service(
+            let service = try MicroService(
                 name: "slowpoke", version: "1",
                 options: ServiceOptions(address: "127.0.0.1:0", drainTimeout: .seconds(5)),
                 environment: MicroEnvironment([:]), registry: LocalRegistry(directory: directory), broker: MemoryBroker())

@@ -9,7 +9,7 @@ import Testing
     @Test func protobufCallAndPublishOverHTTP() async throws {
         let registry = MemoryRegistry()
         let broker = HTTPBroker(registry: registry)
-        let service = try Service(name: "proto", registry: registry, broker: broker,
+        let service = try MicroService(name: "proto", registry: registry, broker: broker,
                                   transport: (HTTPClientTransport(), HTTPServerTransport()))
         service.handle("Proto.Upper") { (req: Google_Protobuf_StringValue, _) in
             Google_Protobuf_StringValue(req.value.uppercased())

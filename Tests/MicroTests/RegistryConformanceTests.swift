@@ -1,6 +1,10 @@
 import Foundation
 import Micro
+import MicroConsul
 import MicroEtcd
+import MicroGossip
+import MicroMDNS
+import MicroNATS
 import MicroTestSupport
 import Testing
 

@@ -16,8 +16,8 @@ private struct SOEvent: Codable, Sendable { var text: String }
         let registry = MemoryRegistry()
         let transport = MemoryTransport()
         let broker = MemoryBroker()
-        func make(_ name: String) throws -> Service {
-            try Service(name: name, registry: registry, broker: broker, transport: (transport, transport))
+        func make(_ name: String) throws -> MicroService {
+            try MicroService(name: name, registry: registry, broker: broker, transport: (transport, transport))
         }
         let front = try make("front")
         let back = try make("back")
@@ -71,7 +71,7 @@ private struct SOEvent: Codable, Sendable { var text: String }
     @Test func streamsCarryTheTraceToTheHandler() async throws {
         let registry = MemoryRegistry()
         let transport = MemoryTransport()
-        let service = try Service(name: "counter", registry: registry, broker: MemoryBroker(), transport: (transport, transport))
+        let service = try MicroService(name: "counter", registry: registry, broker: MemoryBroker(), transport: (transport, transport))
         service.handle("Counter.Count") { (req: SOHello, stream: ServerStream<SOReply>, _) in
             for i in 0..<3 { try await stream.send(SOReply(message: "\(req.name)\(i)")) }
         }

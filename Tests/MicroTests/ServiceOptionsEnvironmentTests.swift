@@ -4,8 +4,8 @@ import Testing
 
 /// `MICRO_REGISTER_TTL` / `MICRO_REGISTER_INTERVAL` (go-micro's `--register_ttl`, `--register_interval`).
 @Suite struct ServiceOptionsEnvironmentTests {
-    func service(_ env: [String: String], _ options: ServiceOptions = ServiceOptions()) throws -> Service {
-        try Service(name: "s", options: options, environment: MicroEnvironment(env), registry: MemoryRegistry(), broker: MemoryBroker())
+    func service(_ env: [String: String], _ options: ServiceOptions = ServiceOptions()) throws -> MicroService {
+        try MicroService(name: "s", options: options, environment: MicroEnvironment(env), registry: MemoryRegistry(), broker: MemoryBroker())
     }
 
     @Test func defaultsAreGoMicros() throws {

@@ -1,16 +1,15 @@
 /// Publish/subscribe between services (go-micro's `broker.Broker`).
 ///
 /// A subscriber with a queue name shares the topic's messages with the other members of that
-/// queue (each message to one of them); without one it gets every message (broadcast).
-public protocol Broker: Sendable {
+/// queue (each message to one of them); without one it gets every message (broadcast). A broker is an
+/// ``Engine``: ``Engine/shutdown()`` closes its subscriptions and connections.
+public protocol Broker: Engine {
     /// The broker's name as `MICRO_BROKER` spells it (`memory`, `http`, `nats`).
     var name: String { get }
     /// Publishes one message to a topic.
     func publish(_ topic: String, _ message: BrokerMessage) async throws
     /// Subscribes to a topic; `handler` runs for each message and the message is acknowledged when it returns.
     func subscribe(_ topic: String, queue: String?, handler: @escaping @Sendable (BrokerEvent) async throws -> Void) async throws -> any BrokerSubscription
-    /// Closes subscriptions and connections.
-    func shutdown() async
 }
 
 /// One delivered message.

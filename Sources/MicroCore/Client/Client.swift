@@ -5,7 +5,10 @@ import NIOCore
 /// Calls services and publishes messages (go-micro's `client.Client`): finds a node through the
 /// selector, sends through the transport its node speaks, retries elsewhere on transient failures,
 /// and carries the deadline and metadata of the calling task.
-public final class Client: Sendable {
+///
+/// A client is an ``Engine``: run it in a `ServiceGroup`, or use it inside ``withClient(_:_:)``
+/// (or a ``MicroService``, which runs its own), so its connections close when it is done.
+public final class Client: Engine {
     /// The registry lookups go through (cached).
     public let selector: Selector
     /// The broker publishes go to.
@@ -17,14 +20,26 @@ public final class Client: Sendable {
     /// The name sent as `Micro-From-Service`, when the client belongs to a service.
     public let fromService: String?
     private let transports: [String: any ClientTransport]
+    /// Engines this client made and so closes (a client given its parts leaves them to their owner).
+    private let owned: [any Engine]
     private let callChain: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse
     private let streamChain: @Sendable (RPCRequest, CallOptions) async throws -> any ClientStreamChannel
     private let publishChain: @Sendable (String, BrokerMessage) async throws -> Void
 
     /// A client over a registry, the transports by protocol name (`mucp`, `grpc`) and a broker.
-    public init(registry: any Registry, transports: [any ClientTransport], broker: any Broker,
+    public convenience init(registry: any Registry, transports: [any ClientTransport], broker: any Broker,
                 defaults: CallOptions = CallOptions(), codecs: Codecs = .standard, strategy: SelectionStrategy = .random,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], fromService: String? = nil) {
+        self.init(registry: registry, transports: transports, broker: broker, defaults: defaults, codecs: codecs, strategy: strategy,
+                  callWrappers: callWrappers, publishWrappers: publishWrappers, fromService: fromService, owning: [])
+    }
+
+    /// A client that also closes `owning` (engines it was built with and nobody else holds) on shutdown.
+    package init(registry: any Registry, transports: [any ClientTransport], broker: any Broker,
+                 defaults: CallOptions = CallOptions(), codecs: Codecs = .standard, strategy: SelectionStrategy = .random,
+                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], fromService: String? = nil,
+                 owning: [any Engine]) {
+        self.owned = owning
         let selector = Selector(registry: registry, strategy: strategy)
         self.selector = selector
         self.broker = broker
@@ -222,9 +237,10 @@ public final class Client: Sendable {
         try await publishChain(topic, BrokerMessage(header: header, body: Array(body.readableBytesView)))
     }
 
-    /// Closes the transports' pooled connections and the registry watch.
+    /// Closes the transports' pooled connections and the registry watch, and the engines the client made.
     public func shutdown() async {
-        selector.cache.shutdown()
+        await selector.cache.shutdown()
         for t in transports.values { await t.shutdown() }
+        for engine in owned.reversed() { await engine.shutdown() }
     }
 }

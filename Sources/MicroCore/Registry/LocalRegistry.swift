@@ -26,8 +26,8 @@ public final class LocalRegistry: Registry {
     private let logger: Logger
     /// Paths already reported as unreadable, so each is logged once.
     private let warned = NIOLockedValueBox(Set<String>())
-    /// Poll tasks currently running (for tests: proves watches stop).
-    private let runningWatches = NIOLockedValueBox(0)
+    /// The tasks feeding watches (for tests, their count proves watches stop).
+    private let watchTasks = RegistryWatchTasks()
 
     /// Largest node file read; bigger ones are skipped as corrupt.
     static let maxFileSize = 1 << 20
@@ -50,13 +50,10 @@ public final class LocalRegistry: Registry {
         self.logger = logger
     }
 
-    /// The directory used when none is given: `$MICRO_REGISTRY_ADDRESS` if set, else
-    /// `$MICRO_HOME/registry`, else `~/.micro/registry`.
-    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let address = environment["MICRO_REGISTRY_ADDRESS"], !address.isEmpty { return address }
-        if let home = environment["MICRO_HOME"], !home.isEmpty { return join(home, "registry") }
-        let userHome = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return join(join(userHome, ".micro"), "registry")
+    /// The directory used when none is given: `MICRO_REGISTRY_ADDRESS` if set, else
+    /// `$MICRO_HOME/registry` (`~/.micro/registry`).
+    public static func defaultDirectory(environment: MicroEnvironment = MicroEnvironment()) -> String {
+        environment.registryAddress ?? join(environment.home, "registry")
     }
 
     // MARK: Registry
@@ -131,15 +128,10 @@ public final class LocalRegistry: Registry {
         let initial = try scan(only: service)
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(1024))
         let interval = pollInterval
-        runningWatches.withLockedValue { $0 += 1 }
         // Woken at once by file changes where the system tells (inotify); the poll is the fallback.
         let monitor = DirectoryChangeMonitor.start(directory: directory, service: service.flatMap { try? Self.escape($0) })
-        let task = Task { [self] in
-            defer {
-                monitor?.stop()
-                runningWatches.withLockedValue { $0 -= 1 }
-                continuation.finish()
-            }
+        let started = watchTasks.start(continuation) { [self] in
+            defer { monitor?.stop() }
             var previous = initial
             while !Task.isCancelled {
                 if let monitor {
@@ -159,8 +151,13 @@ public final class LocalRegistry: Registry {
                 previous = current
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        if !started { monitor?.stop() }
         return stream
+    }
+
+    /// Ends every watch and waits for its task.
+    public func shutdown() async {
+        await watchTasks.close()
     }
 
     // MARK: Snapshot and diff
@@ -271,7 +268,7 @@ public final class LocalRegistry: Registry {
     }
 
     /// How many watch poll tasks are running.
-    var activeWatchCount: Int { runningWatches.withLockedValue { $0 } }
+    var activeWatchCount: Int { watchTasks.count }
 
     /// Whether `path` has been reported as unreadable.
     func hasWarned(about path: String) -> Bool { warned.withLockedValue { $0.contains(path) } }

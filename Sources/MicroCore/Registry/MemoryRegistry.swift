@@ -36,6 +36,9 @@ public final class MemoryRegistry: Registry {
         watchers.open(service: service)
     }
 
+    /// Nothing to release: records and watches belong to every user of a shared in-process registry.
+    public func shutdown() async {}
+
     /// Drops expired nodes now and tells watchers (reads also do this).
     public func sweep() {
         watchers.emit(state.withLockedValue { $0.expire() })

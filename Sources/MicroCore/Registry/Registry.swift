@@ -1,8 +1,9 @@
 /// Where services announce themselves and find each other (go-micro's `registry.Registry`).
 ///
 /// Implementations: ``MemoryRegistry`` (in process), ``LocalRegistry`` (files on one machine), and
-/// engine modules (mDNS, etcd, NATS, gossip, Consul).
-public protocol Registry: Sendable {
+/// engine modules (mDNS, etcd, NATS, gossip, Consul). A registry is an ``Engine``: a service runs it
+/// in its `ServiceGroup`, and its watches, sockets and connections end with it.
+public protocol Registry: Engine {
     /// The registry's name as `MICRO_REGISTRY` spells it (`memory`, `local`, `mdns`, ...).
     var name: String { get }
     /// Adds or refreshes the record's nodes; they expire after `ttl` unless registered again.

@@ -19,11 +19,12 @@ public final class RegistryCache: Registry {
     private struct State {
         var entries: [String: Entry] = [:]
         var inflight: [String: Task<[ServiceRecord], any Error>] = [:]
-        var watch: Task<Void, Never>?
-        var closed = false
+        var watching = false
     }
 
     private let state = NIOLockedValueBox(State())
+    /// The watch that keeps entries fresh.
+    private let tasks = OwnedTasks()
 
     /// A cache over `backend`; entries older than `ttl` are looked up again, at most `maxServices` kept.
     public init(_ backend: any Registry, ttl: Duration = .seconds(60), maxServices: Int = 4096, logger: Logger = Logger(label: "micro.registry.cache")) {
@@ -96,22 +97,18 @@ public final class RegistryCache: Registry {
         state.withLockedValue { _ = $0.entries.removeValue(forKey: name) }
     }
 
-    /// Stops the watch task.
-    public func shutdown() {
-        let t = state.withLockedValue { s -> Task<Void, Never>? in
-            s.closed = true
-            let t = s.watch
-            s.watch = nil
-            return t
-        }
-        t?.cancel()
+    /// Stops the watch and waits for it; the registry behind the cache is its owner's to close.
+    public func shutdown() async {
+        await tasks.close()
     }
 
     private func startWatchIfNeeded() {
-        state.withLockedValue { s in
-            guard s.watch == nil, !s.closed else { return }
-            s.watch = Task { [weak self] in await self?.watchLoop() }
+        let start = state.withLockedValue { s -> Bool in
+            guard !s.watching else { return false }
+            s.watching = true
+            return true
         }
+        if start { tasks.spawn { [weak self] in await self?.watchLoop() } }
     }
 
     private func watchLoop() async {

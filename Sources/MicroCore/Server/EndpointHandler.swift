@@ -14,14 +14,20 @@ public struct EndpointHandler: Sendable {
         case stream(Streaming)
     }
 
-    /// The description registered for discovery.
+    /// The description registered for discovery; its `stream` metadata (go-micro's) follows ``kind``.
     public var endpoint: Endpoint
+    /// How the endpoint exchanges messages.
+    public var kind: EndpointKind
     /// The handler.
     public var body: Body
 
-    /// Creates a handler.
-    public init(endpoint: Endpoint, body: Body) {
+    /// Creates a handler of the given kind (a unary body may serve any kind: it then answers a stream's
+    /// first message with one response).
+    public init(endpoint: Endpoint, kind: EndpointKind, body: Body) {
+        var endpoint = endpoint
+        endpoint.metadata["stream"] = kind.isStreaming ? "true" : "false"
         self.endpoint = endpoint
+        self.kind = kind
         self.body = body
     }
 }

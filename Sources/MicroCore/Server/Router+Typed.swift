@@ -7,7 +7,8 @@ extension Router {
         _ body: @escaping @Sendable (Request, HandlerContext) async throws -> Response
     ) {
         register(EndpointHandler(
-            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "false"]),
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self)),
+            kind: .unary,
             body: .unary { [requests = MessageCoder<Request>(), responses = MessageCoder<Response>()] req, ctx, codec in
                 let request = try requests.decode(codec, req.body)
                 return try responses.encode(codec, try await body(request, ctx))
@@ -20,7 +21,8 @@ extension Router {
         _ body: @escaping @Sendable (Request, ServerStream<Response>, HandlerContext) async throws -> Void
     ) {
         register(EndpointHandler(
-            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self)),
+            kind: .serverStreaming,
             body: .stream { [requests = MessageCoder<Request>()] _, ctx, codec, inbound, outbound in
                 guard let first = try await inbound.next() else { throw MicroError.badRequest(ctx.service, "stream ended before the request") }
                 let request = try requests.decode(codec, first)
@@ -34,7 +36,8 @@ extension Router {
         _ body: @escaping @Sendable (RequestStream<Request>, HandlerContext) async throws -> Response
     ) {
         register(EndpointHandler(
-            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self)),
+            kind: .clientStreaming,
             body: .stream { [responses = MessageCoder<Response>()] _, ctx, codec, inbound, outbound in
                 let response = try await body(RequestStream(reader: inbound, codec: codec), ctx)
                 try await outbound.write(try responses.encode(codec, response))
@@ -47,7 +50,8 @@ extension Router {
         _ body: @escaping @Sendable (RequestStream<Request>, ServerStream<Response>, HandlerContext) async throws -> Void
     ) {
         register(EndpointHandler(
-            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self), metadata: ["stream": "true"]),
+            endpoint: Endpoint(name: endpoint, request: Shape.of(Request.self), response: Shape.of(Response.self)),
+            kind: .bidirectionalStreaming,
             body: .stream { _, ctx, codec, inbound, outbound in
                 try await body(RequestStream(reader: inbound, codec: codec), ServerStream(writer: outbound, codec: codec), ctx)
             }))

@@ -20,7 +20,7 @@ public final class Router: RPCHandler {
         /// Unary endpoints with their wrappers composed, built on first call and dropped on any change.
         var compiled: [String: Chain] = [:]
         var health: @Sendable () async -> HealthStatus = { .serving }
-        var descriptorSets: [[UInt8]] = []
+        var extensions = Extensions()
     }
 
     /// A router for `serviceName`. It answers `Debug.Health` itself.
@@ -30,8 +30,8 @@ public final class Router: RPCHandler {
         self.logger = logger
         let healthHandler = EndpointHandler(
             endpoint: Endpoint(name: "Debug.Health", request: Value(name: "HealthRequest", type: "HealthRequest"),
-                               response: Value(name: "HealthResponse", type: "HealthResponse", values: [Value(name: "status", type: "string")]),
-                               metadata: ["stream": "false"]),
+                               response: Value(name: "HealthResponse", type: "HealthResponse", values: [Value(name: "status", type: "string")])),
+            kind: .unary,
             body: .unary { [state] _, _, codec in
                 let status = await state.withLockedValue { $0.health }()
                 return try codec.encode(HealthResponse(status: status.rawValue))
@@ -65,20 +65,26 @@ public final class Router: RPCHandler {
         await state.withLockedValue { $0.health }()
     }
 
-    /// Adds a serialized `google.protobuf.FileDescriptorSet` describing protobuf endpoints (a generated
-    /// `…Descriptors` set): the gRPC transport serves it over server reflection. Add it before serving.
-    public func addDescriptorSet(_ bytes: [UInt8]) {
-        state.withLockedValue { $0.descriptorSets.append(bytes) }
+    /// Transport-specific facts carried for the transports that read them (e.g. gRPC descriptor sets).
+    public var extensions: Extensions {
+        state.withLockedValue { $0.extensions }
     }
 
-    /// The descriptor sets added with ``addDescriptorSet(_:)``.
-    public var descriptorSets: [[UInt8]] {
-        state.withLockedValue { $0.descriptorSets }
+    /// Changes the extensions (an engine module's own setters go through here).
+    public func updateExtensions(_ body: (inout Extensions) -> Void) {
+        state.withLockedValue { body(&$0.extensions) }
     }
 
     /// The endpoints registered, sorted by name (for the registry record).
     public var endpoints: [Endpoint] {
         state.withLockedValue { $0.handlers.values.map(\.endpoint) }.sorted { $0.name < $1.name }
+    }
+
+    /// The endpoints with their kinds, and the extensions, for server transports.
+    public var serverDescription: ServerDescription {
+        let (handlers, extensions) = state.withLockedValue { (Array($0.handlers.values), $0.extensions) }
+        let endpoints = handlers.map { ServerDescription.Endpoint(name: $0.endpoint.name, kind: $0.kind, metadata: $0.endpoint.metadata) }
+        return ServerDescription(service: serviceName, endpoints: endpoints.sorted { $0.name < $1.name }, extensions: extensions)
     }
 
     public func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError> {

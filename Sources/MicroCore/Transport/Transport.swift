@@ -1,20 +1,24 @@
 import NIOCore
 
 /// The caller's side of a transport (go-micro's `transport` plus `client` protocol): sends calls
-/// to a node's address and opens streams.
-public protocol ClientTransport: Sendable {
+/// to a node's address and opens streams. It is an ``Engine``: ``Engine/shutdown()`` closes its pooled
+/// connections.
+public protocol ClientTransport: Engine {
     /// The protocol name this transport speaks, as node metadata `protocol` names it (`mucp`, `grpc`).
     var protocolName: String { get }
     /// Sends a unary call; throws ``MicroError`` for the handler's errors and ``TransportError`` for the transport's.
     func call(_ request: RPCRequest, to address: String) async throws -> RPCResponse
     /// Opens a stream (client, server or bidirectional).
     func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel
-    /// Closes pooled connections.
-    func shutdown() async
 }
 
-/// What a server transport hands each call to: the server's router.
+/// What a server transport hands each call to: the server's router. Transports learn what it serves
+/// from ``serverDescription`` and how it is from ``health()``, never from its concrete type.
 public protocol RPCHandler: Sendable {
+    /// The endpoints served, with their kinds, and transport-specific extensions.
+    var serverDescription: ServerDescription { get }
+    /// Whether the server is serving, for a transport's own health checks (`/health`, `grpc.health.v1`).
+    func health() async -> HealthStatus
     /// Answers a unary call.
     func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError>
     /// Serves a stream: reads from `inbound`, writes to `outbound`; returns when the handler is done.
@@ -37,4 +41,11 @@ public protocol TransportListener: Sendable {
     func run() async throws
     /// Stops accepting, lets calls in flight finish for up to `gracePeriod`, then closes everything.
     func shutdown(gracePeriod: Duration) async
+}
+
+extension RPCHandler {
+    /// A handler that lists nothing and answers any endpoint (a proxy, a test double).
+    public var serverDescription: ServerDescription { ServerDescription(service: "", acceptsUnlistedEndpoints: true) }
+    /// Always serving.
+    public func health() async -> HealthStatus { .serving }
 }

@@ -48,7 +48,8 @@ final class GRPCServerDispatcher: Sendable {
     }
 
     let handler: any RPCHandler
-    let router: Router?
+    /// Whether the handler answers endpoints it does not list (then any path is passed through as a stream).
+    let passesUnlisted: Bool
     let serviceName: String
     let configuration: GRPCServerConfiguration
     let logger: Logger
@@ -61,8 +62,9 @@ final class GRPCServerDispatcher: Sendable {
 
     init(handler: any RPCHandler, serviceName: String?, configuration: GRPCServerConfiguration, logger: Logger) {
         self.handler = handler
-        self.router = handler as? Router
-        self.serviceName = serviceName ?? router?.serviceName ?? ""
+        let description = handler.serverDescription
+        self.passesUnlisted = description.acceptsUnlistedEndpoints
+        self.serviceName = serviceName ?? description.service
         self.configuration = configuration
         self.logger = logger
     }
@@ -85,14 +87,14 @@ final class GRPCServerDispatcher: Sendable {
     func refreshRoutes() -> [MethodDescriptor] {
         var routes: [String: [String: Route]] = [:]
         func add(_ service: String, _ method: String, _ route: Route) { routes[service, default: [:]][method] = route }
-        let endpoints = router?.endpoints ?? []
+        let endpoints = handler.serverDescription.endpoints
         for endpoint in endpoints {
             guard let dot = endpoint.name.lastIndex(of: "."), dot != endpoint.name.startIndex,
                   endpoint.name.index(after: dot) != endpoint.name.endIndex else { continue }
             let service = String(endpoint.name[..<dot])
             let method = String(endpoint.name[endpoint.name.index(after: dot)...])
-            let stream = endpoint.metadata["stream"] == "true"
-            let type = GRPCMethodPath.rpcType(endpoint.metadata[GRPCMethodPath.typeKey]) ?? (stream ? nil : .unary)
+            let stream = endpoint.kind.isStreaming
+            let type = Self.rpcType(endpoint.kind)
             let route = Route(target: .endpoint(endpoint.name, stream: stream), type: type)
             if !serviceName.isEmpty { add("\(serviceName).\(service)", method, route) }
             if let full = endpoint.metadata[GRPCMethodPath.serviceKey], !full.isEmpty { add(full, method, route) }
@@ -107,22 +109,32 @@ final class GRPCServerDispatcher: Sendable {
         }
     }
 
+    /// The gRPC method type of an endpoint kind.
+    static func rpcType(_ kind: EndpointKind) -> MethodDescriptor.RPCType {
+        switch kind {
+        case .unary: .unary
+        case .serverStreaming: .serverStreaming
+        case .clientStreaming: .clientStreaming
+        case .bidirectionalStreaming: .bidirectionalStreaming
+        }
+    }
+
     /// The services answering, by fully qualified name (aliases included).
     var servedServices: Set<String> { Set(table.withLockedValue { $0.routes.keys }) }
 
     func route(_ descriptor: MethodDescriptor) -> Route? {
         let service = descriptor.service.fullyQualifiedService
         if let route = table.withLockedValue({ $0.routes[service]?[descriptor.method] }) { return route }
-        if router == nil {
-            // Any RPCHandler: `/<anything>.<Service>/<Method>` is endpoint `Service.Method`, served as a stream.
+        if passesUnlisted {
+            // A handler that answers what it does not list: `/<anything>.<Service>/<Method>` is endpoint
+            // `Service.Method`, served as a stream.
             let short = service.split(separator: ".").last.map(String.init) ?? service
             return Route(target: .endpoint("\(short).\(descriptor.method)", stream: true), type: nil)
         }
-        // An endpoint registered after listening: look again when the router has more endpoints than
+        // An endpoint registered after listening: look again when the handler lists more endpoints than
         // the table knows (or it is a second old).
-        guard let router else { return nil }
         let (known, refreshed) = table.withLockedValue { ($0.endpointCount, $0.refreshed) }
-        guard router.endpoints.count != known || NIODeadline.now() - refreshed > .seconds(1) else { return nil }
+        guard handler.serverDescription.endpoints.count != known || NIODeadline.now() - refreshed > .seconds(1) else { return nil }
         refreshRoutes()
         return table.withLockedValue { $0.routes[service]?[descriptor.method] }
     }
@@ -237,7 +249,7 @@ final class GRPCServerDispatcher: Sendable {
     private func run(_ route: Route, _ request: RPCRequest, _ inbound: InboundMessages, _ writer: ResponseWriter,
                      _ call: GRPCCallContext) async -> (Status, GRPCCore.Metadata) {
         switch route.target {
-        case .endpoint(let endpoint, let stream) where !stream && router != nil:
+        case .endpoint(let endpoint, let stream) where !stream && !passesUnlisted:
             var req = request
             req.endpoint = endpoint
             do { req.body = try await inbound.single() } catch { return failure(error, call) }

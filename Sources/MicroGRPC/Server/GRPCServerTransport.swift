@@ -36,7 +36,7 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
             dispatcher.addBuiltin(GRPCHealthService(dispatcher: dispatcher, interval: configuration.healthWatchInterval))
         }
         if configuration.reflection {
-            let routerSets = (handler as? Router)?.descriptorSets ?? []
+            let routerSets = handler.serverDescription.extensions[GRPCDescriptorSets.self] ?? []
             let pool = GRPCDescriptorPool(sets: [GRPCDescriptorPool.bundled] + configuration.descriptorSets + routerSets)
             for name in GRPCReflectionService.names {
                 dispatcher.addBuiltin(GRPCReflectionService(name: name, pool: pool, dispatcher: dispatcher))

@@ -65,13 +65,13 @@ extension Router {
     private func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
                                                  type: MethodDescriptor.RPCType,
                                                  unary: @escaping EndpointHandler.Unary) -> EndpointHandler {
-        EndpointHandler(endpoint: endpoint(method, request, response, type: type), body: .unary(unary))
+        EndpointHandler(endpoint: endpoint(method, request, response, type: type), kind: Self.kind(type), body: .unary(unary))
     }
 
     private func grpcEndpoint<Request, Response>(_ method: MethodDescriptor, _ request: Request.Type, _ response: Response.Type,
                                                  type: MethodDescriptor.RPCType,
                                                  stream: @escaping EndpointHandler.Streaming) -> EndpointHandler {
-        EndpointHandler(endpoint: endpoint(method, request, response, type: type), body: .stream(stream))
+        EndpointHandler(endpoint: endpoint(method, request, response, type: type), kind: Self.kind(type), body: .stream(stream))
     }
 
     private func endpoint<Request, Response>(_ method: MethodDescriptor, _: Request.Type, _: Response.Type,
@@ -79,10 +79,17 @@ extension Router {
         let path = GRPCMethodPath(method)
         let index = ProtoDescriptorIndex.bundled.adding(descriptorSets)
         return Endpoint(name: path.endpoint, request: index.shape(of: Request.self), response: index.shape(of: Response.self), metadata: [
-            "stream": type == .unary ? "false" : "true",
             GRPCMethodPath.serviceKey: path.qualifiedService,
-            GRPCMethodPath.typeKey: GRPCMethodPath.name(of: type),
         ])
+    }
+
+    static func kind(_ type: MethodDescriptor.RPCType) -> EndpointKind {
+        switch type {
+        case .unary: .unary
+        case .serverStreaming: .serverStreaming
+        case .clientStreaming: .clientStreaming
+        default: .bidirectionalStreaming
+        }
     }
 
     /// Runs a handler; an `RPCError` it throws sets the gRPC status and becomes its MicroError.

@@ -53,8 +53,7 @@ struct GRPCHealthService: GRPCBuiltinService {
     func status(of service: String) async -> Status? {
         guard service.isEmpty || service == dispatcher.serviceName || dispatcher.servedServices.contains(service) else { return nil }
         if dispatcher.isDraining { return .notServing }
-        guard let router = dispatcher.router else { return .serving }
-        return await router.health() == .serving ? .serving : .notServing
+        return await dispatcher.handler.health() == .serving ? .serving : .notServing
     }
 
     /// Sends the status now and on every change, until the caller leaves or the server shuts down

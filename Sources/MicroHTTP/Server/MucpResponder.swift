@@ -49,11 +49,8 @@ struct MucpResponder: HTTPResponder {
         guard ["/health", "/health/live", "/health/ready"].contains(path) else {
             return error(.notFound("go.micro.server", "no such path \(path)"), id: nil)
         }
-        var status = "ok"
-        if path != "/health/live" {
-            let result = await handler.handle(RPCRequest(service: "", endpoint: "Debug.Health", body: ByteBuffer(string: "{}")))
-            if case .success(let r) = result, let h = try? JSONCodec().decode(HealthResponse.self, from: r.body) { status = h.status } else { status = "error" }
-        }
+        var status = HealthStatus.serving.rawValue
+        if path != "/health/live" { status = await handler.health().rawValue }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         return HTTPFullResponse(status: status == "ok" ? .ok : .serviceUnavailable, headers: headers,

@@ -8,9 +8,10 @@ import ServiceLifecycle
 import UnixSignals
 
 /// A service (go-micro's `micro.Service`): handlers and subscribers, a server, a client, and its
-/// registration. It is a swift-service-lifecycle `Service`: on graceful shutdown it deregisters,
-/// stops accepting, drains calls in flight (bounded) and returns.
-public final class Service: ServiceLifecycle.Service, Sendable {
+/// registration. It is a swift-service-lifecycle `Service` that runs its parts in one `ServiceGroup`:
+/// on graceful shutdown it deregisters, unsubscribes, stops accepting, drains calls in flight
+/// (bounded) and closes the engines it made, so nothing of it is left running.
+public final class MicroService: ServiceLifecycle.Service, Sendable {
     /// The registered name.
     public let name: String
     /// The registered version.
@@ -19,16 +20,19 @@ public final class Service: ServiceLifecycle.Service, Sendable {
     public let nodeID: String
     /// The router handlers are registered on.
     public let router: Router
-    /// A client on the same registry, transport and broker.
+    /// A client on the same registry and broker, reaching nodes over every known transport.
     public let client: Client
     /// The registry the service registers in.
     public let registry: any Registry
     /// The broker subscribers listen on.
     public let broker: any Broker
-    /// The options the service runs with.
+    /// The options the service runs with (TTL and interval resolved against `MICRO_*`).
     public let options: ServiceOptions
+    private let timing: RegistrationTiming
     private let serverTransport: any ServerTransport
     private let transportName: String
+    /// The engines the service made (not those it was given), closed when it stops.
+    private let ownedEngines: [any Engine]
     private let logger: Logger
 
     private struct Subscription: Sendable {
@@ -44,14 +48,15 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         var address: String?
         var stop: AsyncStream<Void>.Continuation?
         var stopRequested = false
-        var started = false
     }
 
     private let state = NIOLockedValueBox(State())
 
-    /// A service on the engines `MICRO_*` variables choose, or those given here.
+    /// A service on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
+    /// (say `[.nats, .grpc]`), or on a registry, broker and transport given here.
     public init(name: String, version: String = "latest", options: ServiceOptions = ServiceOptions(),
-                environment: MicroEnvironment = MicroEnvironment(), registry: (any Registry)? = nil, broker: (any Broker)? = nil,
+                environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
+                registry: (any Registry)? = nil, broker: (any Broker)? = nil,
                 transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], logger: Logger? = nil) throws {
         guard !name.isEmpty else { throw ConfigurationError("a service needs a name") }
@@ -60,25 +65,29 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         self.nodeID = "\(name)-\(UUID().uuidString.lowercased())"
         var options = options
         if options.address == nil { options.address = environment.serverAddress }
-        let ttlExplicit = options.registerTTLIsExplicit, intervalExplicit = options.registerIntervalIsExplicit
-        if !ttlExplicit, let ttl = try environment.registerTTLDuration() { options.registerTTL = ttl }
-        if !intervalExplicit, let interval = try environment.registerIntervalDuration() {
-            options.registerInterval = interval
-        } else if !intervalExplicit, options.registerInterval >= options.registerTTL {
-            options.registerInterval = options.registerTTL / 3  // heartbeat well within the TTL
-        }
+        let timing = try RegistrationTiming(ttl: options.registerTTLIsExplicit ? options.registerTTL : nil,
+                                            interval: options.registerIntervalIsExplicit ? options.registerInterval : nil,
+                                            environment: environment)
+        options.resolve(timing)
         self.options = options
+        self.timing = timing
         var logger = logger ?? Logger(label: "micro.service")
         logger[metadataKey: "service"] = "\(name)"
         self.logger = logger
-        let registry = try registry ?? environment.makeRegistry()
+
+        let engines = Engines.embedded.adding(plugins)
+        var context = EngineContext(environment: environment, logger: logger)
+        context.options[HTTPTransportOptions.self] = options.http
+        var owned: [any Engine] = []
+        let registry = try registry ?? { let r = try engines.makeRegistry(context); owned.append(r); return r }()
+        context.registry = registry
         self.registry = registry
-        let broker = try broker ?? environment.makeBroker(registry: registry)
+        let broker = try broker ?? { let b = try engines.makeBroker(context); owned.append(b); return b }()
         self.broker = broker
-        let transport = try transport ?? environment.makeTransport(configuration: options.http)
-        self.serverTransport = transport.server
-        self.transportName = transport.server is MemoryTransport ? "memory"
-            : (["nats", "grpc"].contains(transport.server.protocolName) ? transport.server.protocolName : "http")
+        let chosen = try transport ?? engines.makeTransport(context)
+        self.serverTransport = chosen.server
+        self.transportName = transport == nil ? environment.transport : Self.transportName(of: chosen.server)
+        self.ownedEngines = owned
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers
@@ -89,8 +98,15 @@ public final class Service: ServiceLifecycle.Service, Sendable {
             publishes = [TracingPublishWrapper(), MetricsPublishWrapper()] + publishes
             state.withLockedValue { $0.subscriberWrappers = [TracingSubscriberWrapper(), MetricsSubscriberWrapper()] }
         }
-        self.client = Client(registry: registry, transports: [transport.client], broker: broker, defaults: options.callDefaults,
-                             callWrappers: calls, publishWrappers: publishes, fromService: name)
+        self.client = Client(registry: registry, transports: try engines.clientTransports(primary: chosen.client, context),
+                             broker: broker, defaults: options.callDefaults, callWrappers: calls, publishWrappers: publishes,
+                             fromService: name)
+    }
+
+    /// The name node metadata gives a transport that was passed in rather than chosen by name.
+    private static func transportName(of server: any ServerTransport) -> String {
+        if server is MemoryTransport { return "memory" }
+        return ["nats", "grpc"].contains(server.protocolName) ? server.protocolName : "http"
     }
 
     // MARK: Handlers
@@ -118,11 +134,6 @@ public final class Service: ServiceLifecycle.Service, Sendable {
     /// Registers every endpoint of a handler type.
     public func register(_ handlers: some EndpointGroup) {
         router.register(handlers)
-    }
-
-    /// Adds a serialized `google.protobuf.FileDescriptorSet` of the protobuf endpoints, for gRPC server reflection.
-    public func addDescriptorSet(_ bytes: [UInt8]) {
-        router.addDescriptorSet(bytes)
     }
 
     /// Adds a handler wrapper (middleware); the first added is the outermost.
@@ -182,8 +193,10 @@ public final class Service: ServiceLifecycle.Service, Sendable {
         c?.finish()
     }
 
-    /// Serves until graceful shutdown (or ``stop()``): listen, subscribe, register, heartbeat; then
-    /// deregister, stop accepting, drain for up to `drainTimeout`, unsubscribe.
+    /// Serves until graceful shutdown (or ``stop()``): listen, subscribe, register; then, in one
+    /// `ServiceGroup`, heartbeat while the engines, the server and the subscriptions run. Shutdown runs
+    /// the group backwards: deregister, unsubscribe, stop accepting and drain for up to
+    /// `drainTimeout`, close the client's connections, the broker and the registry.
     public func run() async throws {
         let (stopSignal, stopContinuation) = AsyncStream<Void>.makeStream()
         let alreadyStopped = state.withLockedValue { s -> Bool in
@@ -191,10 +204,13 @@ public final class Service: ServiceLifecycle.Service, Sendable {
             return s.stopRequested
         }
         if alreadyStopped { stopContinuation.finish() }
-        let listener = try await serverTransport.listen(on: options.address ?? "127.0.0.1:0", handler: router)
-        state.withLockedValue { $0.address = listener.address }
+
         var active: [any BrokerSubscription] = []
+        var listener: (any TransportListener)?
         do {
+            let bound = try await serverTransport.listen(on: options.address ?? "127.0.0.1:0", handler: router)
+            listener = bound
+            state.withLockedValue { $0.address = bound.address }
             let (subs, wrappers) = state.withLockedValue { ($0.subscriptions, $0.subscriberWrappers) }
             for sub in subs {
                 var handler = sub.handler
@@ -204,46 +220,30 @@ public final class Service: ServiceLifecycle.Service, Sendable {
                 }
                 active.append(try await broker.subscribe(sub.topic, queue: sub.queue, handler: handler))
             }
-            try await registry.register(record, ttl: options.registerTTL)
+            try await registry.register(record, ttl: timing.ttl)
         } catch {
             for s in active { try? await s.unsubscribe() }
-            await listener.shutdown(gracePeriod: .zero)
+            await listener?.shutdown(gracePeriod: .zero)
+            await client.shutdown()
+            for engine in ownedEngines.reversed() { await engine.shutdown() }
             throw error
         }
+        guard let listener else { return }
         logger.info("service started", metadata: ["address": "\(listener.address)", "node": "\(nodeID)"])
 
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await listener.run() }
-                group.addTask { await self.heartbeat() }
-                for await _ in stopSignal {}
-                // Shutdown: leave the registry first so callers stop choosing this node, then drain.
-                self.router.setHealthCheck { .notServing }
-                do { try await self.registry.deregister(self.record) } catch {
-                    self.logger.warning("deregister failed", metadata: ["error": "\(error)"])
-                }
-                for s in active { try? await s.unsubscribe() }
-                await listener.shutdown(gracePeriod: self.options.drainTimeout)
-                group.cancelAll()
-                while let result = await group.nextResult() {
-                    if case .failure(let error) = result, !(error is CancellationError) { throw error }
-                }
-            }
-        } onCancelOrGracefulShutdown: {
-            stopContinuation.finish()
-        }
-        await client.shutdown()
-        await broker.shutdown()
+        // Started first, stopped last: the group shuts its services down in reverse order.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = ownedEngines.map { .init(service: $0) }
+        services.append(.init(service: client))
+        services.append(.init(service: ListenerService(listener: listener, drainTimeout: options.drainTimeout)))
+        services.append(.init(service: SubscriptionsService(subscriptions: active)))
+        services.append(.init(service: RegistrationService(registry: registry, record: { [weak self] in self?.record ?? ServiceRecord(name: "") },
+                                                           timing: timing, router: router, stopRequested: stopSignal, logger: logger),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
+        var groupLogger = logger
+        groupLogger.logLevel = max(logger.logLevel, .notice)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: groupLogger))
+        try await group.run()
         logger.info("service stopped")
-    }
-
-    private func heartbeat() async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: options.registerInterval) } catch { return }
-            do { try await registry.register(record, ttl: options.registerTTL) } catch {
-                logger.warning("re-register failed", metadata: ["error": "\(error)"])
-            }
-        }
     }
 
     /// Runs the service in a `ServiceGroup` that shuts it down gracefully on SIGTERM or SIGINT —

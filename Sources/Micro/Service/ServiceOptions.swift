@@ -50,16 +50,12 @@ public struct ServiceOptions: Sendable {
         self.callDefaults = callDefaults
         self.observability = observability
     }
-}
 
-/// What a subscriber knows about the message it handles.
-public struct SubscriberContext: Sendable {
-    /// The topic.
-    public var topic: String
-    /// The message headers (the publisher's metadata, `Content-Type`, `Micro-Id`, ...).
-    public var metadata: Metadata
-    /// A logger tagged with the topic.
-    public var logger: Logger
+    /// Takes the resolved TTL and interval, keeping track of which were given in code.
+    mutating func resolve(_ timing: RegistrationTiming) {
+        let explicit = (registerTTLIsExplicit, registerIntervalIsExplicit)
+        registerTTL = timing.ttl
+        registerInterval = timing.interval
+        (registerTTLIsExplicit, registerIntervalIsExplicit) = explicit
+    }
 }
-
-import Logging

@@ -1,0 +1,8 @@
+import MicroCore
+import MicroHTTP
+
+extension Engines {
+    /// What runs with nothing else installed: the `local` and `memory` registries, the `http` and
+    /// `memory` brokers and transports. Engine modules' plugins add the rest.
+    public static let embedded = Engines([.inProcess, .http])
+}

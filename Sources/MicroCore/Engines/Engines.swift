@@ -1,0 +1,91 @@
+/// The engines a program can choose by name, per role, and the choice `MICRO_*` makes among them.
+/// Start from the in-process ones (or `Micro`'s embedded defaults) and add engine modules' plugins.
+public struct Engines: Sendable {
+    /// Registries by name.
+    public private(set) var registries: [String: RegistryFactory] = [:]
+    /// Brokers by name.
+    public private(set) var brokers: [String: BrokerFactory] = [:]
+    /// Calling sides of transports by name.
+    public private(set) var clientTransports: [String: ClientTransportFactory] = [:]
+    /// Serving sides of transports by name.
+    public private(set) var serverTransports: [String: ServerTransportFactory] = [:]
+
+    /// The engines of `plugins` (none: an empty catalog).
+    public init(_ plugins: [EnginePlugin] = []) {
+        for plugin in plugins { plugin.add(to: &self) }
+    }
+
+    /// Adds (or replaces) a registry.
+    public mutating func add(_ factory: RegistryFactory) { registries[factory.name] = factory }
+    /// Adds (or replaces) a broker.
+    public mutating func add(_ factory: BrokerFactory) { brokers[factory.name] = factory }
+    /// Adds (or replaces) the calling side of a transport.
+    public mutating func add(_ factory: ClientTransportFactory) { clientTransports[factory.name] = factory }
+    /// Adds (or replaces) the serving side of a transport.
+    public mutating func add(_ factory: ServerTransportFactory) { serverTransports[factory.name] = factory }
+
+    /// These engines and those of `plugins`.
+    public func adding(_ plugins: [EnginePlugin]) -> Engines {
+        var engines = self
+        for plugin in plugins { plugin.add(to: &engines) }
+        return engines
+    }
+
+    // MARK: Choosing
+
+    /// The registry `MICRO_REGISTRY` names, at `MICRO_REGISTRY_ADDRESS`.
+    public func makeRegistry(_ context: EngineContext) throws -> any Registry {
+        var context = context
+        context.address = context.environment.registryAddress
+        return try Self.pick(registries, context.environment.registry, role: "registry", variable: "MICRO_REGISTRY").make(context)
+    }
+
+    /// The broker `MICRO_BROKER` names, at `MICRO_BROKER_ADDRESS` (given the registry already made).
+    public func makeBroker(_ context: EngineContext) throws -> any Broker {
+        var context = context
+        context.address = context.environment.brokerAddress
+        return try Self.pick(brokers, context.environment.broker, role: "broker", variable: "MICRO_BROKER").make(context)
+    }
+
+    /// Both sides of the transport `MICRO_TRANSPORT` names, at `MICRO_TRANSPORT_ADDRESS`.
+    public func makeTransport(_ context: EngineContext) throws -> (client: any ClientTransport, server: any ServerTransport) {
+        var context = context
+        context.address = context.environment.transportAddress
+        let name = context.environment.transport
+        let server = try Self.pick(serverTransports, name, role: "transport", variable: "MICRO_TRANSPORT").make(context)
+        let client = try Self.pick(clientTransports, name, role: "transport", variable: "MICRO_TRANSPORT").make(context)
+        return (client, server)
+    }
+
+    /// The calling side of the transport `MICRO_TRANSPORT` names.
+    public func makeClientTransport(_ context: EngineContext) throws -> any ClientTransport {
+        var context = context
+        context.address = context.environment.transportAddress
+        return try Self.pick(clientTransports, context.environment.transport, role: "transport", variable: "MICRO_TRANSPORT").make(context)
+    }
+
+    /// The calling sides a client needs to reach every node it may find: `primary` (the chosen
+    /// transport's), then one of every other known transport whose protocol is not covered yet, in
+    /// name order. They connect only when a node speaking their protocol is called.
+    public func clientTransports(primary: any ClientTransport, _ context: EngineContext) throws -> [any ClientTransport] {
+        var context = context
+        context.address = context.environment.transportAddress
+        var all: [any ClientTransport] = [primary]
+        var protocols: Set<String> = [primary.protocolName]
+        for name in clientTransports.keys.sorted() where name != context.environment.transport && name != "memory" {
+            // A client transport holds nothing until its first call, so one whose protocol is covered is dropped.
+            let transport = try clientTransports[name]!.make(context)
+            if protocols.insert(transport.protocolName).inserted { all.append(transport) }
+        }
+        return all
+    }
+
+    private static func pick<Product>(_ factories: [String: EngineFactory<Product>], _ name: String, role: String,
+                                      variable: String) throws -> EngineFactory<Product> {
+        guard let factory = factories[name.lowercased()] else {
+            let known = factories.keys.sorted().joined(separator: ", ")
+            throw ConfigurationError("unknown \(role) '\(name)' (\(variable)); this program has: \(known) (engine modules add more: depend on one and pass its plugin)")
+        }
+        return factory
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The process's `MICRO_*` variables, read in this one place (go-micro's names): which engine plays
+/// each role and where it is. Engines get it through their ``EngineContext``; none reads the process
+/// environment itself.
+public struct MicroEnvironment: Sendable {
+    /// `MICRO_REGISTRY`: the registry engine's name (default `local`).
+    public var registry: String
+    /// `MICRO_REGISTRY_ADDRESS`: where the registry is (its directory, server URLs, member or agent
+    /// addresses, peers to join; lists comma-separated).
+    public var registryAddress: String?
+    /// `MICRO_BROKER`: the broker engine's name (default `http`).
+    public var broker: String
+    /// `MICRO_BROKER_ADDRESS`: where the broker is (the HTTP broker's bind address, server URLs).
+    public var brokerAddress: String?
+    /// `MICRO_TRANSPORT`: the transport engine's name (default `http`).
+    public var transport: String
+    /// `MICRO_TRANSPORT_ADDRESS`: where the transport connects (NATS server URLs).
+    public var transportAddress: String?
+    /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
+    public var serverAddress: String?
+    /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
+    /// heartbeat, e.g. `"90"` or `"1.5"`; read by ``registerTTLDuration()``.
+    public var registerTTL: String?
+    /// `MICRO_REGISTER_INTERVAL` (go-micro's `--register_interval`): seconds between heartbeats.
+    public var registerInterval: String?
+    /// `MICRO_HOME`: where embedded engines keep their files (default `~/.micro`).
+    public var home: String
+    /// Every `MICRO_*` variable, for engine-specific settings (`MICRO_GOSSIP_ADDRESS`, ...).
+    public var values: [String: String]
+
+    /// Reads the variables from the process environment (or a given dictionary, for tests); empty
+    /// values count as unset.
+    public init(_ env: [String: String] = ProcessInfo.processInfo.environment) {
+        var values: [String: String] = [:]
+        for (key, value) in env where key.hasPrefix("MICRO_") && !value.isEmpty { values[key] = value }
+        self.values = values
+        registry = values["MICRO_REGISTRY"]?.lowercased() ?? "local"
+        registryAddress = values["MICRO_REGISTRY_ADDRESS"]
+        broker = values["MICRO_BROKER"]?.lowercased() ?? "http"
+        brokerAddress = values["MICRO_BROKER_ADDRESS"]
+        transport = values["MICRO_TRANSPORT"]?.lowercased() ?? "http"
+        transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
+        serverAddress = values["MICRO_SERVER_ADDRESS"]
+        registerTTL = values["MICRO_REGISTER_TTL"]
+        registerInterval = values["MICRO_REGISTER_INTERVAL"]
+        let userHome = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        home = values["MICRO_HOME"] ?? (userHome.hasSuffix("/") ? userHome + ".micro" : userHome + "/.micro")
+    }
+
+    /// A `MICRO_*` variable by its full name, nil when unset or empty.
+    public subscript(_ variable: String) -> String? {
+        values[variable]
+    }
+
+    /// ``registerTTL`` as a duration (nil when unset); throws a ``ConfigurationError`` unless it is a
+    /// positive number of seconds (at most a year).
+    public func registerTTLDuration() throws -> Duration? {
+        try registerTTL.map { try Self.seconds($0, variable: "MICRO_REGISTER_TTL") }
+    }
+
+    /// ``registerInterval`` as a duration (nil when unset); throws like ``registerTTLDuration()``.
+    public func registerIntervalDuration() throws -> Duration? {
+        try registerInterval.map { try Self.seconds($0, variable: "MICRO_REGISTER_INTERVAL") }
+    }
+
+    private static func seconds(_ text: String, variable: String) throws -> Duration {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 366 * 86_400 else {
+            throw ConfigurationError("\(variable) must be a positive number of seconds, got '\(text)'")
+        }
+        return .milliseconds(Int64(max(1, (value * 1000).rounded())))
+    }
+}

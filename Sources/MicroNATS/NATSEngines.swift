@@ -1,0 +1,24 @@
+import Foundation
+import MicroCore
+
+extension EnginePlugin {
+    /// NATS as `nats` registry, broker and transport; each role's address is a comma-separated list of
+    /// server URLs (default `nats://127.0.0.1:4222`).
+    public static let nats = EnginePlugin("nats") { engines in
+        engines.add(RegistryFactory("nats") { context in NATSRegistry(options: NATSOptions.servers(context.address)) })
+        engines.add(BrokerFactory("nats") { context in NATSBroker(options: NATSOptions.servers(context.address)) })
+        engines.add(ClientTransportFactory("nats") { context in NATSClientTransport(options: NATSOptions.servers(context.address)) })
+        engines.add(ServerTransportFactory("nats") { context in NATSServerTransport(options: NATSOptions.servers(context.address)) })
+    }
+}
+
+extension NATSOptions {
+    /// Options for a comma-separated list of server URLs (go-micro's address lists), named after the
+    /// process; nil or empty means `nats://127.0.0.1:4222`.
+    static func servers(_ addresses: String?) -> NATSOptions {
+        let servers = (addresses ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var options = servers.isEmpty ? NATSOptions() : NATSOptions(servers: servers)
+        options.name = ProcessInfo.processInfo.processName
+        return options
+    }
+}
