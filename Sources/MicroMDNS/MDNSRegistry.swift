@@ -41,12 +41,14 @@ public final class MDNSRegistry: Registry {
         var announced: Int
     }
 
+    /// The announcements' and expiries' periodic work, once the sockets are open.
+    private let maintenance = OwnedTasks()
+
     private struct State: Sendable {
         var cache: MDNSPeerCache?
         var local: [DNSName: Local] = [:]
         var start: Task<MDNSTransport, any Error>?
         var transport: MDNSTransport?
-        var maintenance: Task<Void, Never>?
         var lastReply: [[DNSResourceRecord]: NIODeadline] = [:]
         var closed = false
     }
@@ -187,13 +189,11 @@ public final class MDNSRegistry: Registry {
 
     /// Withdraws every node this registry announced (goodbyes), stops listening and ends every watch.
     public func shutdown() async {
-        let (maintenance, start) = state.withLock { s -> (Task<Void, Never>?, Task<MDNSTransport, any Error>?) in
+        let start = state.withLock { s -> Task<MDNSTransport, any Error>? in
             s.closed = true
-            defer { s.maintenance = nil }
-            return (s.maintenance, s.start)
+            return s.start
         }
-        maintenance?.cancel()
-        await maintenance?.value
+        await maintenance.close()
         if let transport = try? await start?.value {
             let (send, events) = state.withLock { s in Self.withdraw(Array(s.local.keys), state: &s, now: .now()) }
             watchers.emit(events)
@@ -221,17 +221,19 @@ public final class MDNSRegistry: Registry {
             state.withLock { s in if s.start == task { s.start = nil } }
             throw error
         }
-        try state.withLock { s throws(MDNSError) in
+        let first = try state.withLock { s throws(MDNSError) -> Bool in
             guard !s.closed else { throw MDNSError(.shutdown, "the registry is shut down") }
-            if s.transport == nil {
-                s.transport = transport
-                let interval = configuration.maintenanceInterval
-                s.maintenance = Task { [weak self] in
-                    while !Task.isCancelled {
-                        guard let self else { return }
-                        await self.tick()
-                        try? await Task.sleep(for: interval)
-                    }
+            guard s.transport == nil else { return false }
+            s.transport = transport
+            return true
+        }
+        if first {
+            let interval = configuration.maintenanceInterval
+            maintenance.spawn { [weak self] in
+                while !Task.isCancelled {
+                    guard let self else { return }
+                    await self.tick()
+                    try? await Task.sleep(for: interval)
                 }
             }
         }

@@ -69,13 +69,3 @@ import Testing
         #expect(log.withLockedValue { $0.count } == 6)
     }
 }
-
-/// Polls `condition` until it holds or 3 s pass.
-private func eventually(_ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(3)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
-}

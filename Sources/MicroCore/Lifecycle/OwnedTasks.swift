@@ -46,7 +46,7 @@ package final class OwnedTasks: Sendable {
             let cancelled = s.cancelledEarly.remove(id) != nil
             if s.finishedEarly.remove(id) != nil { return false }
             s.tasks[id] = task
-            return cancelled || s.closed
+            return cancelled
         }
         if cancel { task.cancel() }
         return ID(value: id)
@@ -74,18 +74,19 @@ package final class OwnedTasks: Sendable {
     /// Whether ``close()`` has begun.
     package var isClosed: Bool { state.withLockedValue { $0.closed } }
 
-    /// Refuses new tasks, cancels the running ones and waits until every one has ended.
-    package func close() async {
+    /// Refuses new tasks, cancels the running ones (unless `cancelling` is false: then they are left
+    /// to end on their own, say after their connection closed) and waits until every one has ended.
+    package func close(cancelling: Bool = true) async {
         state.withLockedValue { $0.closed = true }
         while true {
             let tasks = state.withLockedValue { Array($0.tasks.values) }
             if tasks.isEmpty {
-                // A task being stored right now is cancelled as it is stored; wait for that moment.
+                // A task being stored right now is picked up once it is stored; wait for that moment.
                 guard state.withLockedValue({ !$0.spawning.isEmpty }) else { return }
                 await Task.yield()
                 continue
             }
-            for task in tasks { task.cancel() }
+            if cancelling { for task in tasks { task.cancel() } }
             for task in tasks { await task.value }
         }
     }

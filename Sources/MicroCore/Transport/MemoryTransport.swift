@@ -5,48 +5,58 @@ import NIOCore
 /// calls. For unit tests and single-process programs; it enforces deadlines like a network one.
 public final class MemoryTransport: ClientTransport, ServerTransport {
     public let protocolName = "mucp"
-    private let listeners = NIOLockedValueBox<(next: Int, handlers: [String: any RPCHandler])>((0, [:]))
+    /// A listening address: its handler, and the streams it serves (ended by the listener's shutdown).
+    private struct Bound: Sendable {
+        let handler: any RPCHandler
+        let streams: OwnedTasks
+    }
+
+    private let listeners = NIOLockedValueBox<(next: Int, bound: [String: Bound])>((0, [:]))
 
     /// An empty transport; clients and servers that share this instance reach each other.
     public init() {}
 
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
+        let streams = OwnedTasks()
         let bound: String = listeners.withLockedValue { s in
             var a = address
             if a.isEmpty || a.hasSuffix(":0") { s.next += 1; a = "memory:\(s.next)" }
-            s.handlers[a] = handler
+            s.bound[a] = Bound(handler: handler, streams: streams)
             return a
         }
         let (stopped, stop) = AsyncStream<Void>.makeStream()
-        return MemoryListener(address: bound, stopped: stopped, stop: stop) { [weak self] in
-            _ = self?.listeners.withLockedValue { $0.handlers.removeValue(forKey: bound) }
+        return MemoryListener(address: bound, stopped: stopped, stop: stop, streams: streams) { [weak self] in
+            _ = self?.listeners.withLockedValue { $0.bound.removeValue(forKey: bound) }
         }
     }
 
-    private func handler(_ address: String) throws -> any RPCHandler {
-        guard let h = listeners.withLockedValue({ $0.handlers[address] }) else {
+    private func bound(_ address: String) throws -> Bound {
+        guard let b = listeners.withLockedValue({ $0.bound[address] }) else {
             throw TransportError(.connectFailed, address: address, detail: "no listener")
         }
-        return h
+        return b
     }
 
     public func call(_ request: RPCRequest, to address: String) async throws -> RPCResponse {
-        let h = try handler(address)
+        let h = try bound(address).handler
         let result = try await withDeadline(request.deadline, address: address) { await h.handle(request) }
         return try result.get()
     }
 
     public func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel {
-        let h = try handler(address)
+        let server = try bound(address)
+        let h = server.handler
         let (toServer, toServerC) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         let (toClient, toClientC) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         let inbound = LockedIterator(toServer)
-        let task = Task {
+        let spawned = server.streams.spawn {
             let error = await h.handleStream(request, inbound: MessageReader { try await inbound.next() },
                                              outbound: MessageWriter { toClientC.yield($0) })
             if let error { toClientC.finish(throwing: error) } else { toClientC.finish() }
         }
-        return MemoryStreamChannel(send: toServerC, receive: LockedIterator(toClient), task: task)
+        guard let spawned else { throw TransportError(.connectFailed, address: address, detail: "the listener is shutting down") }
+        let streams = server.streams
+        return MemoryStreamChannel(send: toServerC, receive: LockedIterator(toClient), cancelHandler: { streams.cancel(spawned) })
     }
 
     public func shutdown() async {}
@@ -80,23 +90,29 @@ final class LockedIterator: @unchecked Sendable {
 struct MemoryStreamChannel: ClientStreamChannel {
     let send: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     let receive: LockedIterator
-    let task: Task<Void, Never>
+    let cancelHandler: @Sendable () -> Void
     func send(_ message: ByteBuffer) async throws { send.yield(message) }
     func finishSending() async throws { send.finish() }
     func receive() async throws -> ByteBuffer? { try await receive.next() }
-    func cancel() { task.cancel(); send.finish() }
+    func cancel() { cancelHandler(); send.finish() }
 }
 
 struct MemoryListener: TransportListener {
     let address: String
     let stopped: AsyncStream<Void>
     let stop: AsyncStream<Void>.Continuation
+    let streams: OwnedTasks
     let remove: @Sendable () -> Void
     func run() async throws {
         for await _ in stopped {}
     }
+    /// Takes no new calls, lets streams in flight finish for up to `gracePeriod`, then cancels the rest.
     func shutdown(gracePeriod: Duration) async {
         remove()
+        let clock = ContinuousClock()
+        let deadline = clock.now + gracePeriod
+        while streams.count > 0, clock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        await streams.close()
         stop.finish()
     }
 }

@@ -24,12 +24,15 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
 
     final class Connection: Sendable {
         let transport: HTTP2ClientTransport.Posix
-        let running: Task<Void, Never>
-        init(transport: HTTP2ClientTransport.Posix, running: Task<Void, Never>) {
+        init(transport: HTTP2ClientTransport.Posix) {
             self.transport = transport
-            self.running = running
         }
     }
+
+    /// Each connection's `connect()`, which runs until the connection has shut down.
+    private let connecting = OwnedTasks()
+    /// The calls' streams, each open until its call ends.
+    private let streams = OwnedTasks()
 
     /// A transport with its own connection pool.
     public init(configuration: GRPCClientConfiguration = GRPCClientConfiguration()) {
@@ -65,12 +68,17 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
         } catch {
             throw TransportError(.connectFailed, address: address, detail: "cannot set up a connection: \(error)")
         }
-        return connections.withLockedValue { pool in
-            if let existing = pool[address] { return existing }
-            let c = Connection(transport: transport, running: Task { try? await transport.connect() })
+        let (connection, fresh) = connections.withLockedValue { pool -> (Connection, Bool) in
+            if let existing = pool[address] { return (existing, false) }
+            let c = Connection(transport: transport)
             pool[address] = c
-            return c
+            return (c, true)
         }
+        if fresh, connecting.spawn({ try? await transport.connect() }) == nil {
+            transport.beginGracefulShutdown()
+            throw TransportError(.shutdown, address: address, detail: "the transport is shut down")
+        }
+        return connection
     }
 
     /// Drops a connection that failed to connect, so the next call to that node dials afresh.
@@ -88,8 +96,9 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
             defer { pool = [:] }
             return Array(pool.values)
         }
+        await streams.close()
         for c in all { c.transport.beginGracefulShutdown() }
-        for c in all { await c.running.value }
+        await connecting.close(cancelling: false)
     }
 
     // MARK: Requests
@@ -261,7 +270,7 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
         let options = callOptions()
         let (opened, openedContinuation) = AsyncThrowingStream<GRPCClientStreamChannel.Box, any Error>.makeStream()
         let limit = configuration.maxRequestMessageSize
-        let task = Task {
+        let spawned = streams.spawn {
             do {
                 try await connection.transport.withStream(descriptor: descriptor, options: options) { stream, _ in
                     try await stream.outbound.write(.metadata(metadata))
@@ -275,18 +284,21 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
                 openedContinuation.finish(throwing: error)
             }
         }
+        guard let spawned else { throw TransportError(.shutdown, address: address, detail: "the transport is shut down") }
+        let streams = self.streams
+        let cancelTask: @Sendable () -> Void = { streams.cancel(spawned) }
         let box: GRPCClientStreamChannel.Box
         do {
             var iterator = opened.makeAsyncIterator()
             guard let b = try await iterator.next() else { throw CancellationError() }
             box = b
         } catch {
-            task.cancel()
+            cancelTask()
             let mapped = Self.transportError(error, address: address, started: false)
             if let t = mapped as? TransportError, t.code == .connectFailed { evict(address, connection) }
             throw mapped
         }
-        let channel = GRPCClientStreamChannel(box: box, task: task, address: address, maxMessageSize: limit,
+        let channel = GRPCClientStreamChannel(box: box, cancel: cancelTask, address: address, maxMessageSize: limit,
                                               contentType: Self.responseContentType(request))
         if let deadline = request.deadline {
             let scheduled = configuration.eventLoopGroup.any().scheduleTask(deadline: deadline) { channel.expire() }
@@ -366,15 +378,15 @@ final class GRPCClientStreamChannel: MicroCore.ClientStreamChannel {
     }
 
     let box: Box
-    let task: Task<Void, Never>
+    let cancelTask: @Sendable () -> Void
     let address: String
     let maxMessageSize: Int
     let contentType: String
     private let state = NIOLockedValueBox(State())
 
-    init(box: Box, task: Task<Void, Never>, address: String, maxMessageSize: Int, contentType: String) {
+    init(box: Box, cancel: @escaping @Sendable () -> Void, address: String, maxMessageSize: Int, contentType: String) {
         self.box = box
-        self.task = task
+        self.cancelTask = cancel
         self.address = address
         self.maxMessageSize = maxMessageSize
         self.contentType = contentType
@@ -437,7 +449,7 @@ final class GRPCClientStreamChannel: MicroCore.ClientStreamChannel {
             s.finished = true
         }
         box.markDone()
-        task.cancel()
+        cancelTask()
     }
 
     /// The deadline passed: the stream fails with a timeout and is reset.
@@ -446,6 +458,6 @@ final class GRPCClientStreamChannel: MicroCore.ClientStreamChannel {
             if !s.finished, s.failure == nil { s.failure = TransportError(.timeout, address: address, detail: "deadline exceeded") }
         }
         box.markDone()
-        task.cancel()
+        cancelTask()
     }
 }

@@ -33,12 +33,15 @@ public final class HTTPBroker: Broker {
 
     private struct State {
         var server: HTTPServer?
-        var tasks: [Task<Void, Never>] = []
         var subscribers: [String: Subscriber] = [:]
         var closed = false
     }
 
     private let state = NIOLockedValueBox(State())
+    /// The subscribers' heartbeat.
+    private let heartbeats = OwnedTasks()
+    /// The delivery server's `run`, which ends once the server has shut down.
+    private let serving = OwnedTasks()
     private let startLock = NIOLock()
 
     /// A broker that finds subscribers through `registry` and, once something subscribes, listens on `address`.
@@ -156,15 +159,18 @@ public final class HTTPBroker: Broker {
             if s.closed { return nil }
             if let existing = s.server { return existing }
             s.server = server
-            s.tasks.append(Task { await server.run() })
-            s.tasks.append(Task { [weak self] in await self?.heartbeat() })
             return server
         }
         guard let winner else {
             await server.shutdown(gracePeriod: .zero)
             throw TransportError(.shutdown, address: bindAddress, detail: "broker is shut down")
         }
-        if winner !== server { await server.shutdown(gracePeriod: .zero) }
+        if winner !== server {
+            await server.shutdown(gracePeriod: .zero)
+        } else {
+            serving.spawn { await server.run() }
+            heartbeats.spawn { [weak self] in await self?.heartbeat() }
+        }
         return winner
     }
 
@@ -181,18 +187,17 @@ public final class HTTPBroker: Broker {
     }
 
     public func shutdown() async {
-        let (server, tasks, subs) = state.withLockedValue { s -> (HTTPServer?, [Task<Void, Never>], [Subscriber]) in
+        let (server, subs) = state.withLockedValue { s -> (HTTPServer?, [Subscriber]) in
             s.closed = true
-            let r = (s.server, s.tasks, Array(s.subscribers.values))
+            let r = (s.server, Array(s.subscribers.values))
             s.server = nil
-            s.tasks = []
             s.subscribers = [:]
             return r
         }
+        await heartbeats.close()
         for sub in subs { try? await registry.deregister(sub.record) }
-        for t in tasks where t != tasks.first { t.cancel() }
         await server?.shutdown(gracePeriod: .seconds(2))
-        for t in tasks { await t.value }
+        await serving.close()
         await client.shutdown()
     }
 }
