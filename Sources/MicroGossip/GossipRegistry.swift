@@ -61,8 +61,8 @@ public final class GossipRegistry: Registry {
             configurationError
         } else if advertise == nil {
             GossipError(.invalidAddress, "advertise address \(advertiseHost) is not a numeric IP")
-        } else if meta.count > GossipMemberlist.maxMetaSize {
-            GossipError(.invalidConfiguration, "tags encode to \(meta.count) bytes, over memberlist's \(GossipMemberlist.maxMetaSize)")
+        } else if meta.count > GossipStateMachine.maxMetaSize {
+            GossipError(.invalidConfiguration, "tags encode to \(meta.count) bytes, over memberlist's \(GossipStateMachine.maxMetaSize)")
         } else { nil }
         let memberlist = self.memberlist
         let starting = Task<Int, any Error> {
