@@ -1,11 +1,10 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// What one probe heard back: an ack (direct or relayed) ends the wait; nacks are counted.
+/// Wakes a running probe when its ack comes (direct, relayed or over TCP), or at its timeout.
 final class GossipAckWaiter: Sendable {
     private struct State {
         var acked = false
-        var nacks = 0
         var waiting: CheckedContinuation<Bool, Never>?
         var generation = 0
     }
@@ -21,12 +20,6 @@ final class GossipAckWaiter: Sendable {
         }
         c?.resume(returning: true)
     }
-
-    /// Records a nack (the relay reached, but not the target).
-    func nack() { state.withLockedValue { $0.nacks += 1 } }
-
-    /// How many nacks came.
-    var nacks: Int { state.withLockedValue { $0.nacks } }
 
     /// Waits until an ack came (true) or `timeout` passed (false).
     func wait(timeout: TimeAmount, on loop: any EventLoop) async -> Bool {

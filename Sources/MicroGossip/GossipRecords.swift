@@ -72,7 +72,7 @@ final class GossipRecords: GossipDelegate {
 
     init(selfName: String, tombstoneLifetime: Duration, logger: Logger) {
         self.selfName = selfName
-        self.tombstoneLifetime = GossipMemberlist.amount(tombstoneLifetime)
+        self.tombstoneLifetime = TimeAmount(tombstoneLifetime)
         self.logger = logger
     }
 
@@ -95,7 +95,7 @@ final class GossipRecords: GossipDelegate {
                 one.nodes = [node]
                 let key = Key(name: service.name, version: service.version, node: node.id)
                 let seq = nextSeq(&s)
-                s.entries[key] = Entry(origin: selfName, seq: seq, record: one, ttl: ttl, expires: ttl.map { now + GossipMemberlist.amount($0) },
+                s.entries[key] = Entry(origin: selfName, seq: seq, record: one, ttl: ttl, expires: ttl.map { now + TimeAmount($0) },
                                        deleted: false, touched: now)
                 events += s.view.register(one, ttl: ttl, now: now)
                 updates.append(Update(origin: selfName, seq: seq, op: "put", ttlMilliseconds: ttl.map(Self.milliseconds), service: one))
@@ -210,7 +210,7 @@ final class GossipRecords: GossipDelegate {
         switch u.op {
         case "put":
             let ttl = u.ttlMilliseconds.map { Duration.milliseconds(max(1, $0)) }
-            let expires = ttl.map { now + GossipMemberlist.amount($0) }
+            let expires = ttl.map { now + TimeAmount($0) }
             if let expires, expires <= now { return [] }
             s.entries[key] = Entry(origin: u.origin, seq: u.seq, record: u.service, ttl: ttl, expires: expires, deleted: false, touched: now)
             return s.view.register(u.service, ttl: ttl, now: now)

@@ -61,8 +61,8 @@ public final class GossipRegistry: Registry {
             configurationError
         } else if advertise == nil {
             GossipError(.invalidAddress, "advertise address \(advertiseHost) is not a numeric IP")
-        } else if meta.count > GossipMemberlist.maxMetaSize {
-            GossipError(.invalidConfiguration, "tags encode to \(meta.count) bytes, over memberlist's \(GossipMemberlist.maxMetaSize)")
+        } else if meta.count > GossipStateMachine.maxMetaSize {
+            GossipError(.invalidConfiguration, "tags encode to \(meta.count) bytes, over memberlist's \(GossipStateMachine.maxMetaSize)")
         } else { nil }
         let memberlist = self.memberlist
         let starting = Task<Int, any Error> {
@@ -90,14 +90,11 @@ public final class GossipRegistry: Registry {
         state.withLockedValue { $0.running = running }
     }
 
-    /// A member bound to `bind` (`host:port`; nil: `$MICRO_GOSSIP_ADDRESS`, else 127.0.0.1:7946) joining
-    /// `peers` (comma-separated `host:port`; nil: `$MICRO_REGISTRY_ADDRESS`). An unparsable address
-    /// makes every call fail with ``GossipError``.
-    public convenience init(bind: String?, peers: String?, logger: Logger = Logger(label: "micro.registry.gossip")) {
-        let env = ProcessInfo.processInfo.environment
-        let bindText = bind.flatMap { $0.isEmpty ? nil : $0 } ?? env["MICRO_GOSSIP_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7946"
-        let peerText = peers ?? env["MICRO_REGISTRY_ADDRESS"] ?? ""
-        let seeds = peerText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    /// A member bound to `bind` (`host:port`; empty: 127.0.0.1:7946) joining `peers` (comma-separated
+    /// `host:port`). An unparsable address makes every call fail with ``GossipError``.
+    public convenience init(bind: String = "127.0.0.1:7946", peers: String = "", logger: Logger = Logger(label: "micro.registry.gossip")) {
+        let bindText = bind.isEmpty ? "127.0.0.1:7946" : bind
+        let seeds = peers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
             self.init(configuration: try GossipConfiguration(bind: bindText, seeds: seeds), logger: logger, configurationError: nil)
         } catch {

@@ -1,8 +1,8 @@
 /// Why bytes from a gossip peer could not be read (or a value written). Packets that fail to parse
 /// are dropped with one of these; none of them is fatal.
-public struct GossipWireError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct GossipWireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kinds of failure.
-    public enum Code: String, Sendable, Hashable {
+    package enum Code: String, Sendable, Hashable {
         /// The input ends inside a value (on a stream: more bytes are needed).
         case truncated
         /// A byte that starts no msgpack value (0xc1), or a value of the wrong type for a field.
@@ -24,15 +24,15 @@ public struct GossipWireError: Error, Hashable, Sendable, CustomStringConvertibl
     }
 
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// Where and what, for logs.
-    public var detail: String
+    package var detail: String
 
     /// Creates an error.
-    public init(_ code: Code, _ detail: String = "") {
+    package init(_ code: Code, _ detail: String = "") {
         self.code = code
         self.detail = detail
     }
 
-    public var description: String { detail.isEmpty ? "gossip: \(code.rawValue)" : "gossip: \(code.rawValue): \(detail)" }
+    package var description: String { detail.isEmpty ? "gossip: \(code.rawValue)" : "gossip: \(code.rawValue): \(detail)" }
 }

@@ -1,18 +1,18 @@
 /// The msgpack subset memberlist speaks, written the way go-msgpack's default handle writes it
 /// (old-spec "raw" for strings and bytes, smallest integer forms) and read leniently (str8, bin,
 /// signed forms, floats, ext all accepted), with every read bounded.
-public enum MessagePack {
+package enum MessagePack {
     /// Bounds for decoding untrusted bytes.
-    public struct Limits: Sendable, Hashable {
+    package struct Limits: Sendable, Hashable {
         /// The deepest nesting of arrays and maps.
-        public var maxDepth: Int
+        package var maxDepth: Int
         /// The most elements in one array or pairs in one map.
-        public var maxCount: Int
+        package var maxCount: Int
         /// The longest string or byte array.
-        public var maxBytes: Int
+        package var maxBytes: Int
 
         /// Creates limits.
-        public init(maxDepth: Int = 16, maxCount: Int = 1 << 20, maxBytes: Int = 32 << 20) {
+        package init(maxDepth: Int = 16, maxCount: Int = 1 << 20, maxBytes: Int = 32 << 20) {
             self.maxDepth = maxDepth
             self.maxCount = maxCount
             self.maxBytes = maxBytes
@@ -22,7 +22,7 @@ public enum MessagePack {
     // MARK: Encoding
 
     /// Appends `value` to `out`.
-    public static func encode(_ value: MessagePackValue, into out: inout [UInt8]) throws {
+    package static func encode(_ value: MessagePackValue, into out: inout [UInt8]) throws {
         switch value {
         case .null: out.append(0xc0)
         case .bool(let b): out.append(b ? 0xc3 : 0xc2)
@@ -60,7 +60,7 @@ public enum MessagePack {
     }
 
     /// `value` encoded on its own.
-    public static func encode(_ value: MessagePackValue) throws -> [UInt8] {
+    package static func encode(_ value: MessagePackValue) throws -> [UInt8] {
         var out: [UInt8] = []
         try encode(value, into: &out)
         return out
@@ -85,7 +85,7 @@ public enum MessagePack {
     // MARK: Decoding
 
     /// Decodes one value from the start of `bytes`; returns it and how many bytes it took.
-    public static func decode(_ bytes: [UInt8], from offset: Int = 0, limits: Limits = Limits()) throws -> (value: MessagePackValue, consumed: Int) {
+    package static func decode(_ bytes: [UInt8], from offset: Int = 0, limits: Limits = Limits()) throws -> (value: MessagePackValue, consumed: Int) {
         var reader = Reader(bytes: bytes, index: offset, limits: limits)
         let value = try reader.value(depth: 0)
         return (value, reader.index - offset)

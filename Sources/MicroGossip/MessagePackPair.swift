@@ -1,12 +1,12 @@
 /// One key and value of a msgpack map.
-public struct MessagePackPair: Sendable, Hashable {
+package struct MessagePackPair: Sendable, Hashable {
     /// The key.
-    public var key: MessagePackValue
+    package var key: MessagePackValue
     /// The value.
-    public var value: MessagePackValue
+    package var value: MessagePackValue
 
     /// Creates a pair.
-    public init(_ key: MessagePackValue, _ value: MessagePackValue) {
+    package init(_ key: MessagePackValue, _ value: MessagePackValue) {
         self.key = key
         self.value = value
     }

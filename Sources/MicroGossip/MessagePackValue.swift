@@ -1,6 +1,6 @@
 /// A decoded msgpack value: what memberlist and serf put on the wire (go-msgpack's encoding of Go
 /// structs as maps keyed by field name, `[]byte` and `string` both as raw bytes).
-public enum MessagePackValue: Sendable, Hashable {
+package enum MessagePackValue: Sendable, Hashable {
     /// `nil`.
     case null
     /// A boolean.
@@ -21,10 +21,10 @@ public enum MessagePackValue: Sendable, Hashable {
     case ext(Int8, [UInt8])
 
     /// A string value (`raw` bytes as UTF-8, invalid sequences repaired).
-    public static func string(_ s: String) -> MessagePackValue { .raw(Array(s.utf8)) }
+    package static func string(_ s: String) -> MessagePackValue { .raw(Array(s.utf8)) }
 
     /// The value as an unsigned integer, if it is a non-negative integer.
-    public var unsignedValue: UInt64? {
+    package var unsignedValue: UInt64? {
         switch self {
         case .uint(let u): return u
         case .int(let i): return i >= 0 ? UInt64(i) : nil
@@ -33,7 +33,7 @@ public enum MessagePackValue: Sendable, Hashable {
     }
 
     /// The value as raw bytes (`nil` counts as empty, as go-msgpack decodes it).
-    public var bytesValue: [UInt8]? {
+    package var bytesValue: [UInt8]? {
         switch self {
         case .raw(let b): return b
         case .null: return []
@@ -51,7 +51,7 @@ public enum MessagePackValue: Sendable, Hashable {
     }
 
     /// The value as a string (`nil` counts as empty).
-    public var stringValue: String? {
+    package var stringValue: String? {
         switch self {
         case .raw(let b): return String(decoding: b, as: UTF8.self)
         case .null: return ""
@@ -60,7 +60,7 @@ public enum MessagePackValue: Sendable, Hashable {
     }
 
     /// The value as a boolean (`nil` counts as false).
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         switch self {
         case .bool(let b): return b
         case .null: return false
@@ -69,7 +69,7 @@ public enum MessagePackValue: Sendable, Hashable {
     }
 
     /// The value of `key` in a map whose keys are strings (the first one, if repeated).
-    public subscript(key: String) -> MessagePackValue? {
+    package subscript(key: String) -> MessagePackValue? {
         guard case .map(let pairs) = self else { return nil }
         let k = Array(key.utf8)
         for pair in pairs { if case .raw(let b) = pair.key, b == k { return pair.value } }

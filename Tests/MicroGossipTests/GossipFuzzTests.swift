@@ -13,7 +13,7 @@ import Testing
             .indirectPing(IndirectPingMessage(seqNo: 3, target: [127, 0, 0, 3], port: 7000, node: "node-3", nack: true)),
             .ack(AckMessage(seqNo: 77, payload: [1, 2, 3, 4])), .nack(seqNo: 12),
             .suspect(AccusationMessage(incarnation: 9, node: "node-3", from: "node-1")),
-            .alive(AliveMessage(incarnation: 2, node: "node-4", addr: [127, 0, 0, 4], port: 7946, meta: meta, vsn: GossipMemberlist.versions)),
+            .alive(AliveMessage(incarnation: 2, node: "node-4", addr: [127, 0, 0, 4], port: 7946, meta: meta, vsn: GossipStateMachine.versions)),
             .dead(AccusationMessage(incarnation: 2, node: "node-4", from: "node-4")),
             .user(GossipRecords.userMessage([GossipRecords.Update(origin: "node-1", seq: 5, op: "put", ttlMilliseconds: 1000,
                                                                   service: record("svc", nodes: ["svc-1"]))])),
@@ -23,7 +23,7 @@ import Testing
         packets.append(GossipWire.compound(encoded))
         packets.append(GossipWire.withChecksum(GossipWire.compound(encoded)))
         packets.append(try GoLZW.compressMessage(GossipWire.compound(encoded)))
-        let node = PushNodeState(name: "node-1", addr: [127, 0, 0, 1], port: 7946, meta: meta, incarnation: 1, state: .alive, vsn: GossipMemberlist.versions)
+        let node = PushNodeState(name: "node-1", addr: [127, 0, 0, 1], port: 7946, meta: meta, incarnation: 1, state: .alive, vsn: GossipStateMachine.versions)
         let records = GossipRecords(selfName: "x", tombstoneLifetime: .seconds(1), logger: .init(label: "fuzz"))
         _ = records.registerLocal(record("svc", nodes: ["a", "b"]), ttl: .seconds(5))
         let pp = try GossipWire.encode(.pushPull(PushPullMessage(join: true, nodes: [node, node], userState: records.localState(join: true))))

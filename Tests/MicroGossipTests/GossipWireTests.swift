@@ -45,7 +45,7 @@ import Testing
             .indirectPing(IndirectPingMessage(seqNo: 8, target: [127, 0, 0, 2], port: 1, node: "t", nack: true, sourceAddr: [127, 0, 0, 1], sourcePort: 2, sourceNode: "s")),
             .ack(AckMessage(seqNo: 9, payload: [1, 2, 3])), .ack(AckMessage(seqNo: 10)), .nack(seqNo: 11),
             .suspect(AccusationMessage(incarnation: 3, node: "x", from: "y")), .dead(AccusationMessage(incarnation: 4, node: "x", from: "x")),
-            .alive(AliveMessage(incarnation: 5, node: "z", addr: [10, 0, 0, 1], port: 7946, meta: SerfTags.encode(["role": "web"]), vsn: GossipMemberlist.versions)),
+            .alive(AliveMessage(incarnation: 5, node: "z", addr: [10, 0, 0, 1], port: 7946, meta: SerfTags.encode(["role": "web"]), vsn: GossipStateMachine.versions)),
             .user([0x4d, 0x01, 0x5b, 0x5d]), .error("boom"),
         ]
         for m in messages {
@@ -68,7 +68,7 @@ import Testing
 
     @Test func streamsDecodePushPullAndUserMessagesAndAskForMoreWhenCut() throws {
         let node = PushNodeState(name: "n1", addr: [127, 0, 0, 1], port: 7946, meta: SerfTags.encode(["a": "b"]), incarnation: 3, state: .suspect,
-                                 vsn: GossipMemberlist.versions)
+                                 vsn: GossipStateMachine.versions)
         let pp = PushPullMessage(join: true, nodes: [node, node], userState: [2, 0x80, 9, 9])
         let bytes = try GossipWire.encode(.pushPull(pp))
         #expect(try GossipWire.decodeStream(bytes) == .pushPull(pp))
