@@ -30,13 +30,19 @@ public final class GossipRegistry: Registry {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
+    /// Why the configuration cannot work (every call then fails with it).
+    private let invalid: GossipError?
+    /// The member's loops (probes, gossip, push-pull, expiry), once it is bound.
+    private let loops = OwnedTasks()
+
     private struct State {
+        /// Binding and the first join, shared by every caller that waits for it.
         var starting: Task<Int, any Error>?
-        var running: Task<Void, Never>?
+        var loopsStarted = false
         var closed = false
     }
 
-    /// A member with `configuration`; it binds and joins in the background right away.
+    /// A member with `configuration`; it binds and joins on first use (or ``start()``).
     public convenience init(configuration: GossipConfiguration, logger: Logger = Logger(label: "micro.registry.gossip")) {
         self.init(configuration: configuration, logger: logger, configurationError: nil)
     }
@@ -64,30 +70,7 @@ public final class GossipRegistry: Registry {
         } else if meta.count > GossipStateMachine.maxMetaSize {
             GossipError(.invalidConfiguration, "tags encode to \(meta.count) bytes, over memberlist's \(GossipStateMachine.maxMetaSize)")
         } else { nil }
-        let memberlist = self.memberlist
-        let starting = Task<Int, any Error> {
-            if let invalid { throw invalid }
-            let port = try await memberlist.start()
-            if !configuration.seeds.isEmpty {
-                let joined = await memberlist.join(configuration.seeds)
-                if joined == 0 { logger.info("no seed answered yet; retrying", metadata: ["seeds": "\(configuration.seeds)"]) }
-            }
-            return port
-        }
-        state.withLockedValue { $0.starting = starting }
-        let running = Task { [records, configuration] in
-            guard (try? await starting.value) != nil else { return }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await memberlist.run() }
-                group.addTask {
-                    while !Task.isCancelled {
-                        do { try await Task.sleep(for: configuration.sweepInterval) } catch { return }
-                        records.sweep()
-                    }
-                }
-            }
-        }
-        state.withLockedValue { $0.running = running }
+        self.invalid = invalid
     }
 
     /// A member bound to `bind` (`host:port`; empty: 127.0.0.1:7946) joining `peers` (comma-separated
@@ -105,11 +88,48 @@ public final class GossipRegistry: Registry {
         }
     }
 
-    /// Waits until the sockets are bound and the first join attempt is over; returns the bound port.
+    /// Binds the sockets and joins the seeds (once; later calls wait for that) and starts the member's
+    /// loops; returns the bound port.
     @discardableResult
     public func start() async throws -> Int {
-        guard let starting = state.withLockedValue({ $0.closed ? nil : $0.starting }) else { throw GossipError(.shutdown) }
-        return try await starting.value
+        let memberlist = memberlist, configuration = configuration, logger = logger, invalid = invalid
+        let starting = state.withLockedValue { s -> Task<Int, any Error>? in
+            guard !s.closed else { return nil }
+            if let starting = s.starting { return starting }
+            // A one-shot result every caller awaits (and shutdown too), not a loop: the loops are owned tasks.
+            let starting = Task<Int, any Error> {
+                if let invalid { throw invalid }
+                let port = try await memberlist.start()
+                if !configuration.seeds.isEmpty {
+                    let joined = await memberlist.join(configuration.seeds)
+                    if joined == 0 { logger.info("no seed answered yet; retrying", metadata: ["seeds": "\(configuration.seeds)"]) }
+                }
+                return port
+            }
+            s.starting = starting
+            return starting
+        }
+        guard let starting else { throw GossipError(.shutdown) }
+        let port = try await starting.value
+        startLoops()
+        return port
+    }
+
+    private func startLoops() {
+        let first = state.withLockedValue { s -> Bool in
+            guard !s.loopsStarted else { return false }
+            s.loopsStarted = true
+            return true
+        }
+        guard first else { return }
+        let memberlist = memberlist, records = records, sweep = configuration.sweepInterval
+        loops.spawn { await memberlist.run() }
+        loops.spawn {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: sweep) } catch { return }
+                records.sweep()
+            }
+        }
     }
 
     /// `host:port` other members reach this one at.
@@ -136,38 +156,28 @@ public final class GossipRegistry: Registry {
     /// Leaves the cluster gracefully (serf's leave intent, then memberlist's dead-about-itself),
     /// ends every watch and stops every task. Registrations made here vanish from every member.
     public func shutdown() async {
-        let (starting, running) = state.withLockedValue { s -> (Task<Int, any Error>?, Task<Void, Never>?) in
-            guard !s.closed else { return (nil, nil) }
-            s.closed = true
-            return (s.starting, s.running)
+        let (starting, first) = state.withLockedValue { s -> (Task<Int, any Error>?, Bool) in
+            defer { s.closed = true }
+            return (s.starting, !s.closed)
         }
-        guard let starting else { return }
-        if (try? await starting.value) != nil {
+        guard first else { return }
+        if let starting, (try? await starting.value) != nil {
             let intent = GossipRecords.serfLeaveIntent(node: nodeName, clock: records.serfClock + 1)
             await memberlist.leave(extraUserMessages: [intent])
         }
-        running?.cancel()
-        await running?.value
+        await loops.close()
         await memberlist.close()
         records.watchers.finishAll()
     }
 
-    deinit {
-        // Without shutdown() the sockets stay open, but the loops stop.
-        state.withLockedValue { s in
-            s.starting?.cancel()
-            s.running?.cancel()
-        }
-    }
-
     /// Stops without leaving: sockets close, tasks stop, no goodbye (what a crash looks like to the others).
     func crash() async {
-        let running = state.withLockedValue { s -> Task<Void, Never>? in
+        let starting = state.withLockedValue { s -> Task<Int, any Error>? in
             s.closed = true
-            return s.running
+            return s.starting
         }
-        running?.cancel()
-        await running?.value
+        _ = try? await starting?.value
+        await loops.close()
         await memberlist.close()
         records.watchers.finishAll()
     }
