@@ -3,9 +3,9 @@ import CZlib
 /// zlib (RFC 1950) compression, as go-micro's mDNS TXT records and Consul tags carry it.
 ///
 /// Inflation is bounded: input from a peer never grows past `maxSize` bytes.
-public enum Zlib {
+package enum Zlib {
     /// Compresses `bytes` into one zlib stream at the default level.
-    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+    package static func compress(_ bytes: [UInt8]) -> [UInt8] {
         var bound = compressBound(uLong(bytes.count))
         var out = [UInt8](repeating: 0, count: Int(bound))
         let rc = out.withUnsafeMutableBufferPointer { dst in
@@ -20,7 +20,7 @@ public enum Zlib {
     }
 
     /// Inflates one zlib stream; throws on corrupt or truncated input, trailing bytes, or output past `maxSize`.
-    public static func decompress(_ bytes: [UInt8], maxSize: Int) throws(ZlibError) -> [UInt8] {
+    package static func decompress(_ bytes: [UInt8], maxSize: Int) throws(ZlibError) -> [UInt8] {
         if bytes.isEmpty { throw ZlibError(code: .truncated) }
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -65,9 +65,9 @@ public enum Zlib {
 }
 
 /// Why zlib input could not be inflated.
-public struct ZlibError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct ZlibError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kinds of failure.
-    public enum Code: String, Sendable {
+    package enum Code: String, Sendable {
         /// Not a valid zlib stream (bad header, checksum or data), or bytes after its end.
         case corrupt
         /// The stream ends before its final block.
@@ -76,8 +76,8 @@ public struct ZlibError: Error, Hashable, Sendable, CustomStringConvertible {
         case tooLarge
     }
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// Creates an error of `code`.
-    public init(code: Code) { self.code = code }
-    public var description: String { "zlib: \(code.rawValue)" }
+    package init(code: Code) { self.code = code }
+    package var description: String { "zlib: \(code.rawValue)" }
 }

@@ -1,12 +1,12 @@
 import Instrumentation
 
 /// Reads an instrument's propagation values from plain headers, such as a ``BrokerMessage``'s, matching keys case-insensitively.
-public struct HeaderExtractor: Extractor {
+package struct HeaderExtractor: Extractor {
     /// An extractor.
-    public init() {}
+    package init() {}
 
     /// The value for `key`: an exact match first, then any spelling of it.
-    public func extract(key: String, from carrier: [String: String]) -> String? {
+    package func extract(key: String, from carrier: [String: String]) -> String? {
         if let value = carrier[key] { return value }
         let lower = key.lowercased()
         return carrier.first { $0.key.lowercased() == lower }?.value

@@ -4,12 +4,12 @@ import Instrumentation
 ///
 /// A key already present under another spelling (`Traceparent` for `traceparent`) is replaced, so
 /// the headers never carry two values for one key.
-public struct HeaderInjector: Injector {
+package struct HeaderInjector: Injector {
     /// An injector.
-    public init() {}
+    package init() {}
 
     /// Sets `key` to `value`, removing any other spelling of the same key.
-    public func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+    package func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
         if carrier[key] == nil {
             let lower = key.lowercased()
             for existing in carrier.keys where existing.lowercased() == lower { carrier[existing] = nil }

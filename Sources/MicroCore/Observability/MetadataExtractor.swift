@@ -1,12 +1,12 @@
 import Instrumentation
 
 /// Reads an instrument's propagation values (e.g. `traceparent`) from a call's ``Metadata``.
-public struct MetadataExtractor: Extractor {
+package struct MetadataExtractor: Extractor {
     /// An extractor.
-    public init() {}
+    package init() {}
 
     /// The value for `key`, matched case-insensitively.
-    public func extract(key: String, from carrier: Metadata) -> String? {
+    package func extract(key: String, from carrier: Metadata) -> String? {
         carrier[key]
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// The bookkeeping every registry backend shares: records by name and version, nodes with expiry,
 /// and the watch events each change produces. A value type, so it is tested on its own.
-public struct RegistryState: Sendable {
+package struct RegistryState: Sendable {
     struct Entry: Sendable {
         var record: ServiceRecord   // nodes kept separately
         var nodes: [String: (node: Node, expires: NIODeadline?)]
@@ -12,11 +12,11 @@ public struct RegistryState: Sendable {
     private var services: [String: [String: Entry]] = [:]
 
     /// An empty state.
-    public init() {}
+    package init() {}
 
     /// Adds or refreshes the record's nodes; returns the events this produced (`create` for a new
     /// service version, `update` for a new node or changed details, nothing for a plain heartbeat).
-    public mutating func register(_ service: ServiceRecord, ttl: Duration?, now: NIODeadline = .now()) -> [RegistryEvent] {
+    package mutating func register(_ service: ServiceRecord, ttl: Duration?, now: NIODeadline = .now()) -> [RegistryEvent] {
         let expires = ttl.map { now + TimeAmount.nanoseconds(Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000) }
         var versions = services[service.name] ?? [:]
         var template = service
@@ -47,14 +47,14 @@ public struct RegistryState: Sendable {
     }
 
     /// Removes the record's nodes (all of that version's nodes when the record lists none).
-    public mutating func deregister(_ service: ServiceRecord) -> [RegistryEvent] {
+    package mutating func deregister(_ service: ServiceRecord) -> [RegistryEvent] {
         guard var versions = services[service.name], var entry = versions[service.version] else { return [] }
         let ids = service.nodes.isEmpty ? entry.order : service.nodes.map(\.id)
         return remove(ids: Set(ids), name: service.name, version: service.version, entry: &entry, versions: &versions)
     }
 
     /// Drops nodes whose TTL passed; returns the events.
-    public mutating func expire(now: NIODeadline = .now()) -> [RegistryEvent] {
+    package mutating func expire(now: NIODeadline = .now()) -> [RegistryEvent] {
         var events: [RegistryEvent] = []
         for (name, versionsValue) in services {
             for (version, entryValue) in versionsValue {
@@ -86,12 +86,12 @@ public struct RegistryState: Sendable {
     }
 
     /// Every version of a service with its nodes.
-    public func get(_ name: String) -> [ServiceRecord] {
+    package func get(_ name: String) -> [ServiceRecord] {
         (services[name] ?? [:]).values.map(Self.record).sorted { $0.version < $1.version }
     }
 
     /// Every service, sorted by name and version.
-    public func list() -> [ServiceRecord] {
+    package func list() -> [ServiceRecord] {
         services.keys.sorted().flatMap { get($0) }
     }
 

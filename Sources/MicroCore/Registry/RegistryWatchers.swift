@@ -1,15 +1,15 @@
 import NIOConcurrencyHelpers
 
 /// The set of open watches of a registry, each fed the events that concern it.
-public final class RegistryWatchers: Sendable {
+package final class RegistryWatchers: Sendable {
     private struct Watcher { let service: String?; let continuation: RegistryWatch.Continuation }
     private let state = NIOLockedValueBox<(next: Int, watchers: [Int: Watcher])>((0, [:]))
 
     /// No watches yet.
-    public init() {}
+    package init() {}
 
     /// Opens a watch for one service or all; it ends when its consumer stops iterating.
-    public func open(service: String?, bufferLimit: Int = 1024) -> RegistryWatch {
+    package func open(service: String?, bufferLimit: Int = 1024) -> RegistryWatch {
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(bufferLimit))
         let id = state.withLockedValue { s -> Int in
             s.next += 1
@@ -23,7 +23,7 @@ public final class RegistryWatchers: Sendable {
     }
 
     /// Sends events to every watch they concern.
-    public func emit(_ events: [RegistryEvent]) {
+    package func emit(_ events: [RegistryEvent]) {
         guard !events.isEmpty else { return }
         let watchers = state.withLockedValue { Array($0.watchers.values) }
         for w in watchers {
@@ -34,7 +34,7 @@ public final class RegistryWatchers: Sendable {
     }
 
     /// Ends every watch (the registry is closing).
-    public func finishAll() {
+    package func finishAll() {
         let watchers = state.withLockedValue { s -> [Watcher] in
             let w = Array(s.watchers.values); s.watchers.removeAll(); return w
         }

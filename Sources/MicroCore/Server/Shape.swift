@@ -4,9 +4,9 @@ import SwiftProtobuf
 
 /// Describes a message type as go-micro's registry `Value` tree, so `micro describe` can show
 /// request and response shapes. Codable types are explored by decoding them with a recording decoder.
-public enum Shape {
+package enum Shape {
     /// The shape of a message type (depth-bounded; recursive types stop at the bound).
-    public static func of<T>(_ type: T.Type) -> Value {
+    package static func of<T>(_ type: T.Type) -> Value {
         let name = String(describing: T.self)
         if T.self == ByteBuffer.self || T.self == [UInt8].self { return Value(name: name, type: "bytes") }
         if let m = T.self as? any SwiftProtobuf.Message.Type { return Value(name: name, type: m.protoMessageName) }

@@ -3,9 +3,9 @@ import NIOCore
 /// go-micro's RPC headers (`Micro-Service`, `Micro-Endpoint`, `Micro-Id`, `Timeout`, ...): the
 /// names, and how a call is read from them — one reading for every transport that carries headers
 /// (HTTP headers, NATS headers, gRPC metadata). Names match case-insensitively; `X-` forms count.
-public enum RPCHeaders {
+package enum RPCHeaders {
     /// Header names (lowercased) that are framing, not the caller's metadata.
-    public static let reserved: Set<String> = [
+    package static let reserved: Set<String> = [
         "content-type", "accept", "content-length", "host", "connection", "transfer-encoding", "user-agent",
         "accept-encoding", "expect", "timeout",
         "micro-id", "micro-service", "micro-method", "micro-endpoint", "micro-stream", "micro-error",
@@ -18,7 +18,7 @@ public enum RPCHeaders {
     /// asked (HTTP routes `/Service/Method` paths). A `Timeout` (nanoseconds) that is not a positive
     /// number is ignored, as go-micro does. Throws a 400 when no endpoint is named.
     @inlinable
-    public static func request<Fields: Sequence>(
+    package static func request<Fields: Sequence>(
         _ fields: Fields, body: ByteBuffer, fallbackEndpoint: () -> String? = { nil }
     ) throws -> RPCRequest where Fields.Element == (name: String, value: String) {
         var endpoint = "", method = "", service = "", id = "", contentType = "", timeout = ""

@@ -4,20 +4,20 @@ import NIOCore
 /// A gRPC method found through a node's server reflection, with the descriptors to call it with
 /// JSON: requests are transcoded to binary protobuf, responses back to JSON. This is how
 /// `micro call` reaches gRPC servers that are not Micro services (and so speak only protobuf).
-public struct GRPCDynamicMethod: Sendable {
+package struct GRPCDynamicMethod: Sendable {
     /// The method (its path, request and response types, streaming kinds).
-    public let method: ProtoDescriptorIndex.Method
+    package let method: ProtoDescriptorIndex.Method
     /// The descriptors the node served.
-    public let index: ProtoDescriptorIndex
+    package let index: ProtoDescriptorIndex
     /// Options that pin the node that described the method (a `.node(id)` filter) and send protobuf.
-    public let options: CallOptions
+    package let options: CallOptions
 
     /// The method `endpoint` names on a gRPC node of `service`, when the call should go through
     /// descriptors: the service has gRPC nodes, its registration does not list `endpoint` (a Micro
     /// service lists its endpoints and takes JSON as is), and the node serves reflection. Nil
     /// otherwise (call with JSON as usual: go-micro's gRPC server accepts `application/grpc+json`).
     /// A method the descriptors lack is a 404 naming it.
-    public static func resolve(client: Client, service: String, endpoint: String, options: CallOptions) async throws -> GRPCDynamicMethod? {
+    package static func resolve(client: Client, service: String, endpoint: String, options: CallOptions) async throws -> GRPCDynamicMethod? {
         // Not found in the registry: the plain call reports that.
         guard let records = try? await client.selector.cache.getService(service) else { return nil }
         if records.contains(where: { r in r.endpoints.contains { $0.name == endpoint } }) { return nil }
@@ -74,7 +74,7 @@ public struct GRPCDynamicMethod: Sendable {
     }
 
     /// The request JSON as binary protobuf; a JSON problem is a 400 naming the field.
-    public func encodeRequest(_ json: String) throws -> ByteBuffer {
+    package func encodeRequest(_ json: String) throws -> ByteBuffer {
         do {
             return ByteBuffer(bytes: try ProtoJSONEncoder(index: index).encode(json: json, as: method.input))
         } catch {
@@ -83,7 +83,7 @@ public struct GRPCDynamicMethod: Sendable {
     }
 
     /// A response message as JSON; a malformed one is a 500.
-    public func decodeResponse(_ body: ByteBuffer) throws -> String {
+    package func decodeResponse(_ body: ByteBuffer) throws -> String {
         do {
             return try ProtoJSONDecoder(index: index).decode(Array(body.readableBytesView), as: method.output)
         } catch {

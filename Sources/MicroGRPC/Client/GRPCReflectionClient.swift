@@ -6,15 +6,15 @@ import SwiftProtobuf
 /// services it serves and for the proto files that define them, through a Micro ``Client``.
 ///
 /// `options` pick the node (e.g. a `.node(id)` filter) and bound each exchange (`timeout`).
-public struct GRPCReflectionClient: Sendable {
+package struct GRPCReflectionClient: Sendable {
     /// The client calls go through.
-    public let client: Client
+    package let client: Client
     /// The registered service name.
-    public let service: String
+    package let service: String
     /// Options for the reflection streams (content type and retries are set here).
-    public let options: CallOptions
+    package let options: CallOptions
     /// At most this many proto files are fetched (imports included).
-    public var maxFiles: Int
+    package var maxFiles: Int
 
     typealias Request = Grpc_Reflection_V1_ServerReflectionRequest
     typealias Response = Grpc_Reflection_V1_ServerReflectionResponse
@@ -22,7 +22,7 @@ public struct GRPCReflectionClient: Sendable {
     static let versions = ["grpc.reflection.v1", "grpc.reflection.v1alpha"]
 
     /// A reflection client for the nodes of `service` that `options` select.
-    public init(client: Client, service: String, options: CallOptions, maxFiles: Int = 512) {
+    package init(client: Client, service: String, options: CallOptions, maxFiles: Int = 512) {
         var o = options
         o.contentType = "application/protobuf"
         o.retries = 0
@@ -35,7 +35,7 @@ public struct GRPCReflectionClient: Sendable {
 
     /// The services the server lists and the reflection package that answered (`grpc.reflection.v1`,
     /// else `v1alpha`); nil when it serves neither (the calls fail with UNIMPLEMENTED or not found).
-    public func listServices() async throws -> (version: String, services: [String])? {
+    package func listServices() async throws -> (version: String, services: [String])? {
         for version in Self.versions {
             do {
                 let responses = try await exchange(version, [Self.listRequest()])
@@ -49,7 +49,7 @@ public struct GRPCReflectionClient: Sendable {
 
     /// The files defining `symbols` (services, messages) and every file they import; symbols the
     /// server does not know are left out.
-    public func files(containing symbols: [String], version: String) async throws -> [Google_Protobuf_FileDescriptorProto] {
+    package func files(containing symbols: [String], version: String) async throws -> [Google_Protobuf_FileDescriptorProto] {
         var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
         var order: [String] = []
         func take(_ responses: [Response]) throws {

@@ -3,7 +3,7 @@ import SwiftProtobuf
 /// The messages, enums and services of a set of proto files, indexed by full name for the
 /// descriptor-driven transcoder (``ProtoJSONEncoder`` / ``ProtoJSONDecoder``) and for finding a
 /// method from an endpoint name.
-public struct ProtoDescriptorIndex: Sendable {
+package struct ProtoDescriptorIndex: Sendable {
     typealias FieldType = Google_Protobuf_FieldDescriptorProto.TypeEnum
 
     /// One field of a message, resolved.
@@ -43,21 +43,21 @@ public struct ProtoDescriptorIndex: Sendable {
     }
 
     /// A method of a service the descriptors define.
-    public struct Method: Sendable, Equatable {
+    package struct Method: Sendable, Equatable {
         /// The service's full name, `helloworld.Greeter`.
-        public var service: String
+        package var service: String
         /// The method's name, `SayHello`.
-        public var name: String
+        package var name: String
         /// The request message's full name.
-        public var input: String
+        package var input: String
         /// The response message's full name.
-        public var output: String
+        package var output: String
         /// Whether the client sends a stream.
-        public var clientStreaming: Bool
+        package var clientStreaming: Bool
         /// Whether the server answers with a stream.
-        public var serverStreaming: Bool
+        package var serverStreaming: Bool
         /// The HTTP/2 path, `/helloworld.Greeter/SayHello`.
-        public var path: String { "/\(service)/\(name)" }
+        package var path: String { "/\(service)/\(name)" }
     }
 
     private(set) var messages: [String: Message] = [:]
@@ -65,10 +65,10 @@ public struct ProtoDescriptorIndex: Sendable {
     /// Every method, by service full name then method name.
     private(set) var services: [String: [String: Method]] = [:]
     /// The proto files indexed, by name.
-    public private(set) var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
+    package private(set) var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
 
     /// An index of `files` (later files of the same name are ignored).
-    public init(files: [Google_Protobuf_FileDescriptorProto]) {
+    package init(files: [Google_Protobuf_FileDescriptorProto]) {
         for file in files where self.files[file.name] == nil {
             self.files[file.name] = file
             add(file)
@@ -76,7 +76,7 @@ public struct ProtoDescriptorIndex: Sendable {
     }
 
     /// An index of a serialized `google.protobuf.FileDescriptorSet`.
-    public init(descriptorSet bytes: [UInt8]) throws {
+    package init(descriptorSet bytes: [UInt8]) throws {
         let set: Google_Protobuf_FileDescriptorSet
         do { set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes) } catch {
             throw ProtoTranscodingError(.malformedProtobuf, "not a FileDescriptorSet: \(error)")
@@ -85,10 +85,10 @@ public struct ProtoDescriptorIndex: Sendable {
     }
 
     /// The services defined, by full name, sorted.
-    public var serviceNames: [String] { services.keys.sorted() }
+    package var serviceNames: [String] { services.keys.sorted() }
 
     /// Whether the index defines message `fullName`.
-    public func hasMessage(_ fullName: String) -> Bool { messages[Self.trimmed(fullName)] != nil }
+    package func hasMessage(_ fullName: String) -> Bool { messages[Self.trimmed(fullName)] != nil }
 
     func message(_ fullName: String) -> Message? { messages[Self.trimmed(fullName)] }
     func enumType(_ fullName: String) -> Enum? { enums[Self.trimmed(fullName)] }
@@ -100,7 +100,7 @@ public struct ProtoDescriptorIndex: Sendable {
     /// names and then their last component. When several services match, the one in package
     /// `preferredPackage` wins (go-micro's alias of the registered name), else identical
     /// definitions are taken in name order; different ones are ambiguous.
-    public func method(for endpoint: String, preferredPackage: String = "") throws(ProtoTranscodingError) -> Method {
+    package func method(for endpoint: String, preferredPackage: String = "") throws(ProtoTranscodingError) -> Method {
         var servicePart: Substring, methodPart: Substring
         if let split = GRPCMethodPath.split(endpoint) {
             servicePart = Substring(split.qualifiedService)

@@ -7,20 +7,20 @@ import Foundation
 ///
 /// Input from a peer is untrusted: truncated varints, wrong wire types, lengths past the end,
 /// invalid UTF-8 and nesting past `maxDepth` are ``ProtoTranscodingError``s, never a trap.
-public struct ProtoJSONDecoder: Sendable {
+package struct ProtoJSONDecoder: Sendable {
     /// The descriptors messages are looked up in.
-    public let index: ProtoDescriptorIndex
+    package let index: ProtoDescriptorIndex
     /// How deep messages may nest.
-    public var maxDepth: Int
+    package var maxDepth: Int
 
     /// A decoder for the messages of `index`.
-    public init(index: ProtoDescriptorIndex, maxDepth: Int = 100) {
+    package init(index: ProtoDescriptorIndex, maxDepth: Int = 100) {
         self.index = index
         self.maxDepth = maxDepth
     }
 
     /// The JSON text of `bytes`, a message of type `messageType` (a full name).
-    public func decode(_ bytes: [UInt8], as messageType: String) throws(ProtoTranscodingError) -> String {
+    package func decode(_ bytes: [UInt8], as messageType: String) throws(ProtoTranscodingError) -> String {
         var out = ""
         try message(bytes[...], ProtoDescriptorIndex.trimmed(messageType), path: "", depth: 0, into: &out)
         return out

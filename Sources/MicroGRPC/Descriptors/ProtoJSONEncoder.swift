@@ -7,20 +7,20 @@ import Foundation
 ///
 /// The bytes equal SwiftProtobuf's deterministic serialization of the same message (fields by
 /// number, map entries by key). Every problem is a ``ProtoTranscodingError`` naming the field.
-public struct ProtoJSONEncoder: Sendable {
+package struct ProtoJSONEncoder: Sendable {
     /// The descriptors messages are looked up in.
-    public let index: ProtoDescriptorIndex
+    package let index: ProtoDescriptorIndex
     /// How deep messages (and JSON) may nest.
-    public var maxDepth: Int
+    package var maxDepth: Int
 
     /// An encoder for the messages of `index`.
-    public init(index: ProtoDescriptorIndex, maxDepth: Int = 100) {
+    package init(index: ProtoDescriptorIndex, maxDepth: Int = 100) {
         self.index = index
         self.maxDepth = maxDepth
     }
 
     /// The binary encoding of the message `json` describes, of type `messageType` (a full name).
-    public func encode(json: String, as messageType: String) throws(ProtoTranscodingError) -> [UInt8] {
+    package func encode(json: String, as messageType: String) throws(ProtoTranscodingError) -> [UInt8] {
         let text = json.trimmingCharacters(in: .whitespacesAndNewlines)
         let value = try ProtoJSONParser.parse(text.isEmpty ? Array("{}".utf8) : Array(text.utf8), maxDepth: maxDepth + 1)
         return try message(value, ProtoDescriptorIndex.trimmed(messageType), path: "", depth: 0)

@@ -1,8 +1,8 @@
 /// A failure converting between JSON and binary protobuf through descriptors: what went wrong
 /// (``Code``), where (a field path such as `items[2].name`), and a message naming the culprit.
-public struct ProtoTranscodingError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct ProtoTranscodingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kinds of failure.
-    public enum Code: String, Sendable, Equatable {
+    package enum Code: String, Sendable, Equatable {
         /// The JSON text is not JSON.
         case malformedJSON
         /// A JSON value has the wrong type for its field (or is out of its range).
@@ -22,18 +22,18 @@ public struct ProtoTranscodingError: Error, Sendable, Equatable, CustomStringCon
     }
 
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// The field path (`a.b[2]`), empty at the top level.
-    public var path: String
+    package var path: String
     /// A human-readable explanation.
-    public var message: String
+    package var message: String
 
     /// An error of `code` at `path`.
-    public init(_ code: Code, path: String = "", _ message: String) {
+    package init(_ code: Code, path: String = "", _ message: String) {
         self.code = code
         self.path = path
         self.message = message
     }
 
-    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+    package var description: String { path.isEmpty ? message : "\(path): \(message)" }
 }

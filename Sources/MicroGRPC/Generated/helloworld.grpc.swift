@@ -18,65 +18,65 @@ import GRPCProtobuf
 
 /// Namespace containing generated types for the "helloworld.Greeter" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-public enum Helloworld_Greeter: Sendable {
+package enum Helloworld_Greeter: Sendable {
     /// Service descriptor for the "helloworld.Greeter" service.
-    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter")
     /// Namespace for method metadata.
-    public enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "SayHello" metadata.
-        public enum SayHello: Sendable {
+        package enum SayHello: Sendable {
             /// Request type for "SayHello".
-            public typealias Input = Helloworld_HelloRequest
+            package typealias Input = Helloworld_HelloRequest
             /// Response type for "SayHello".
-            public typealias Output = Helloworld_HelloReply
+            package typealias Output = Helloworld_HelloReply
             /// Descriptor for "SayHello".
-            public static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter"),
                 method: "SayHello",
                 type: .unary
             )
         }
         /// Namespace for "SayHelloStreamReply" metadata.
-        public enum SayHelloStreamReply: Sendable {
+        package enum SayHelloStreamReply: Sendable {
             /// Request type for "SayHelloStreamReply".
-            public typealias Input = Helloworld_HelloRequest
+            package typealias Input = Helloworld_HelloRequest
             /// Response type for "SayHelloStreamReply".
-            public typealias Output = Helloworld_HelloReply
+            package typealias Output = Helloworld_HelloReply
             /// Descriptor for "SayHelloStreamReply".
-            public static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter"),
                 method: "SayHelloStreamReply",
                 type: .serverStreaming
             )
         }
         /// Namespace for "SayHelloClientStream" metadata.
-        public enum SayHelloClientStream: Sendable {
+        package enum SayHelloClientStream: Sendable {
             /// Request type for "SayHelloClientStream".
-            public typealias Input = Helloworld_HelloRequest
+            package typealias Input = Helloworld_HelloRequest
             /// Response type for "SayHelloClientStream".
-            public typealias Output = Helloworld_HelloReply
+            package typealias Output = Helloworld_HelloReply
             /// Descriptor for "SayHelloClientStream".
-            public static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter"),
                 method: "SayHelloClientStream",
                 type: .clientStreaming
             )
         }
         /// Namespace for "SayHelloBidiStream" metadata.
-        public enum SayHelloBidiStream: Sendable {
+        package enum SayHelloBidiStream: Sendable {
             /// Request type for "SayHelloBidiStream".
-            public typealias Input = Helloworld_HelloRequest
+            package typealias Input = Helloworld_HelloRequest
             /// Response type for "SayHelloBidiStream".
-            public typealias Output = Helloworld_HelloReply
+            package typealias Output = Helloworld_HelloReply
             /// Descriptor for "SayHelloBidiStream".
-            public static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter"),
                 method: "SayHelloBidiStream",
                 type: .bidirectionalStreaming
             )
         }
         /// Descriptors for all methods in the "helloworld.Greeter" service.
-        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             SayHello.descriptor,
             SayHelloStreamReply.descriptor,
             SayHelloClientStream.descriptor,
@@ -88,7 +88,7 @@ public enum Helloworld_Greeter: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "helloworld.Greeter" service.
-    public static let helloworld_Greeter = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter")
+    package static let helloworld_Greeter = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helloworld.Greeter")
 }
 
 // MARK: helloworld.Greeter (server)
@@ -110,7 +110,7 @@ extension Helloworld_Greeter {
     /// > Source IDL Documentation:
     /// >
     /// > Says hello in every way a gRPC method can.
-    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+    package protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "SayHello" method.
         ///
         /// > Source IDL Documentation:
@@ -195,7 +195,7 @@ extension Helloworld_Greeter {
     /// > Source IDL Documentation:
     /// >
     /// > Says hello in every way a gRPC method can.
-    public protocol ServiceProtocol: Helloworld_Greeter.StreamingServiceProtocol {
+    package protocol ServiceProtocol: Helloworld_Greeter.StreamingServiceProtocol {
         /// Handle the "SayHello" method.
         ///
         /// > Source IDL Documentation:
@@ -278,7 +278,7 @@ extension Helloworld_Greeter {
     /// > Source IDL Documentation:
     /// >
     /// > Says hello in every way a gRPC method can.
-    public protocol SimpleServiceProtocol: Helloworld_Greeter.ServiceProtocol {
+    package protocol SimpleServiceProtocol: Helloworld_Greeter.ServiceProtocol {
         /// Handle the "SayHello" method.
         ///
         /// > Source IDL Documentation:
@@ -358,7 +358,7 @@ extension Helloworld_Greeter {
 // Default implementation of 'registerMethods(with:)'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helloworld_Greeter.StreamingServiceProtocol {
-    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+    package func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
             forMethod: Helloworld_Greeter.Method.SayHello.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Helloworld_HelloRequest>(),
@@ -409,7 +409,7 @@ extension Helloworld_Greeter.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helloworld_Greeter.ServiceProtocol {
-    public func sayHello(
+    package func sayHello(
         request: GRPCCore.StreamingServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helloworld_HelloReply> {
@@ -420,7 +420,7 @@ extension Helloworld_Greeter.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
-    public func sayHelloStreamReply(
+    package func sayHelloStreamReply(
         request: GRPCCore.StreamingServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helloworld_HelloReply> {
@@ -431,7 +431,7 @@ extension Helloworld_Greeter.ServiceProtocol {
         return response
     }
 
-    public func sayHelloClientStream(
+    package func sayHelloClientStream(
         request: GRPCCore.StreamingServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helloworld_HelloReply> {
@@ -446,7 +446,7 @@ extension Helloworld_Greeter.ServiceProtocol {
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helloworld_Greeter.SimpleServiceProtocol {
-    public func sayHello(
+    package func sayHello(
         request: GRPCCore.ServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Helloworld_HelloReply> {
@@ -459,7 +459,7 @@ extension Helloworld_Greeter.SimpleServiceProtocol {
         )
     }
 
-    public func sayHelloStreamReply(
+    package func sayHelloStreamReply(
         request: GRPCCore.ServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helloworld_HelloReply> {
@@ -476,7 +476,7 @@ extension Helloworld_Greeter.SimpleServiceProtocol {
         )
     }
 
-    public func sayHelloClientStream(
+    package func sayHelloClientStream(
         request: GRPCCore.StreamingServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Helloworld_HelloReply> {
@@ -489,7 +489,7 @@ extension Helloworld_Greeter.SimpleServiceProtocol {
         )
     }
 
-    public func sayHelloBidiStream(
+    package func sayHelloBidiStream(
         request: GRPCCore.StreamingServerRequest<Helloworld_HelloRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helloworld_HelloReply> {
@@ -519,7 +519,7 @@ extension Helloworld_Greeter {
     /// > Source IDL Documentation:
     /// >
     /// > Says hello in every way a gRPC method can.
-    public protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "SayHello" method.
         ///
         /// > Source IDL Documentation:
@@ -622,14 +622,14 @@ extension Helloworld_Greeter {
     /// > Source IDL Documentation:
     /// >
     /// > Says hello in every way a gRPC method can.
-    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -648,7 +648,7 @@ extension Helloworld_Greeter {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func sayHello<Result>(
+        package func sayHello<Result>(
             request: GRPCCore.ClientRequest<Helloworld_HelloRequest>,
             serializer: some GRPCCore.MessageSerializer<Helloworld_HelloRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Helloworld_HelloReply>,
@@ -682,7 +682,7 @@ extension Helloworld_Greeter {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func sayHelloStreamReply<Result>(
+        package func sayHelloStreamReply<Result>(
             request: GRPCCore.ClientRequest<Helloworld_HelloRequest>,
             serializer: some GRPCCore.MessageSerializer<Helloworld_HelloRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Helloworld_HelloReply>,
@@ -714,7 +714,7 @@ extension Helloworld_Greeter {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func sayHelloClientStream<Result>(
+        package func sayHelloClientStream<Result>(
             request: GRPCCore.StreamingClientRequest<Helloworld_HelloRequest>,
             serializer: some GRPCCore.MessageSerializer<Helloworld_HelloRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Helloworld_HelloReply>,
@@ -748,7 +748,7 @@ extension Helloworld_Greeter {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func sayHelloBidiStream<Result>(
+        package func sayHelloBidiStream<Result>(
             request: GRPCCore.StreamingClientRequest<Helloworld_HelloRequest>,
             serializer: some GRPCCore.MessageSerializer<Helloworld_HelloRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Helloworld_HelloReply>,
@@ -783,7 +783,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHello<Result>(
+    package func sayHello<Result>(
         request: GRPCCore.ClientRequest<Helloworld_HelloRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Helloworld_HelloReply>) async throws -> Result = { response in
@@ -812,7 +812,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloStreamReply<Result>(
+    package func sayHelloStreamReply<Result>(
         request: GRPCCore.ClientRequest<Helloworld_HelloRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helloworld_HelloReply>) async throws -> Result
@@ -839,7 +839,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloClientStream<Result>(
+    package func sayHelloClientStream<Result>(
         request: GRPCCore.StreamingClientRequest<Helloworld_HelloRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Helloworld_HelloReply>) async throws -> Result = { response in
@@ -868,7 +868,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloBidiStream<Result>(
+    package func sayHelloBidiStream<Result>(
         request: GRPCCore.StreamingClientRequest<Helloworld_HelloRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helloworld_HelloReply>) async throws -> Result
@@ -900,7 +900,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHello<Result>(
+    package func sayHello<Result>(
         _ message: Helloworld_HelloRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -933,7 +933,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloStreamReply<Result>(
+    package func sayHelloStreamReply<Result>(
         _ message: Helloworld_HelloRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -965,7 +965,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloClientStream<Result>(
+    package func sayHelloClientStream<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
         requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Helloworld_HelloRequest>) async throws -> Void,
@@ -999,7 +999,7 @@ extension Helloworld_Greeter.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func sayHelloBidiStream<Result>(
+    package func sayHelloBidiStream<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
         requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Helloworld_HelloRequest>) async throws -> Void,

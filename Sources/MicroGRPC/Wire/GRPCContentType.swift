@@ -8,13 +8,13 @@ import NIOCore
 /// `+subtype` through it (server: `GRPCRequestChecker` and `GRPCResponseHeadersRewriter`; client:
 /// `GRPCClientContentTypeHandler`): on the way in they rewrite the header to
 /// `application/grpc` and record the subtype in a private header, on the way out they put it back.
-public enum GRPCContentType {
+package enum GRPCContentType {
     /// The private header that carries a subtype past grpc-swift's transport (never on the wire).
     static let subtypeHeader = "micro-grpc-subtype"
 
     /// The subtype of a gRPC content type: `""` for `application/grpc` and `+proto`, `json` for
     /// `application/grpc+json`; nil for anything that is not gRPC. Parameters are ignored.
-    public static func subtype(of contentType: String) -> String? {
+    package static func subtype(of contentType: String) -> String? {
         if contentType == "application/grpc" { return "" }
         let base = mediaType(contentType)
         guard base.hasPrefix("application/grpc") else { return nil }
@@ -35,7 +35,7 @@ public enum GRPCContentType {
 
     /// The codec content type for a subtype: protobuf for none, `application/json` for `json`,
     /// `application/<subtype>` otherwise.
-    public static func codecContentType(subtype: String) -> String {
+    package static func codecContentType(subtype: String) -> String {
         switch subtype {
         case "", "proto": return "application/protobuf"
         case "json": return "application/json"
@@ -44,7 +44,7 @@ public enum GRPCContentType {
     }
 
     /// The gRPC subtype for a codec content type (`application/json` → `json`, protobuf → none).
-    public static func subtype(forCodecContentType contentType: String) -> String {
+    package static func subtype(forCodecContentType contentType: String) -> String {
         if let sub = subtype(of: contentType) { return sub }
         let base = mediaType(contentType)
         switch base {
@@ -54,7 +54,7 @@ public enum GRPCContentType {
     }
 
     /// The full gRPC content type for a subtype.
-    public static func grpcContentType(subtype: String) -> String {
+    package static func grpcContentType(subtype: String) -> String {
         subtype.isEmpty ? "application/grpc" : "application/grpc+\(subtype)"
     }
 }
@@ -62,7 +62,7 @@ public enum GRPCContentType {
 extension Codecs {
     /// The standard codecs plus gRPC's names for them: `application/grpc` and `+proto` (protobuf),
     /// `+json` (JSON), so a client may name its content type either way.
-    public static let withGRPCContentTypes: Codecs = {
+    package static let withGRPCContentTypes: Codecs = {
         var codecs = Codecs.standard
         codecs.register(ProtobufCodec(contentType: "application/grpc"))
         codecs.register(ProtobufCodec(contentType: "application/grpc+proto"))

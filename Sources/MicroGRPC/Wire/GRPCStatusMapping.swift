@@ -7,15 +7,15 @@ import SwiftProtobuf
 /// carried as go-micro carries it — the status message is the error's JSON and
 /// `grpc-status-details-bin` holds a `google.rpc.Status` whose first detail is go-micro's
 /// `errors.Error` — so a Swift or Go caller gets the same MicroError back, id and all.
-public enum GRPCStatusMapping {
+package enum GRPCStatusMapping {
     /// The trailer that carries the status details.
-    public static let detailsKey = "grpc-status-details-bin"
+    package static let detailsKey = "grpc-status-details-bin"
     /// The type URL of go-micro's error detail.
-    public static let errorTypeURL = "type.googleapis.com/errors.Error"
+    package static let errorTypeURL = "type.googleapis.com/errors.Error"
 
     /// The gRPC code for a MicroError (WIRE.md's table; 413/429 resource exhausted, 499 cancelled,
     /// 504 deadline exceeded; anything else unknown, as go-micro answers).
-    public static func code(for error: MicroError) -> RPCError.Code {
+    package static func code(for error: MicroError) -> RPCError.Code {
         switch error.code {
         case 400: return .invalidArgument
         case 401: return .unauthenticated
@@ -35,7 +35,7 @@ public enum GRPCStatusMapping {
     }
 
     /// The MicroError code for a gRPC code that came without a MicroError (the table read backwards).
-    public static func microCode(for code: RPCError.Code) -> Int32 {
+    package static func microCode(for code: RPCError.Code) -> Int32 {
         switch code {
         case .invalidArgument, .outOfRange: return 400
         case .unauthenticated: return 401
@@ -53,7 +53,7 @@ public enum GRPCStatusMapping {
     }
 
     /// The status and trailers that answer a failed call.
-    public static func status(for error: MicroError) -> (Status, GRPCCore.Metadata) {
+    package static func status(for error: MicroError) -> (Status, GRPCCore.Metadata) {
         status(for: error, code: code(for: error), message: error.json)
     }
 
@@ -84,7 +84,7 @@ public enum GRPCStatusMapping {
 
     /// The MicroError a failed status stands for: go-micro's detail when there is one, the
     /// message when it is a MicroError's JSON, else one made from the code (`id` names the caller).
-    public static func microError(status: Status, trailers: GRPCCore.Metadata, id: String = "go.micro.client") -> MicroError {
+    package static func microError(status: Status, trailers: GRPCCore.Metadata, id: String = "go.micro.client") -> MicroError {
         for bytes in trailers[binaryValues: detailsKey] {
             if let decoded = try? Google_Rpc_Status(serializedBytes: bytes) {
                 for any in decoded.details where any.typeURL.hasSuffix("/errors.Error") {

@@ -1,8 +1,8 @@
 /// Why a DNS message could not be read or written. Packets from the network that fail to parse are
 /// dropped with one of these; none of them is fatal.
-public struct DNSError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct DNSError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kinds of failure.
-    public enum Code: String, Sendable, Hashable {
+    package enum Code: String, Sendable, Hashable {
         /// The packet ends inside a header, name, question or record.
         case truncated
         /// The packet is larger than the configured maximum (9000 bytes by default, RFC 6762 §17).
@@ -24,15 +24,15 @@ public struct DNSError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// Where and what, for logs.
-    public var detail: String
+    package var detail: String
 
     /// Creates an error.
-    public init(_ code: Code, _ detail: String = "") {
+    package init(_ code: Code, _ detail: String = "") {
         self.code = code
         self.detail = detail
     }
 
-    public var description: String { detail.isEmpty ? "dns: \(code.rawValue)" : "dns: \(code.rawValue): \(detail)" }
+    package var description: String { detail.isEmpty ? "dns: \(code.rawValue)" : "dns: \(code.rawValue): \(detail)" }
 }
