@@ -28,7 +28,7 @@ public final class ConsulAgentClient: Sendable {
                                 connectTimeout: configuration.connectTimeout)
     }
 
-    /// `PUT /v1/agent/service/register` with go-micro's body.
+    /// `PUT /v1/agent/service/register`: the instance and, with a TTL, its check.
     public func register(_ registration: ConsulServiceRegistration) async throws(ConsulError) {
         _ = try await perform(ConsulHTTPRequest(method: .PUT, path: "/v1/agent/service/register", body: registration.json))
     }

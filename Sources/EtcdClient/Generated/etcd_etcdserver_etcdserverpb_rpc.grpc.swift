@@ -35,78 +35,78 @@ import GRPCProtobuf
 
 /// Namespace containing generated types for the "etcdserverpb.KV" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-internal enum Etcdserverpb_KV: Sendable {
+package enum Etcdserverpb_KV: Sendable {
     /// Service descriptor for the "etcdserverpb.KV" service.
-    internal static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV")
     /// Namespace for method metadata.
-    internal enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "Range" metadata.
-        internal enum Range: Sendable {
+        package enum Range: Sendable {
             /// Request type for "Range".
-            internal typealias Input = Etcdserverpb_RangeRequest
+            package typealias Input = Etcdserverpb_RangeRequest
             /// Response type for "Range".
-            internal typealias Output = Etcdserverpb_RangeResponse
+            package typealias Output = Etcdserverpb_RangeResponse
             /// Descriptor for "Range".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
                 method: "Range",
                 type: .unary
             )
         }
         /// Namespace for "Put" metadata.
-        internal enum Put: Sendable {
+        package enum Put: Sendable {
             /// Request type for "Put".
-            internal typealias Input = Etcdserverpb_PutRequest
+            package typealias Input = Etcdserverpb_PutRequest
             /// Response type for "Put".
-            internal typealias Output = Etcdserverpb_PutResponse
+            package typealias Output = Etcdserverpb_PutResponse
             /// Descriptor for "Put".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
                 method: "Put",
                 type: .unary
             )
         }
         /// Namespace for "DeleteRange" metadata.
-        internal enum DeleteRange: Sendable {
+        package enum DeleteRange: Sendable {
             /// Request type for "DeleteRange".
-            internal typealias Input = Etcdserverpb_DeleteRangeRequest
+            package typealias Input = Etcdserverpb_DeleteRangeRequest
             /// Response type for "DeleteRange".
-            internal typealias Output = Etcdserverpb_DeleteRangeResponse
+            package typealias Output = Etcdserverpb_DeleteRangeResponse
             /// Descriptor for "DeleteRange".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
                 method: "DeleteRange",
                 type: .unary
             )
         }
         /// Namespace for "Txn" metadata.
-        internal enum Txn: Sendable {
+        package enum Txn: Sendable {
             /// Request type for "Txn".
-            internal typealias Input = Etcdserverpb_TxnRequest
+            package typealias Input = Etcdserverpb_TxnRequest
             /// Response type for "Txn".
-            internal typealias Output = Etcdserverpb_TxnResponse
+            package typealias Output = Etcdserverpb_TxnResponse
             /// Descriptor for "Txn".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
                 method: "Txn",
                 type: .unary
             )
         }
         /// Namespace for "Compact" metadata.
-        internal enum Compact: Sendable {
+        package enum Compact: Sendable {
             /// Request type for "Compact".
-            internal typealias Input = Etcdserverpb_CompactionRequest
+            package typealias Input = Etcdserverpb_CompactionRequest
             /// Response type for "Compact".
-            internal typealias Output = Etcdserverpb_CompactionResponse
+            package typealias Output = Etcdserverpb_CompactionResponse
             /// Descriptor for "Compact".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
                 method: "Compact",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "etcdserverpb.KV" service.
-        internal static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Range.descriptor,
             Put.descriptor,
             DeleteRange.descriptor,
@@ -119,7 +119,7 @@ internal enum Etcdserverpb_KV: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "etcdserverpb.KV" service.
-    internal static let etcdserverpb_KV = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV")
+    package static let etcdserverpb_KV = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV")
 }
 
 // MARK: etcdserverpb.KV (client)
@@ -130,7 +130,7 @@ extension Etcdserverpb_KV {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    internal protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "Range" method.
         ///
         /// > Source IDL Documentation:
@@ -261,14 +261,14 @@ extension Etcdserverpb_KV {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -287,7 +287,7 @@ extension Etcdserverpb_KV {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func range<Result>(
+        package func range<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_RangeRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_RangeResponse>,
@@ -323,7 +323,7 @@ extension Etcdserverpb_KV {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func put<Result>(
+        package func put<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_PutRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_PutRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_PutResponse>,
@@ -359,7 +359,7 @@ extension Etcdserverpb_KV {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func deleteRange<Result>(
+        package func deleteRange<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_DeleteRangeRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_DeleteRangeRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_DeleteRangeResponse>,
@@ -396,7 +396,7 @@ extension Etcdserverpb_KV {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func txn<Result>(
+        package func txn<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_TxnRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_TxnRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_TxnResponse>,
@@ -432,7 +432,7 @@ extension Etcdserverpb_KV {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func compact<Result>(
+        package func compact<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_CompactionRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_CompactionRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_CompactionResponse>,
@@ -469,7 +469,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func range<Result>(
+    package func range<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_RangeResponse>) async throws -> Result = { response in
@@ -500,7 +500,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func put<Result>(
+    package func put<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_PutRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_PutResponse>) async throws -> Result = { response in
@@ -531,7 +531,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func deleteRange<Result>(
+    package func deleteRange<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_DeleteRangeRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_DeleteRangeResponse>) async throws -> Result = { response in
@@ -563,7 +563,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func txn<Result>(
+    package func txn<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_TxnRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_TxnResponse>) async throws -> Result = { response in
@@ -594,7 +594,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func compact<Result>(
+    package func compact<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_CompactionRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_CompactionResponse>) async throws -> Result = { response in
@@ -628,7 +628,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func range<Result>(
+    package func range<Result>(
         _ message: Etcdserverpb_RangeRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -663,7 +663,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func put<Result>(
+    package func put<Result>(
         _ message: Etcdserverpb_PutRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -698,7 +698,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func deleteRange<Result>(
+    package func deleteRange<Result>(
         _ message: Etcdserverpb_DeleteRangeRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -734,7 +734,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func txn<Result>(
+    package func txn<Result>(
         _ message: Etcdserverpb_TxnRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -769,7 +769,7 @@ extension Etcdserverpb_KV.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func compact<Result>(
+    package func compact<Result>(
         _ message: Etcdserverpb_CompactionRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -793,26 +793,26 @@ extension Etcdserverpb_KV.ClientProtocol {
 
 /// Namespace containing generated types for the "etcdserverpb.Watch" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-internal enum Etcdserverpb_Watch: Sendable {
+package enum Etcdserverpb_Watch: Sendable {
     /// Service descriptor for the "etcdserverpb.Watch" service.
-    internal static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Watch")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Watch")
     /// Namespace for method metadata.
-    internal enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "Watch" metadata.
-        internal enum Watch: Sendable {
+        package enum Watch: Sendable {
             /// Request type for "Watch".
-            internal typealias Input = Etcdserverpb_WatchRequest
+            package typealias Input = Etcdserverpb_WatchRequest
             /// Response type for "Watch".
-            internal typealias Output = Etcdserverpb_WatchResponse
+            package typealias Output = Etcdserverpb_WatchResponse
             /// Descriptor for "Watch".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Watch"),
                 method: "Watch",
                 type: .bidirectionalStreaming
             )
         }
         /// Descriptors for all methods in the "etcdserverpb.Watch" service.
-        internal static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Watch.descriptor
         ]
     }
@@ -821,7 +821,7 @@ internal enum Etcdserverpb_Watch: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "etcdserverpb.Watch" service.
-    internal static let etcdserverpb_Watch = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Watch")
+    package static let etcdserverpb_Watch = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Watch")
 }
 
 // MARK: etcdserverpb.Watch (client)
@@ -832,7 +832,7 @@ extension Etcdserverpb_Watch {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    internal protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "Watch" method.
         ///
         /// > Source IDL Documentation:
@@ -866,14 +866,14 @@ extension Etcdserverpb_Watch {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -896,7 +896,7 @@ extension Etcdserverpb_Watch {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func watch<Result>(
+        package func watch<Result>(
             request: GRPCCore.StreamingClientRequest<Etcdserverpb_WatchRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_WatchRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_WatchResponse>,
@@ -935,7 +935,7 @@ extension Etcdserverpb_Watch.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func watch<Result>(
+    package func watch<Result>(
         request: GRPCCore.StreamingClientRequest<Etcdserverpb_WatchRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Etcdserverpb_WatchResponse>) async throws -> Result
@@ -972,7 +972,7 @@ extension Etcdserverpb_Watch.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func watch<Result>(
+    package func watch<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
         requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Etcdserverpb_WatchRequest>) async throws -> Void,
@@ -994,78 +994,78 @@ extension Etcdserverpb_Watch.ClientProtocol {
 
 /// Namespace containing generated types for the "etcdserverpb.Lease" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-internal enum Etcdserverpb_Lease: Sendable {
+package enum Etcdserverpb_Lease: Sendable {
     /// Service descriptor for the "etcdserverpb.Lease" service.
-    internal static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease")
     /// Namespace for method metadata.
-    internal enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "LeaseGrant" metadata.
-        internal enum LeaseGrant: Sendable {
+        package enum LeaseGrant: Sendable {
             /// Request type for "LeaseGrant".
-            internal typealias Input = Etcdserverpb_LeaseGrantRequest
+            package typealias Input = Etcdserverpb_LeaseGrantRequest
             /// Response type for "LeaseGrant".
-            internal typealias Output = Etcdserverpb_LeaseGrantResponse
+            package typealias Output = Etcdserverpb_LeaseGrantResponse
             /// Descriptor for "LeaseGrant".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease"),
                 method: "LeaseGrant",
                 type: .unary
             )
         }
         /// Namespace for "LeaseRevoke" metadata.
-        internal enum LeaseRevoke: Sendable {
+        package enum LeaseRevoke: Sendable {
             /// Request type for "LeaseRevoke".
-            internal typealias Input = Etcdserverpb_LeaseRevokeRequest
+            package typealias Input = Etcdserverpb_LeaseRevokeRequest
             /// Response type for "LeaseRevoke".
-            internal typealias Output = Etcdserverpb_LeaseRevokeResponse
+            package typealias Output = Etcdserverpb_LeaseRevokeResponse
             /// Descriptor for "LeaseRevoke".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease"),
                 method: "LeaseRevoke",
                 type: .unary
             )
         }
         /// Namespace for "LeaseKeepAlive" metadata.
-        internal enum LeaseKeepAlive: Sendable {
+        package enum LeaseKeepAlive: Sendable {
             /// Request type for "LeaseKeepAlive".
-            internal typealias Input = Etcdserverpb_LeaseKeepAliveRequest
+            package typealias Input = Etcdserverpb_LeaseKeepAliveRequest
             /// Response type for "LeaseKeepAlive".
-            internal typealias Output = Etcdserverpb_LeaseKeepAliveResponse
+            package typealias Output = Etcdserverpb_LeaseKeepAliveResponse
             /// Descriptor for "LeaseKeepAlive".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease"),
                 method: "LeaseKeepAlive",
                 type: .bidirectionalStreaming
             )
         }
         /// Namespace for "LeaseTimeToLive" metadata.
-        internal enum LeaseTimeToLive: Sendable {
+        package enum LeaseTimeToLive: Sendable {
             /// Request type for "LeaseTimeToLive".
-            internal typealias Input = Etcdserverpb_LeaseTimeToLiveRequest
+            package typealias Input = Etcdserverpb_LeaseTimeToLiveRequest
             /// Response type for "LeaseTimeToLive".
-            internal typealias Output = Etcdserverpb_LeaseTimeToLiveResponse
+            package typealias Output = Etcdserverpb_LeaseTimeToLiveResponse
             /// Descriptor for "LeaseTimeToLive".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease"),
                 method: "LeaseTimeToLive",
                 type: .unary
             )
         }
         /// Namespace for "LeaseLeases" metadata.
-        internal enum LeaseLeases: Sendable {
+        package enum LeaseLeases: Sendable {
             /// Request type for "LeaseLeases".
-            internal typealias Input = Etcdserverpb_LeaseLeasesRequest
+            package typealias Input = Etcdserverpb_LeaseLeasesRequest
             /// Response type for "LeaseLeases".
-            internal typealias Output = Etcdserverpb_LeaseLeasesResponse
+            package typealias Output = Etcdserverpb_LeaseLeasesResponse
             /// Descriptor for "LeaseLeases".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease"),
                 method: "LeaseLeases",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "etcdserverpb.Lease" service.
-        internal static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             LeaseGrant.descriptor,
             LeaseRevoke.descriptor,
             LeaseKeepAlive.descriptor,
@@ -1078,7 +1078,7 @@ internal enum Etcdserverpb_Lease: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "etcdserverpb.Lease" service.
-    internal static let etcdserverpb_Lease = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease")
+    package static let etcdserverpb_Lease = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Lease")
 }
 
 // MARK: etcdserverpb.Lease (client)
@@ -1089,7 +1089,7 @@ extension Etcdserverpb_Lease {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    internal protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "LeaseGrant" method.
         ///
         /// > Source IDL Documentation:
@@ -1214,14 +1214,14 @@ extension Etcdserverpb_Lease {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -1242,7 +1242,7 @@ extension Etcdserverpb_Lease {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func leaseGrant<Result>(
+        package func leaseGrant<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_LeaseGrantRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_LeaseGrantRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseGrantResponse>,
@@ -1276,7 +1276,7 @@ extension Etcdserverpb_Lease {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func leaseRevoke<Result>(
+        package func leaseRevoke<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_LeaseRevokeRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_LeaseRevokeRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseRevokeResponse>,
@@ -1311,7 +1311,7 @@ extension Etcdserverpb_Lease {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func leaseKeepAlive<Result>(
+        package func leaseKeepAlive<Result>(
             request: GRPCCore.StreamingClientRequest<Etcdserverpb_LeaseKeepAliveRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_LeaseKeepAliveRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseKeepAliveResponse>,
@@ -1343,7 +1343,7 @@ extension Etcdserverpb_Lease {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func leaseTimeToLive<Result>(
+        package func leaseTimeToLive<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_LeaseTimeToLiveRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_LeaseTimeToLiveRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseTimeToLiveResponse>,
@@ -1377,7 +1377,7 @@ extension Etcdserverpb_Lease {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func leaseLeases<Result>(
+        package func leaseLeases<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_LeaseLeasesRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_LeaseLeasesRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseLeasesResponse>,
@@ -1416,7 +1416,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseGrant<Result>(
+    package func leaseGrant<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_LeaseGrantRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_LeaseGrantResponse>) async throws -> Result = { response in
@@ -1445,7 +1445,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseRevoke<Result>(
+    package func leaseRevoke<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_LeaseRevokeRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_LeaseRevokeResponse>) async throws -> Result = { response in
@@ -1475,7 +1475,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseKeepAlive<Result>(
+    package func leaseKeepAlive<Result>(
         request: GRPCCore.StreamingClientRequest<Etcdserverpb_LeaseKeepAliveRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Etcdserverpb_LeaseKeepAliveResponse>) async throws -> Result
@@ -1502,7 +1502,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseTimeToLive<Result>(
+    package func leaseTimeToLive<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_LeaseTimeToLiveRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_LeaseTimeToLiveResponse>) async throws -> Result = { response in
@@ -1531,7 +1531,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseLeases<Result>(
+    package func leaseLeases<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_LeaseLeasesRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_LeaseLeasesResponse>) async throws -> Result = { response in
@@ -1567,7 +1567,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseGrant<Result>(
+    package func leaseGrant<Result>(
         _ message: Etcdserverpb_LeaseGrantRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -1600,7 +1600,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseRevoke<Result>(
+    package func leaseRevoke<Result>(
         _ message: Etcdserverpb_LeaseRevokeRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -1635,7 +1635,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseKeepAlive<Result>(
+    package func leaseKeepAlive<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
         requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Etcdserverpb_LeaseKeepAliveRequest>) async throws -> Void,
@@ -1666,7 +1666,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseTimeToLive<Result>(
+    package func leaseTimeToLive<Result>(
         _ message: Etcdserverpb_LeaseTimeToLiveRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -1699,7 +1699,7 @@ extension Etcdserverpb_Lease.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func leaseLeases<Result>(
+    package func leaseLeases<Result>(
         _ message: Etcdserverpb_LeaseLeasesRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -1723,26 +1723,26 @@ extension Etcdserverpb_Lease.ClientProtocol {
 
 /// Namespace containing generated types for the "etcdserverpb.Cluster" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-internal enum Etcdserverpb_Cluster: Sendable {
+package enum Etcdserverpb_Cluster: Sendable {
     /// Service descriptor for the "etcdserverpb.Cluster" service.
-    internal static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Cluster")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Cluster")
     /// Namespace for method metadata.
-    internal enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "MemberList" metadata.
-        internal enum MemberList: Sendable {
+        package enum MemberList: Sendable {
             /// Request type for "MemberList".
-            internal typealias Input = Etcdserverpb_MemberListRequest
+            package typealias Input = Etcdserverpb_MemberListRequest
             /// Response type for "MemberList".
-            internal typealias Output = Etcdserverpb_MemberListResponse
+            package typealias Output = Etcdserverpb_MemberListResponse
             /// Descriptor for "MemberList".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Cluster"),
                 method: "MemberList",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "etcdserverpb.Cluster" service.
-        internal static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             MemberList.descriptor
         ]
     }
@@ -1751,7 +1751,7 @@ internal enum Etcdserverpb_Cluster: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "etcdserverpb.Cluster" service.
-    internal static let etcdserverpb_Cluster = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Cluster")
+    package static let etcdserverpb_Cluster = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Cluster")
 }
 
 // MARK: etcdserverpb.Cluster (client)
@@ -1762,7 +1762,7 @@ extension Etcdserverpb_Cluster {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    internal protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "MemberList" method.
         ///
         /// > Source IDL Documentation:
@@ -1792,14 +1792,14 @@ extension Etcdserverpb_Cluster {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -1818,7 +1818,7 @@ extension Etcdserverpb_Cluster {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func memberList<Result>(
+        package func memberList<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_MemberListRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_MemberListRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_MemberListResponse>,
@@ -1855,7 +1855,7 @@ extension Etcdserverpb_Cluster.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func memberList<Result>(
+    package func memberList<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_MemberListRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_MemberListResponse>) async throws -> Result = { response in
@@ -1889,7 +1889,7 @@ extension Etcdserverpb_Cluster.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func memberList<Result>(
+    package func memberList<Result>(
         _ message: Etcdserverpb_MemberListRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
@@ -1913,26 +1913,26 @@ extension Etcdserverpb_Cluster.ClientProtocol {
 
 /// Namespace containing generated types for the "etcdserverpb.Maintenance" service.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-internal enum Etcdserverpb_Maintenance: Sendable {
+package enum Etcdserverpb_Maintenance: Sendable {
     /// Service descriptor for the "etcdserverpb.Maintenance" service.
-    internal static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance")
+    package static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance")
     /// Namespace for method metadata.
-    internal enum Method: Sendable {
+    package enum Method: Sendable {
         /// Namespace for "Status" metadata.
-        internal enum Status: Sendable {
+        package enum Status: Sendable {
             /// Request type for "Status".
-            internal typealias Input = Etcdserverpb_StatusRequest
+            package typealias Input = Etcdserverpb_StatusRequest
             /// Response type for "Status".
-            internal typealias Output = Etcdserverpb_StatusResponse
+            package typealias Output = Etcdserverpb_StatusResponse
             /// Descriptor for "Status".
-            internal static let descriptor = GRPCCore.MethodDescriptor(
+            package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance"),
                 method: "Status",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "etcdserverpb.Maintenance" service.
-        internal static let descriptors: [GRPCCore.MethodDescriptor] = [
+        package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor
         ]
     }
@@ -1941,7 +1941,7 @@ internal enum Etcdserverpb_Maintenance: Sendable {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension GRPCCore.ServiceDescriptor {
     /// Service descriptor for the "etcdserverpb.Maintenance" service.
-    internal static let etcdserverpb_Maintenance = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance")
+    package static let etcdserverpb_Maintenance = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance")
 }
 
 // MARK: etcdserverpb.Maintenance (client)
@@ -1952,7 +1952,7 @@ extension Etcdserverpb_Maintenance {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    internal protocol ClientProtocol: Sendable {
+    package protocol ClientProtocol: Sendable {
         /// Call the "Status" method.
         ///
         /// > Source IDL Documentation:
@@ -1982,14 +1982,14 @@ extension Etcdserverpb_Maintenance {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+    package struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
         /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
         ///
         /// - Parameters:
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
-        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+        package init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
 
@@ -2008,7 +2008,7 @@ extension Etcdserverpb_Maintenance {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        internal func status<Result>(
+        package func status<Result>(
             request: GRPCCore.ClientRequest<Etcdserverpb_StatusRequest>,
             serializer: some GRPCCore.MessageSerializer<Etcdserverpb_StatusRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_StatusResponse>,
@@ -2045,7 +2045,7 @@ extension Etcdserverpb_Maintenance.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func status<Result>(
+    package func status<Result>(
         request: GRPCCore.ClientRequest<Etcdserverpb_StatusRequest>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_StatusResponse>) async throws -> Result = { response in
@@ -2079,7 +2079,7 @@ extension Etcdserverpb_Maintenance.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    internal func status<Result>(
+    package func status<Result>(
         _ message: Etcdserverpb_StatusRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,

@@ -45,60 +45,60 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-nonisolated struct Etcdserverpb_ResponseHeader: Sendable {
+package nonisolated struct Etcdserverpb_ResponseHeader: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// cluster_id is the ID of the cluster which sent the response.
-  var clusterID: UInt64 = 0
+  package var clusterID: UInt64 = 0
 
   /// member_id is the ID of the member which sent the response.
-  var memberID: UInt64 = 0
+  package var memberID: UInt64 = 0
 
   /// revision is the key-value store revision when the request was applied.
   /// For watch progress responses, the header.revision indicates progress. All future events
   /// recieved in this stream are guaranteed to have a higher revision number than the
   /// header.revision number.
-  var revision: Int64 = 0
+  package var revision: Int64 = 0
 
   /// raft_term is the raft term when the request was applied.
-  var raftTerm: UInt64 = 0
+  package var raftTerm: UInt64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_RangeRequest: Sendable {
+package nonisolated struct Etcdserverpb_RangeRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// key is the first key for the range. If range_end is not given, the request only looks up key.
-  var key: Data = Data()
+  package var key: Data = Data()
 
   /// range_end is the upper bound on the requested range [key, range_end).
   /// If range_end is '\0', the range is all keys >= key.
   /// If range_end is key plus one (e.g., "aa"+1 == "ab", "a\xff"+1 == "b"),
   /// then the range request gets all keys prefixed with key.
   /// If both key and range_end are '\0', then the range request returns all keys.
-  var rangeEnd: Data = Data()
+  package var rangeEnd: Data = Data()
 
   /// limit is a limit on the number of keys returned for the request. When limit is set to 0,
   /// it is treated as no limit.
-  var limit: Int64 = 0
+  package var limit: Int64 = 0
 
   /// revision is the point-in-time of the key-value store to use for the range.
   /// If revision is less or equal to zero, the range is over the newest key-value store.
   /// If the revision has been compacted, ErrCompacted is returned as a response.
-  var revision: Int64 = 0
+  package var revision: Int64 = 0
 
   /// sort_order is the order for returned sorted results.
-  var sortOrder: Etcdserverpb_RangeRequest.SortOrder = .none
+  package var sortOrder: Etcdserverpb_RangeRequest.SortOrder = .none
 
   /// sort_target is the key-value field to use for sorting.
-  var sortTarget: Etcdserverpb_RangeRequest.SortTarget = .key
+  package var sortTarget: Etcdserverpb_RangeRequest.SortTarget = .key
 
   /// serializable sets the range request to use serializable member-local reads.
   /// Range requests are linearizable by default; linearizable requests have higher
@@ -106,34 +106,34 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
   /// consensus of the cluster. For better performance, in exchange for possible stale reads,
   /// a serializable range request is served locally without needing to reach consensus
   /// with other nodes in the cluster.
-  var serializable: Bool = false
+  package var serializable: Bool = false
 
   /// keys_only when set returns only the keys and not the values.
-  var keysOnly: Bool = false
+  package var keysOnly: Bool = false
 
   /// count_only when set returns only the count of the keys in the range.
-  var countOnly: Bool = false
+  package var countOnly: Bool = false
 
   /// min_mod_revision is the lower bound for returned key mod revisions; all keys with
   /// lesser mod revisions will be filtered away.
-  var minModRevision: Int64 = 0
+  package var minModRevision: Int64 = 0
 
   /// max_mod_revision is the upper bound for returned key mod revisions; all keys with
   /// greater mod revisions will be filtered away.
-  var maxModRevision: Int64 = 0
+  package var maxModRevision: Int64 = 0
 
   /// min_create_revision is the lower bound for returned key create revisions; all keys with
   /// lesser create revisions will be filtered away.
-  var minCreateRevision: Int64 = 0
+  package var minCreateRevision: Int64 = 0
 
   /// max_create_revision is the upper bound for returned key create revisions; all keys with
   /// greater create revisions will be filtered away.
-  var maxCreateRevision: Int64 = 0
+  package var maxCreateRevision: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum SortOrder: SwiftProtobuf.Enum, Swift.CaseIterable {
-    typealias RawValue = Int
+  package nonisolated enum SortOrder: SwiftProtobuf.Enum, Swift.CaseIterable {
+    package typealias RawValue = Int
 
     /// default, no sorting
     case none // = 0
@@ -145,11 +145,11 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
     case descend // = 2
     case UNRECOGNIZED(Int)
 
-    init() {
+    package init() {
       self = .none
     }
 
-    init?(rawValue: Int) {
+    package init?(rawValue: Int) {
       switch rawValue {
       case 0: self = .none
       case 1: self = .ascend
@@ -158,7 +158,7 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
       }
     }
 
-    var rawValue: Int {
+    package var rawValue: Int {
       switch self {
       case .none: return 0
       case .ascend: return 1
@@ -168,7 +168,7 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
     }
 
     // The compiler won't synthesize support with the UNRECOGNIZED case.
-    static let allCases: [Etcdserverpb_RangeRequest.SortOrder] = [
+    package static let allCases: [Etcdserverpb_RangeRequest.SortOrder] = [
       .none,
       .ascend,
       .descend,
@@ -176,8 +176,8 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
 
   }
 
-  nonisolated enum SortTarget: SwiftProtobuf.Enum, Swift.CaseIterable {
-    typealias RawValue = Int
+  package nonisolated enum SortTarget: SwiftProtobuf.Enum, Swift.CaseIterable {
+    package typealias RawValue = Int
     case key // = 0
     case version // = 1
     case create // = 2
@@ -185,11 +185,11 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
     case value // = 4
     case UNRECOGNIZED(Int)
 
-    init() {
+    package init() {
       self = .key
     }
 
-    init?(rawValue: Int) {
+    package init?(rawValue: Int) {
       switch rawValue {
       case 0: self = .key
       case 1: self = .version
@@ -200,7 +200,7 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
       }
     }
 
-    var rawValue: Int {
+    package var rawValue: Int {
       switch self {
       case .key: return 0
       case .version: return 1
@@ -212,7 +212,7 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
     }
 
     // The compiler won't synthesize support with the UNRECOGNIZED case.
-    static let allCases: [Etcdserverpb_RangeRequest.SortTarget] = [
+    package static let allCases: [Etcdserverpb_RangeRequest.SortTarget] = [
       .key,
       .version,
       .create,
@@ -222,164 +222,164 @@ nonisolated struct Etcdserverpb_RangeRequest: Sendable {
 
   }
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_RangeResponse: Sendable {
+package nonisolated struct Etcdserverpb_RangeResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// kvs is the list of key-value pairs matched by the range request.
   /// kvs is empty when count is requested.
-  var kvs: [Mvccpb_KeyValue] = []
+  package var kvs: [Mvccpb_KeyValue] = []
 
   /// more indicates if there are more keys to return in the requested range.
-  var more: Bool = false
+  package var more: Bool = false
 
   /// count is set to the number of keys within the range when requested.
-  var count: Int64 = 0
+  package var count: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_PutRequest: Sendable {
+package nonisolated struct Etcdserverpb_PutRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// key is the key, in bytes, to put into the key-value store.
-  var key: Data = Data()
+  package var key: Data = Data()
 
   /// value is the value, in bytes, to associate with the key in the key-value store.
-  var value: Data = Data()
+  package var value: Data = Data()
 
   /// lease is the lease ID to associate with the key in the key-value store. A lease
   /// value of 0 indicates no lease.
-  var lease: Int64 = 0
+  package var lease: Int64 = 0
 
   /// If prev_kv is set, etcd gets the previous key-value pair before changing it.
   /// The previous key-value pair will be returned in the put response.
-  var prevKv: Bool = false
+  package var prevKv: Bool = false
 
   /// If ignore_value is set, etcd updates the key using its current value.
   /// Returns an error if the key does not exist.
-  var ignoreValue: Bool = false
+  package var ignoreValue: Bool = false
 
   /// If ignore_lease is set, etcd updates the key using its current lease.
   /// Returns an error if the key does not exist.
-  var ignoreLease: Bool = false
+  package var ignoreLease: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_PutResponse: Sendable {
+package nonisolated struct Etcdserverpb_PutResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// if prev_kv is set in the request, the previous key-value pair will be returned.
-  var prevKv: Mvccpb_KeyValue {
+  package var prevKv: Mvccpb_KeyValue {
     get {_prevKv ?? Mvccpb_KeyValue()}
     set {_prevKv = newValue}
   }
   /// Returns true if `prevKv` has been explicitly set.
-  var hasPrevKv: Bool {self._prevKv != nil}
+  package var hasPrevKv: Bool {self._prevKv != nil}
   /// Clears the value of `prevKv`. Subsequent reads from it will return its default value.
-  mutating func clearPrevKv() {self._prevKv = nil}
+  package mutating func clearPrevKv() {self._prevKv = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
   fileprivate var _prevKv: Mvccpb_KeyValue? = nil
 }
 
-nonisolated struct Etcdserverpb_DeleteRangeRequest: Sendable {
+package nonisolated struct Etcdserverpb_DeleteRangeRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// key is the first key to delete in the range.
-  var key: Data = Data()
+  package var key: Data = Data()
 
   /// range_end is the key following the last key to delete for the range [key, range_end).
   /// If range_end is not given, the range is defined to contain only the key argument.
   /// If range_end is one bit larger than the given key, then the range is all the keys
   /// with the prefix (the given key).
   /// If range_end is '\0', the range is all keys greater than or equal to the key argument.
-  var rangeEnd: Data = Data()
+  package var rangeEnd: Data = Data()
 
   /// If prev_kv is set, etcd gets the previous key-value pairs before deleting it.
   /// The previous key-value pairs will be returned in the delete response.
-  var prevKv: Bool = false
+  package var prevKv: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_DeleteRangeResponse: Sendable {
+package nonisolated struct Etcdserverpb_DeleteRangeResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// deleted is the number of keys deleted by the delete range request.
-  var deleted: Int64 = 0
+  package var deleted: Int64 = 0
 
   /// if prev_kv is set in the request, the previous key-value pairs will be returned.
-  var prevKvs: [Mvccpb_KeyValue] = []
+  package var prevKvs: [Mvccpb_KeyValue] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_RequestOp: Sendable {
+package nonisolated struct Etcdserverpb_RequestOp: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// request is a union of request types accepted by a transaction.
-  var request: Etcdserverpb_RequestOp.OneOf_Request? = nil
+  package var request: Etcdserverpb_RequestOp.OneOf_Request? = nil
 
-  var requestRange: Etcdserverpb_RangeRequest {
+  package var requestRange: Etcdserverpb_RangeRequest {
     get {
       if case .requestRange(let v)? = request {return v}
       return Etcdserverpb_RangeRequest()
@@ -387,7 +387,7 @@ nonisolated struct Etcdserverpb_RequestOp: Sendable {
     set {request = .requestRange(newValue)}
   }
 
-  var requestPut: Etcdserverpb_PutRequest {
+  package var requestPut: Etcdserverpb_PutRequest {
     get {
       if case .requestPut(let v)? = request {return v}
       return Etcdserverpb_PutRequest()
@@ -395,7 +395,7 @@ nonisolated struct Etcdserverpb_RequestOp: Sendable {
     set {request = .requestPut(newValue)}
   }
 
-  var requestDeleteRange: Etcdserverpb_DeleteRangeRequest {
+  package var requestDeleteRange: Etcdserverpb_DeleteRangeRequest {
     get {
       if case .requestDeleteRange(let v)? = request {return v}
       return Etcdserverpb_DeleteRangeRequest()
@@ -403,7 +403,7 @@ nonisolated struct Etcdserverpb_RequestOp: Sendable {
     set {request = .requestDeleteRange(newValue)}
   }
 
-  var requestTxn: Etcdserverpb_TxnRequest {
+  package var requestTxn: Etcdserverpb_TxnRequest {
     get {
       if case .requestTxn(let v)? = request {return v}
       return Etcdserverpb_TxnRequest()
@@ -411,10 +411,10 @@ nonisolated struct Etcdserverpb_RequestOp: Sendable {
     set {request = .requestTxn(newValue)}
   }
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// request is a union of request types accepted by a transaction.
-  nonisolated enum OneOf_Request: Equatable, Sendable {
+  package nonisolated enum OneOf_Request: Equatable, Sendable {
     case requestRange(Etcdserverpb_RangeRequest)
     case requestPut(Etcdserverpb_PutRequest)
     case requestDeleteRange(Etcdserverpb_DeleteRangeRequest)
@@ -422,18 +422,18 @@ nonisolated struct Etcdserverpb_RequestOp: Sendable {
 
   }
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_ResponseOp: Sendable {
+package nonisolated struct Etcdserverpb_ResponseOp: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// response is a union of response types returned by a transaction.
-  var response: Etcdserverpb_ResponseOp.OneOf_Response? = nil
+  package var response: Etcdserverpb_ResponseOp.OneOf_Response? = nil
 
-  var responseRange: Etcdserverpb_RangeResponse {
+  package var responseRange: Etcdserverpb_RangeResponse {
     get {
       if case .responseRange(let v)? = response {return v}
       return Etcdserverpb_RangeResponse()
@@ -441,7 +441,7 @@ nonisolated struct Etcdserverpb_ResponseOp: Sendable {
     set {response = .responseRange(newValue)}
   }
 
-  var responsePut: Etcdserverpb_PutResponse {
+  package var responsePut: Etcdserverpb_PutResponse {
     get {
       if case .responsePut(let v)? = response {return v}
       return Etcdserverpb_PutResponse()
@@ -449,7 +449,7 @@ nonisolated struct Etcdserverpb_ResponseOp: Sendable {
     set {response = .responsePut(newValue)}
   }
 
-  var responseDeleteRange: Etcdserverpb_DeleteRangeResponse {
+  package var responseDeleteRange: Etcdserverpb_DeleteRangeResponse {
     get {
       if case .responseDeleteRange(let v)? = response {return v}
       return Etcdserverpb_DeleteRangeResponse()
@@ -457,7 +457,7 @@ nonisolated struct Etcdserverpb_ResponseOp: Sendable {
     set {response = .responseDeleteRange(newValue)}
   }
 
-  var responseTxn: Etcdserverpb_TxnResponse {
+  package var responseTxn: Etcdserverpb_TxnResponse {
     get {
       if case .responseTxn(let v)? = response {return v}
       return Etcdserverpb_TxnResponse()
@@ -465,10 +465,10 @@ nonisolated struct Etcdserverpb_ResponseOp: Sendable {
     set {response = .responseTxn(newValue)}
   }
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// response is a union of response types returned by a transaction.
-  nonisolated enum OneOf_Response: Equatable, Sendable {
+  package nonisolated enum OneOf_Response: Equatable, Sendable {
     case responseRange(Etcdserverpb_RangeResponse)
     case responsePut(Etcdserverpb_PutResponse)
     case responseDeleteRange(Etcdserverpb_DeleteRangeResponse)
@@ -476,27 +476,27 @@ nonisolated struct Etcdserverpb_ResponseOp: Sendable {
 
   }
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_Compare: Sendable {
+package nonisolated struct Etcdserverpb_Compare: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// result is logical comparison operation for this comparison.
-  var result: Etcdserverpb_Compare.CompareResult = .equal
+  package var result: Etcdserverpb_Compare.CompareResult = .equal
 
   /// target is the key-value field to inspect for the comparison.
-  var target: Etcdserverpb_Compare.CompareTarget = .version
+  package var target: Etcdserverpb_Compare.CompareTarget = .version
 
   /// key is the subject key for the comparison operation.
-  var key: Data = Data()
+  package var key: Data = Data()
 
-  var targetUnion: Etcdserverpb_Compare.OneOf_TargetUnion? = nil
+  package var targetUnion: Etcdserverpb_Compare.OneOf_TargetUnion? = nil
 
   /// version is the version of the given key
-  var version: Int64 {
+  package var version: Int64 {
     get {
       if case .version(let v)? = targetUnion {return v}
       return 0
@@ -505,7 +505,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
   }
 
   /// create_revision is the creation revision of the given key
-  var createRevision: Int64 {
+  package var createRevision: Int64 {
     get {
       if case .createRevision(let v)? = targetUnion {return v}
       return 0
@@ -514,7 +514,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
   }
 
   /// mod_revision is the last modified revision of the given key.
-  var modRevision: Int64 {
+  package var modRevision: Int64 {
     get {
       if case .modRevision(let v)? = targetUnion {return v}
       return 0
@@ -523,7 +523,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
   }
 
   /// value is the value of the given key, in bytes.
-  var value: Data {
+  package var value: Data {
     get {
       if case .value(let v)? = targetUnion {return v}
       return Data()
@@ -532,7 +532,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
   }
 
   /// lease is the lease id of the given key.
-  var lease: Int64 {
+  package var lease: Int64 {
     get {
       if case .lease(let v)? = targetUnion {return v}
       return 0
@@ -542,11 +542,11 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
 
   /// range_end compares the given target to all keys in the range [key, range_end).
   /// See RangeRequest for more details on key ranges.
-  var rangeEnd: Data = Data()
+  package var rangeEnd: Data = Data()
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum OneOf_TargetUnion: Equatable, Sendable {
+  package nonisolated enum OneOf_TargetUnion: Equatable, Sendable {
     /// version is the version of the given key
     case version(Int64)
     /// create_revision is the creation revision of the given key
@@ -560,19 +560,19 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
 
   }
 
-  nonisolated enum CompareResult: SwiftProtobuf.Enum, Swift.CaseIterable {
-    typealias RawValue = Int
+  package nonisolated enum CompareResult: SwiftProtobuf.Enum, Swift.CaseIterable {
+    package typealias RawValue = Int
     case equal // = 0
     case greater // = 1
     case less // = 2
     case notEqual // = 3
     case UNRECOGNIZED(Int)
 
-    init() {
+    package init() {
       self = .equal
     }
 
-    init?(rawValue: Int) {
+    package init?(rawValue: Int) {
       switch rawValue {
       case 0: self = .equal
       case 1: self = .greater
@@ -582,7 +582,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
       }
     }
 
-    var rawValue: Int {
+    package var rawValue: Int {
       switch self {
       case .equal: return 0
       case .greater: return 1
@@ -593,7 +593,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
     }
 
     // The compiler won't synthesize support with the UNRECOGNIZED case.
-    static let allCases: [Etcdserverpb_Compare.CompareResult] = [
+    package static let allCases: [Etcdserverpb_Compare.CompareResult] = [
       .equal,
       .greater,
       .less,
@@ -602,8 +602,8 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
 
   }
 
-  nonisolated enum CompareTarget: SwiftProtobuf.Enum, Swift.CaseIterable {
-    typealias RawValue = Int
+  package nonisolated enum CompareTarget: SwiftProtobuf.Enum, Swift.CaseIterable {
+    package typealias RawValue = Int
     case version // = 0
     case create // = 1
     case mod // = 2
@@ -611,11 +611,11 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
     case lease // = 4
     case UNRECOGNIZED(Int)
 
-    init() {
+    package init() {
       self = .version
     }
 
-    init?(rawValue: Int) {
+    package init?(rawValue: Int) {
       switch rawValue {
       case 0: self = .version
       case 1: self = .create
@@ -626,7 +626,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
       }
     }
 
-    var rawValue: Int {
+    package var rawValue: Int {
       switch self {
       case .version: return 0
       case .create: return 1
@@ -638,7 +638,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
     }
 
     // The compiler won't synthesize support with the UNRECOGNIZED case.
-    static let allCases: [Etcdserverpb_Compare.CompareTarget] = [
+    package static let allCases: [Etcdserverpb_Compare.CompareTarget] = [
       .version,
       .create,
       .mod,
@@ -648,7 +648,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
 
   }
 
-  init() {}
+  package init() {}
 }
 
 /// From google paxosdb paper:
@@ -666,7 +666,7 @@ nonisolated struct Etcdserverpb_Compare: Sendable {
 /// if guard evaluates to
 /// true.
 /// 3. A list of database operations called f op. Like t op, but executed if guard evaluates to false.
-nonisolated struct Etcdserverpb_TxnRequest: Sendable {
+package nonisolated struct Etcdserverpb_TxnRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -676,97 +676,97 @@ nonisolated struct Etcdserverpb_TxnRequest: Sendable {
   /// and the response will contain their respective responses in order.
   /// If the comparisons fail, then the failure requests will be processed in order,
   /// and the response will contain their respective responses in order.
-  var compare: [Etcdserverpb_Compare] = []
+  package var compare: [Etcdserverpb_Compare] = []
 
   /// success is a list of requests which will be applied when compare evaluates to true.
-  var success: [Etcdserverpb_RequestOp] = []
+  package var success: [Etcdserverpb_RequestOp] = []
 
   /// failure is a list of requests which will be applied when compare evaluates to false.
-  var failure: [Etcdserverpb_RequestOp] = []
+  package var failure: [Etcdserverpb_RequestOp] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_TxnResponse: Sendable {
+package nonisolated struct Etcdserverpb_TxnResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// succeeded is set to true if the compare evaluated to true or false otherwise.
-  var succeeded: Bool = false
+  package var succeeded: Bool = false
 
   /// responses is a list of responses corresponding to the results from applying
   /// success if succeeded is true or failure if succeeded is false.
-  var responses: [Etcdserverpb_ResponseOp] = []
+  package var responses: [Etcdserverpb_ResponseOp] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
 /// CompactionRequest compacts the key-value store up to a given revision. All superseded keys
 /// with a revision less than the compaction revision will be removed.
-nonisolated struct Etcdserverpb_CompactionRequest: Sendable {
+package nonisolated struct Etcdserverpb_CompactionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// revision is the key-value store revision for the compaction operation.
-  var revision: Int64 = 0
+  package var revision: Int64 = 0
 
   /// physical is set so the RPC will wait until the compaction is physically
   /// applied to the local database such that compacted entries are totally
   /// removed from the backend database.
-  var physical: Bool = false
+  package var physical: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_CompactionResponse: Sendable {
+package nonisolated struct Etcdserverpb_CompactionResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_WatchRequest: Sendable {
+package nonisolated struct Etcdserverpb_WatchRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// request_union is a request to either create a new watcher or cancel an existing watcher.
-  var requestUnion: Etcdserverpb_WatchRequest.OneOf_RequestUnion? = nil
+  package var requestUnion: Etcdserverpb_WatchRequest.OneOf_RequestUnion? = nil
 
-  var createRequest: Etcdserverpb_WatchCreateRequest {
+  package var createRequest: Etcdserverpb_WatchCreateRequest {
     get {
       if case .createRequest(let v)? = requestUnion {return v}
       return Etcdserverpb_WatchCreateRequest()
@@ -774,7 +774,7 @@ nonisolated struct Etcdserverpb_WatchRequest: Sendable {
     set {requestUnion = .createRequest(newValue)}
   }
 
-  var cancelRequest: Etcdserverpb_WatchCancelRequest {
+  package var cancelRequest: Etcdserverpb_WatchCancelRequest {
     get {
       if case .cancelRequest(let v)? = requestUnion {return v}
       return Etcdserverpb_WatchCancelRequest()
@@ -782,7 +782,7 @@ nonisolated struct Etcdserverpb_WatchRequest: Sendable {
     set {requestUnion = .cancelRequest(newValue)}
   }
 
-  var progressRequest: Etcdserverpb_WatchProgressRequest {
+  package var progressRequest: Etcdserverpb_WatchProgressRequest {
     get {
       if case .progressRequest(let v)? = requestUnion {return v}
       return Etcdserverpb_WatchProgressRequest()
@@ -790,64 +790,64 @@ nonisolated struct Etcdserverpb_WatchRequest: Sendable {
     set {requestUnion = .progressRequest(newValue)}
   }
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// request_union is a request to either create a new watcher or cancel an existing watcher.
-  nonisolated enum OneOf_RequestUnion: Equatable, Sendable {
+  package nonisolated enum OneOf_RequestUnion: Equatable, Sendable {
     case createRequest(Etcdserverpb_WatchCreateRequest)
     case cancelRequest(Etcdserverpb_WatchCancelRequest)
     case progressRequest(Etcdserverpb_WatchProgressRequest)
 
   }
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_WatchCreateRequest: Sendable {
+package nonisolated struct Etcdserverpb_WatchCreateRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// key is the key to register for watching.
-  var key: Data = Data()
+  package var key: Data = Data()
 
   /// range_end is the end of the range [key, range_end) to watch. If range_end is not given,
   /// only the key argument is watched. If range_end is equal to '\0', all keys greater than
   /// or equal to the key argument are watched.
   /// If the range_end is one bit larger than the given key,
   /// then all keys with the prefix (the given key) will be watched.
-  var rangeEnd: Data = Data()
+  package var rangeEnd: Data = Data()
 
   /// start_revision is an optional revision to watch from (inclusive). No start_revision is "now".
-  var startRevision: Int64 = 0
+  package var startRevision: Int64 = 0
 
   /// progress_notify is set so that the etcd server will periodically send a WatchResponse with
   /// no events to the new watcher if there are no recent events. It is useful when clients
   /// wish to recover a disconnected watcher starting from a recent known revision.
   /// The etcd server may decide how often it will send notifications based on current load.
-  var progressNotify: Bool = false
+  package var progressNotify: Bool = false
 
   /// filters filter the events at server side before it sends back to the watcher.
-  var filters: [Etcdserverpb_WatchCreateRequest.FilterType] = []
+  package var filters: [Etcdserverpb_WatchCreateRequest.FilterType] = []
 
   /// If prev_kv is set, created watcher gets the previous KV before the event happens.
   /// If the previous KV is already compacted, nothing will be returned.
-  var prevKv: Bool = false
+  package var prevKv: Bool = false
 
   /// If watch_id is provided and non-zero, it will be assigned to this watcher.
   /// Since creating a watcher in etcd is not a synchronous operation,
   /// this can be used ensure that ordering is correct when creating multiple
   /// watchers on the same stream. Creating a watcher with an ID already in
   /// use on the stream will cause an error to be returned.
-  var watchID: Int64 = 0
+  package var watchID: Int64 = 0
 
   /// fragment enables splitting large revisions into multiple watch responses.
-  var fragment: Bool = false
+  package var fragment: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum FilterType: SwiftProtobuf.Enum, Swift.CaseIterable {
-    typealias RawValue = Int
+  package nonisolated enum FilterType: SwiftProtobuf.Enum, Swift.CaseIterable {
+    package typealias RawValue = Int
 
     /// filter out put event.
     case noput // = 0
@@ -856,11 +856,11 @@ nonisolated struct Etcdserverpb_WatchCreateRequest: Sendable {
     case nodelete // = 1
     case UNRECOGNIZED(Int)
 
-    init() {
+    package init() {
       self = .noput
     }
 
-    init?(rawValue: Int) {
+    package init?(rawValue: Int) {
       switch rawValue {
       case 0: self = .noput
       case 1: self = .nodelete
@@ -868,7 +868,7 @@ nonisolated struct Etcdserverpb_WatchCreateRequest: Sendable {
       }
     }
 
-    var rawValue: Int {
+    package var rawValue: Int {
       switch self {
       case .noput: return 0
       case .nodelete: return 1
@@ -877,67 +877,67 @@ nonisolated struct Etcdserverpb_WatchCreateRequest: Sendable {
     }
 
     // The compiler won't synthesize support with the UNRECOGNIZED case.
-    static let allCases: [Etcdserverpb_WatchCreateRequest.FilterType] = [
+    package static let allCases: [Etcdserverpb_WatchCreateRequest.FilterType] = [
       .noput,
       .nodelete,
     ]
 
   }
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_WatchCancelRequest: Sendable {
+package nonisolated struct Etcdserverpb_WatchCancelRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// watch_id is the watcher id to cancel so that no more events are transmitted.
-  var watchID: Int64 = 0
+  package var watchID: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
 /// Requests the a watch stream progress status be sent in the watch response stream as soon as
 /// possible.
-nonisolated struct Etcdserverpb_WatchProgressRequest: Sendable {
+package nonisolated struct Etcdserverpb_WatchProgressRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_WatchResponse: Sendable {
+package nonisolated struct Etcdserverpb_WatchResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// watch_id is the ID of the watcher that corresponds to the response.
-  var watchID: Int64 = 0
+  package var watchID: Int64 = 0
 
   /// created is set to true if the response is for a create watch request.
   /// The client should record the watch_id and expect to receive events for
   /// the created watcher from the same stream.
   /// All events sent to the created watcher will attach with the same watch_id.
-  var created: Bool = false
+  package var created: Bool = false
 
   /// canceled is set to true if the response is for a cancel watch request.
   /// No further events will be sent to the canceled watcher.
-  var canceled: Bool = false
+  package var canceled: Bool = false
 
   /// compact_revision is set to the minimum index if a watcher tries to watch
   /// at a compacted index.
@@ -947,350 +947,350 @@ nonisolated struct Etcdserverpb_WatchResponse: Sendable {
   ///
   /// The client should treat the watcher as canceled and should not try to create any
   /// watcher with the same start_revision again.
-  var compactRevision: Int64 = 0
+  package var compactRevision: Int64 = 0
 
   /// cancel_reason indicates the reason for canceling the watcher.
-  var cancelReason: String = String()
+  package var cancelReason: String = String()
 
   /// framgment is true if large watch response was split over multiple responses.
-  var fragment: Bool = false
+  package var fragment: Bool = false
 
-  var events: [Mvccpb_Event] = []
+  package var events: [Mvccpb_Event] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_LeaseGrantRequest: Sendable {
+package nonisolated struct Etcdserverpb_LeaseGrantRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// TTL is the advisory time-to-live in seconds. Expired lease will return -1.
-  var ttl: Int64 = 0
+  package var ttl: Int64 = 0
 
   /// ID is the requested ID for the lease. If ID is set to 0, the lessor chooses an ID.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseGrantResponse: Sendable {
+package nonisolated struct Etcdserverpb_LeaseGrantResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// ID is the lease ID for the granted lease.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
   /// TTL is the server chosen lease time-to-live in seconds.
-  var ttl: Int64 = 0
+  package var ttl: Int64 = 0
 
-  var error: String = String()
+  package var error: String = String()
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_LeaseRevokeRequest: Sendable {
+package nonisolated struct Etcdserverpb_LeaseRevokeRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// ID is the lease ID to revoke. When the ID is revoked, all associated keys will be deleted.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseRevokeResponse: Sendable {
+package nonisolated struct Etcdserverpb_LeaseRevokeResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_LeaseKeepAliveRequest: Sendable {
+package nonisolated struct Etcdserverpb_LeaseKeepAliveRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// ID is the lease ID for the lease to keep alive.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseKeepAliveResponse: Sendable {
+package nonisolated struct Etcdserverpb_LeaseKeepAliveResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// ID is the lease ID from the keep alive request.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
   /// TTL is the new time-to-live for the lease.
-  var ttl: Int64 = 0
+  package var ttl: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_LeaseTimeToLiveRequest: Sendable {
+package nonisolated struct Etcdserverpb_LeaseTimeToLiveRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// ID is the lease ID for the lease.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
   /// keys is true to query all the keys attached to this lease.
-  var keys: Bool = false
+  package var keys: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseTimeToLiveResponse: Sendable {
+package nonisolated struct Etcdserverpb_LeaseTimeToLiveResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// ID is the lease ID from the keep alive request.
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
   /// TTL is the remaining TTL in seconds for the lease; the lease will expire in under TTL+1 seconds.
-  var ttl: Int64 = 0
+  package var ttl: Int64 = 0
 
   /// GrantedTTL is the initial granted time in seconds upon lease creation/renewal.
-  var grantedTtl: Int64 = 0
+  package var grantedTtl: Int64 = 0
 
   /// Keys is the list of keys attached to this lease.
-  var keys: [Data] = []
+  package var keys: [Data] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_LeaseLeasesRequest: Sendable {
+package nonisolated struct Etcdserverpb_LeaseLeasesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseStatus: Sendable {
+package nonisolated struct Etcdserverpb_LeaseStatus: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// TODO: int64 TTL = 2;
-  var id: Int64 = 0
+  package var id: Int64 = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_LeaseLeasesResponse: Sendable {
+package nonisolated struct Etcdserverpb_LeaseLeasesResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
-  var leases: [Etcdserverpb_LeaseStatus] = []
+  package var leases: [Etcdserverpb_LeaseStatus] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_Member: Sendable {
+package nonisolated struct Etcdserverpb_Member: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// ID is the member ID for this member.
-  var id: UInt64 = 0
+  package var id: UInt64 = 0
 
   /// name is the human-readable name of the member. If the member is not started, the name will be an empty string.
-  var name: String = String()
+  package var name: String = String()
 
   /// peerURLs is the list of URLs the member exposes to the cluster for communication.
-  var peerUrls: [String] = []
+  package var peerUrls: [String] = []
 
   /// clientURLs is the list of URLs the member exposes to clients for communication. If the member is not started, clientURLs will be empty.
-  var clientUrls: [String] = []
+  package var clientUrls: [String] = []
 
   /// isLearner indicates if the member is raft learner.
-  var isLearner: Bool = false
+  package var isLearner: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_MemberListRequest: Sendable {
+package nonisolated struct Etcdserverpb_MemberListRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_MemberListResponse: Sendable {
+package nonisolated struct Etcdserverpb_MemberListResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// members is a list of all members associated with the cluster.
-  var members: [Etcdserverpb_Member] = []
+  package var members: [Etcdserverpb_Member] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
 
-nonisolated struct Etcdserverpb_StatusRequest: Sendable {
+package nonisolated struct Etcdserverpb_StatusRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 }
 
-nonisolated struct Etcdserverpb_StatusResponse: Sendable {
+package nonisolated struct Etcdserverpb_StatusResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var header: Etcdserverpb_ResponseHeader {
+  package var header: Etcdserverpb_ResponseHeader {
     get {_header ?? Etcdserverpb_ResponseHeader()}
     set {_header = newValue}
   }
   /// Returns true if `header` has been explicitly set.
-  var hasHeader: Bool {self._header != nil}
+  package var hasHeader: Bool {self._header != nil}
   /// Clears the value of `header`. Subsequent reads from it will return its default value.
-  mutating func clearHeader() {self._header = nil}
+  package mutating func clearHeader() {self._header = nil}
 
   /// version is the cluster protocol version used by the responding member.
-  var version: String = String()
+  package var version: String = String()
 
   /// dbSize is the size of the backend database physically allocated, in bytes, of the responding member.
-  var dbSize: Int64 = 0
+  package var dbSize: Int64 = 0
 
   /// leader is the member ID which the responding member believes is the current leader.
-  var leader: UInt64 = 0
+  package var leader: UInt64 = 0
 
   /// raftIndex is the current raft committed index of the responding member.
-  var raftIndex: UInt64 = 0
+  package var raftIndex: UInt64 = 0
 
   /// raftTerm is the current raft term of the responding member.
-  var raftTerm: UInt64 = 0
+  package var raftTerm: UInt64 = 0
 
   /// raftAppliedIndex is the current raft applied index of the responding member.
-  var raftAppliedIndex: UInt64 = 0
+  package var raftAppliedIndex: UInt64 = 0
 
   /// errors contains alarm/health information and status.
-  var errors: [String] = []
+  package var errors: [String] = []
 
   /// dbSizeInUse is the size of the backend database logically in use, in bytes, of the responding member.
-  var dbSizeInUse: Int64 = 0
+  package var dbSizeInUse: Int64 = 0
 
   /// isLearner indicates if the member is raft learner.
-  var isLearner: Bool = false
+  package var isLearner: Bool = false
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  package init() {}
 
   fileprivate var _header: Etcdserverpb_ResponseHeader? = nil
 }
@@ -1300,10 +1300,10 @@ nonisolated struct Etcdserverpb_StatusResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "etcdserverpb"
 
 nonisolated extension Etcdserverpb_ResponseHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".ResponseHeader"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}cluster_id\0\u{3}member_id\0\u{1}revision\0\u{3}raft_term\0")
+  package static let protoMessageName: String = _protobuf_package + ".ResponseHeader"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}cluster_id\0\u{3}member_id\0\u{1}revision\0\u{3}raft_term\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1318,7 +1318,7 @@ nonisolated extension Etcdserverpb_ResponseHeader: SwiftProtobuf.Message, SwiftP
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.clusterID != 0 {
       try visitor.visitSingularUInt64Field(value: self.clusterID, fieldNumber: 1)
     }
@@ -1334,7 +1334,7 @@ nonisolated extension Etcdserverpb_ResponseHeader: SwiftProtobuf.Message, SwiftP
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_ResponseHeader, rhs: Etcdserverpb_ResponseHeader) -> Bool {
+  package static func ==(lhs: Etcdserverpb_ResponseHeader, rhs: Etcdserverpb_ResponseHeader) -> Bool {
     if lhs.clusterID != rhs.clusterID {return false}
     if lhs.memberID != rhs.memberID {return false}
     if lhs.revision != rhs.revision {return false}
@@ -1345,10 +1345,10 @@ nonisolated extension Etcdserverpb_ResponseHeader: SwiftProtobuf.Message, SwiftP
 }
 
 nonisolated extension Etcdserverpb_RangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".RangeRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{1}limit\0\u{1}revision\0\u{3}sort_order\0\u{3}sort_target\0\u{1}serializable\0\u{3}keys_only\0\u{3}count_only\0\u{3}min_mod_revision\0\u{3}max_mod_revision\0\u{3}min_create_revision\0\u{3}max_create_revision\0")
+  package static let protoMessageName: String = _protobuf_package + ".RangeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{1}limit\0\u{1}revision\0\u{3}sort_order\0\u{3}sort_target\0\u{1}serializable\0\u{3}keys_only\0\u{3}count_only\0\u{3}min_mod_revision\0\u{3}max_mod_revision\0\u{3}min_create_revision\0\u{3}max_create_revision\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1372,7 +1372,7 @@ nonisolated extension Etcdserverpb_RangeRequest: SwiftProtobuf.Message, SwiftPro
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.key.isEmpty {
       try visitor.visitSingularBytesField(value: self.key, fieldNumber: 1)
     }
@@ -1415,7 +1415,7 @@ nonisolated extension Etcdserverpb_RangeRequest: SwiftProtobuf.Message, SwiftPro
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_RangeRequest, rhs: Etcdserverpb_RangeRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_RangeRequest, rhs: Etcdserverpb_RangeRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.rangeEnd != rhs.rangeEnd {return false}
     if lhs.limit != rhs.limit {return false}
@@ -1435,18 +1435,18 @@ nonisolated extension Etcdserverpb_RangeRequest: SwiftProtobuf.Message, SwiftPro
 }
 
 nonisolated extension Etcdserverpb_RangeRequest.SortOrder: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NONE\0\u{1}ASCEND\0\u{1}DESCEND\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NONE\0\u{1}ASCEND\0\u{1}DESCEND\0")
 }
 
 nonisolated extension Etcdserverpb_RangeRequest.SortTarget: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEY\0\u{1}VERSION\0\u{1}CREATE\0\u{1}MOD\0\u{1}VALUE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEY\0\u{1}VERSION\0\u{1}CREATE\0\u{1}MOD\0\u{1}VALUE\0")
 }
 
 nonisolated extension Etcdserverpb_RangeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".RangeResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}kvs\0\u{1}more\0\u{1}count\0")
+  package static let protoMessageName: String = _protobuf_package + ".RangeResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}kvs\0\u{1}more\0\u{1}count\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1461,7 +1461,7 @@ nonisolated extension Etcdserverpb_RangeResponse: SwiftProtobuf.Message, SwiftPr
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1481,7 +1481,7 @@ nonisolated extension Etcdserverpb_RangeResponse: SwiftProtobuf.Message, SwiftPr
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_RangeResponse, rhs: Etcdserverpb_RangeResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_RangeResponse, rhs: Etcdserverpb_RangeResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.kvs != rhs.kvs {return false}
     if lhs.more != rhs.more {return false}
@@ -1492,10 +1492,10 @@ nonisolated extension Etcdserverpb_RangeResponse: SwiftProtobuf.Message, SwiftPr
 }
 
 nonisolated extension Etcdserverpb_PutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".PutRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0\u{1}lease\0\u{3}prev_kv\0\u{3}ignore_value\0\u{3}ignore_lease\0")
+  package static let protoMessageName: String = _protobuf_package + ".PutRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0\u{1}lease\0\u{3}prev_kv\0\u{3}ignore_value\0\u{3}ignore_lease\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1512,7 +1512,7 @@ nonisolated extension Etcdserverpb_PutRequest: SwiftProtobuf.Message, SwiftProto
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.key.isEmpty {
       try visitor.visitSingularBytesField(value: self.key, fieldNumber: 1)
     }
@@ -1534,7 +1534,7 @@ nonisolated extension Etcdserverpb_PutRequest: SwiftProtobuf.Message, SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_PutRequest, rhs: Etcdserverpb_PutRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_PutRequest, rhs: Etcdserverpb_PutRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.value != rhs.value {return false}
     if lhs.lease != rhs.lease {return false}
@@ -1547,10 +1547,10 @@ nonisolated extension Etcdserverpb_PutRequest: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Etcdserverpb_PutResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".PutResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{3}prev_kv\0")
+  package static let protoMessageName: String = _protobuf_package + ".PutResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{3}prev_kv\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1563,7 +1563,7 @@ nonisolated extension Etcdserverpb_PutResponse: SwiftProtobuf.Message, SwiftProt
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1577,7 +1577,7 @@ nonisolated extension Etcdserverpb_PutResponse: SwiftProtobuf.Message, SwiftProt
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_PutResponse, rhs: Etcdserverpb_PutResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_PutResponse, rhs: Etcdserverpb_PutResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs._prevKv != rhs._prevKv {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -1586,10 +1586,10 @@ nonisolated extension Etcdserverpb_PutResponse: SwiftProtobuf.Message, SwiftProt
 }
 
 nonisolated extension Etcdserverpb_DeleteRangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".DeleteRangeRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{3}prev_kv\0")
+  package static let protoMessageName: String = _protobuf_package + ".DeleteRangeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{3}prev_kv\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1603,7 +1603,7 @@ nonisolated extension Etcdserverpb_DeleteRangeRequest: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.key.isEmpty {
       try visitor.visitSingularBytesField(value: self.key, fieldNumber: 1)
     }
@@ -1616,7 +1616,7 @@ nonisolated extension Etcdserverpb_DeleteRangeRequest: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_DeleteRangeRequest, rhs: Etcdserverpb_DeleteRangeRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_DeleteRangeRequest, rhs: Etcdserverpb_DeleteRangeRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.rangeEnd != rhs.rangeEnd {return false}
     if lhs.prevKv != rhs.prevKv {return false}
@@ -1626,10 +1626,10 @@ nonisolated extension Etcdserverpb_DeleteRangeRequest: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_DeleteRangeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".DeleteRangeResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}deleted\0\u{3}prev_kvs\0")
+  package static let protoMessageName: String = _protobuf_package + ".DeleteRangeResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}deleted\0\u{3}prev_kvs\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1643,7 +1643,7 @@ nonisolated extension Etcdserverpb_DeleteRangeResponse: SwiftProtobuf.Message, S
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1660,7 +1660,7 @@ nonisolated extension Etcdserverpb_DeleteRangeResponse: SwiftProtobuf.Message, S
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_DeleteRangeResponse, rhs: Etcdserverpb_DeleteRangeResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_DeleteRangeResponse, rhs: Etcdserverpb_DeleteRangeResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.deleted != rhs.deleted {return false}
     if lhs.prevKvs != rhs.prevKvs {return false}
@@ -1670,10 +1670,10 @@ nonisolated extension Etcdserverpb_DeleteRangeResponse: SwiftProtobuf.Message, S
 }
 
 nonisolated extension Etcdserverpb_RequestOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".RequestOp"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_range\0\u{3}request_put\0\u{3}request_delete_range\0\u{3}request_txn\0")
+  package static let protoMessageName: String = _protobuf_package + ".RequestOp"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_range\0\u{3}request_put\0\u{3}request_delete_range\0\u{3}request_txn\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1736,7 +1736,7 @@ nonisolated extension Etcdserverpb_RequestOp: SwiftProtobuf.Message, SwiftProtob
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1763,7 +1763,7 @@ nonisolated extension Etcdserverpb_RequestOp: SwiftProtobuf.Message, SwiftProtob
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_RequestOp, rhs: Etcdserverpb_RequestOp) -> Bool {
+  package static func ==(lhs: Etcdserverpb_RequestOp, rhs: Etcdserverpb_RequestOp) -> Bool {
     if lhs.request != rhs.request {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1771,10 +1771,10 @@ nonisolated extension Etcdserverpb_RequestOp: SwiftProtobuf.Message, SwiftProtob
 }
 
 nonisolated extension Etcdserverpb_ResponseOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".ResponseOp"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}response_range\0\u{3}response_put\0\u{3}response_delete_range\0\u{3}response_txn\0")
+  package static let protoMessageName: String = _protobuf_package + ".ResponseOp"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}response_range\0\u{3}response_put\0\u{3}response_delete_range\0\u{3}response_txn\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1837,7 +1837,7 @@ nonisolated extension Etcdserverpb_ResponseOp: SwiftProtobuf.Message, SwiftProto
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1864,7 +1864,7 @@ nonisolated extension Etcdserverpb_ResponseOp: SwiftProtobuf.Message, SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_ResponseOp, rhs: Etcdserverpb_ResponseOp) -> Bool {
+  package static func ==(lhs: Etcdserverpb_ResponseOp, rhs: Etcdserverpb_ResponseOp) -> Bool {
     if lhs.response != rhs.response {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1872,10 +1872,10 @@ nonisolated extension Etcdserverpb_ResponseOp: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Etcdserverpb_Compare: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Compare"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0\u{1}target\0\u{1}key\0\u{1}version\0\u{3}create_revision\0\u{3}mod_revision\0\u{1}value\0\u{1}lease\0\u{4}8range_end\0")
+  package static let protoMessageName: String = _protobuf_package + ".Compare"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0\u{1}target\0\u{1}key\0\u{1}version\0\u{3}create_revision\0\u{3}mod_revision\0\u{1}value\0\u{1}lease\0\u{4}8range_end\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1930,7 +1930,7 @@ nonisolated extension Etcdserverpb_Compare: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1973,7 +1973,7 @@ nonisolated extension Etcdserverpb_Compare: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_Compare, rhs: Etcdserverpb_Compare) -> Bool {
+  package static func ==(lhs: Etcdserverpb_Compare, rhs: Etcdserverpb_Compare) -> Bool {
     if lhs.result != rhs.result {return false}
     if lhs.target != rhs.target {return false}
     if lhs.key != rhs.key {return false}
@@ -1985,18 +1985,18 @@ nonisolated extension Etcdserverpb_Compare: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Etcdserverpb_Compare.CompareResult: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EQUAL\0\u{1}GREATER\0\u{1}LESS\0\u{1}NOT_EQUAL\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EQUAL\0\u{1}GREATER\0\u{1}LESS\0\u{1}NOT_EQUAL\0")
 }
 
 nonisolated extension Etcdserverpb_Compare.CompareTarget: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VERSION\0\u{1}CREATE\0\u{1}MOD\0\u{1}VALUE\0\u{1}LEASE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VERSION\0\u{1}CREATE\0\u{1}MOD\0\u{1}VALUE\0\u{1}LEASE\0")
 }
 
 nonisolated extension Etcdserverpb_TxnRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".TxnRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}compare\0\u{1}success\0\u{1}failure\0")
+  package static let protoMessageName: String = _protobuf_package + ".TxnRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}compare\0\u{1}success\0\u{1}failure\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2010,7 +2010,7 @@ nonisolated extension Etcdserverpb_TxnRequest: SwiftProtobuf.Message, SwiftProto
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.compare.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.compare, fieldNumber: 1)
     }
@@ -2023,7 +2023,7 @@ nonisolated extension Etcdserverpb_TxnRequest: SwiftProtobuf.Message, SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_TxnRequest, rhs: Etcdserverpb_TxnRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_TxnRequest, rhs: Etcdserverpb_TxnRequest) -> Bool {
     if lhs.compare != rhs.compare {return false}
     if lhs.success != rhs.success {return false}
     if lhs.failure != rhs.failure {return false}
@@ -2033,10 +2033,10 @@ nonisolated extension Etcdserverpb_TxnRequest: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Etcdserverpb_TxnResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".TxnResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}succeeded\0\u{1}responses\0")
+  package static let protoMessageName: String = _protobuf_package + ".TxnResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}succeeded\0\u{1}responses\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2050,7 +2050,7 @@ nonisolated extension Etcdserverpb_TxnResponse: SwiftProtobuf.Message, SwiftProt
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2067,7 +2067,7 @@ nonisolated extension Etcdserverpb_TxnResponse: SwiftProtobuf.Message, SwiftProt
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_TxnResponse, rhs: Etcdserverpb_TxnResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_TxnResponse, rhs: Etcdserverpb_TxnResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.succeeded != rhs.succeeded {return false}
     if lhs.responses != rhs.responses {return false}
@@ -2077,10 +2077,10 @@ nonisolated extension Etcdserverpb_TxnResponse: SwiftProtobuf.Message, SwiftProt
 }
 
 nonisolated extension Etcdserverpb_CompactionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".CompactionRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}physical\0")
+  package static let protoMessageName: String = _protobuf_package + ".CompactionRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}physical\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2093,7 +2093,7 @@ nonisolated extension Etcdserverpb_CompactionRequest: SwiftProtobuf.Message, Swi
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.revision != 0 {
       try visitor.visitSingularInt64Field(value: self.revision, fieldNumber: 1)
     }
@@ -2103,7 +2103,7 @@ nonisolated extension Etcdserverpb_CompactionRequest: SwiftProtobuf.Message, Swi
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_CompactionRequest, rhs: Etcdserverpb_CompactionRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_CompactionRequest, rhs: Etcdserverpb_CompactionRequest) -> Bool {
     if lhs.revision != rhs.revision {return false}
     if lhs.physical != rhs.physical {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2112,10 +2112,10 @@ nonisolated extension Etcdserverpb_CompactionRequest: SwiftProtobuf.Message, Swi
 }
 
 nonisolated extension Etcdserverpb_CompactionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".CompactionResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0")
+  package static let protoMessageName: String = _protobuf_package + ".CompactionResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2127,7 +2127,7 @@ nonisolated extension Etcdserverpb_CompactionResponse: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2138,7 +2138,7 @@ nonisolated extension Etcdserverpb_CompactionResponse: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_CompactionResponse, rhs: Etcdserverpb_CompactionResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_CompactionResponse, rhs: Etcdserverpb_CompactionResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2146,10 +2146,10 @@ nonisolated extension Etcdserverpb_CompactionResponse: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_WatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".WatchRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}create_request\0\u{3}cancel_request\0\u{3}progress_request\0")
+  package static let protoMessageName: String = _protobuf_package + ".WatchRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}create_request\0\u{3}cancel_request\0\u{3}progress_request\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2199,7 +2199,7 @@ nonisolated extension Etcdserverpb_WatchRequest: SwiftProtobuf.Message, SwiftPro
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2222,7 +2222,7 @@ nonisolated extension Etcdserverpb_WatchRequest: SwiftProtobuf.Message, SwiftPro
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_WatchRequest, rhs: Etcdserverpb_WatchRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_WatchRequest, rhs: Etcdserverpb_WatchRequest) -> Bool {
     if lhs.requestUnion != rhs.requestUnion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2230,10 +2230,10 @@ nonisolated extension Etcdserverpb_WatchRequest: SwiftProtobuf.Message, SwiftPro
 }
 
 nonisolated extension Etcdserverpb_WatchCreateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".WatchCreateRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{3}start_revision\0\u{3}progress_notify\0\u{1}filters\0\u{3}prev_kv\0\u{3}watch_id\0\u{1}fragment\0")
+  package static let protoMessageName: String = _protobuf_package + ".WatchCreateRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}range_end\0\u{3}start_revision\0\u{3}progress_notify\0\u{1}filters\0\u{3}prev_kv\0\u{3}watch_id\0\u{1}fragment\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2252,7 +2252,7 @@ nonisolated extension Etcdserverpb_WatchCreateRequest: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.key.isEmpty {
       try visitor.visitSingularBytesField(value: self.key, fieldNumber: 1)
     }
@@ -2280,7 +2280,7 @@ nonisolated extension Etcdserverpb_WatchCreateRequest: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_WatchCreateRequest, rhs: Etcdserverpb_WatchCreateRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_WatchCreateRequest, rhs: Etcdserverpb_WatchCreateRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.rangeEnd != rhs.rangeEnd {return false}
     if lhs.startRevision != rhs.startRevision {return false}
@@ -2295,14 +2295,14 @@ nonisolated extension Etcdserverpb_WatchCreateRequest: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_WatchCreateRequest.FilterType: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOPUT\0\u{1}NODELETE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOPUT\0\u{1}NODELETE\0")
 }
 
 nonisolated extension Etcdserverpb_WatchCancelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".WatchCancelRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}watch_id\0")
+  package static let protoMessageName: String = _protobuf_package + ".WatchCancelRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}watch_id\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2314,14 +2314,14 @@ nonisolated extension Etcdserverpb_WatchCancelRequest: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.watchID != 0 {
       try visitor.visitSingularInt64Field(value: self.watchID, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_WatchCancelRequest, rhs: Etcdserverpb_WatchCancelRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_WatchCancelRequest, rhs: Etcdserverpb_WatchCancelRequest) -> Bool {
     if lhs.watchID != rhs.watchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2329,29 +2329,29 @@ nonisolated extension Etcdserverpb_WatchCancelRequest: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_WatchProgressRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".WatchProgressRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".WatchProgressRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_WatchProgressRequest, rhs: Etcdserverpb_WatchProgressRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_WatchProgressRequest, rhs: Etcdserverpb_WatchProgressRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Etcdserverpb_WatchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".WatchResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{3}watch_id\0\u{1}created\0\u{1}canceled\0\u{3}compact_revision\0\u{3}cancel_reason\0\u{1}fragment\0\u{2}\u{4}events\0")
+  package static let protoMessageName: String = _protobuf_package + ".WatchResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{3}watch_id\0\u{1}created\0\u{1}canceled\0\u{3}compact_revision\0\u{3}cancel_reason\0\u{1}fragment\0\u{2}\u{4}events\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2370,7 +2370,7 @@ nonisolated extension Etcdserverpb_WatchResponse: SwiftProtobuf.Message, SwiftPr
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2402,7 +2402,7 @@ nonisolated extension Etcdserverpb_WatchResponse: SwiftProtobuf.Message, SwiftPr
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_WatchResponse, rhs: Etcdserverpb_WatchResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_WatchResponse, rhs: Etcdserverpb_WatchResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.watchID != rhs.watchID {return false}
     if lhs.created != rhs.created {return false}
@@ -2417,10 +2417,10 @@ nonisolated extension Etcdserverpb_WatchResponse: SwiftProtobuf.Message, SwiftPr
 }
 
 nonisolated extension Etcdserverpb_LeaseGrantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseGrantRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}TTL\0\u{1}ID\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseGrantRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}TTL\0\u{1}ID\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2433,7 +2433,7 @@ nonisolated extension Etcdserverpb_LeaseGrantRequest: SwiftProtobuf.Message, Swi
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.ttl != 0 {
       try visitor.visitSingularInt64Field(value: self.ttl, fieldNumber: 1)
     }
@@ -2443,7 +2443,7 @@ nonisolated extension Etcdserverpb_LeaseGrantRequest: SwiftProtobuf.Message, Swi
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseGrantRequest, rhs: Etcdserverpb_LeaseGrantRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseGrantRequest, rhs: Etcdserverpb_LeaseGrantRequest) -> Bool {
     if lhs.ttl != rhs.ttl {return false}
     if lhs.id != rhs.id {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2452,10 +2452,10 @@ nonisolated extension Etcdserverpb_LeaseGrantRequest: SwiftProtobuf.Message, Swi
 }
 
 nonisolated extension Etcdserverpb_LeaseGrantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseGrantResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0\u{1}error\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseGrantResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0\u{1}error\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2470,7 +2470,7 @@ nonisolated extension Etcdserverpb_LeaseGrantResponse: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2490,7 +2490,7 @@ nonisolated extension Etcdserverpb_LeaseGrantResponse: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseGrantResponse, rhs: Etcdserverpb_LeaseGrantResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseGrantResponse, rhs: Etcdserverpb_LeaseGrantResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.id != rhs.id {return false}
     if lhs.ttl != rhs.ttl {return false}
@@ -2501,10 +2501,10 @@ nonisolated extension Etcdserverpb_LeaseGrantResponse: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_LeaseRevokeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseRevokeRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseRevokeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2516,14 +2516,14 @@ nonisolated extension Etcdserverpb_LeaseRevokeRequest: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseRevokeRequest, rhs: Etcdserverpb_LeaseRevokeRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseRevokeRequest, rhs: Etcdserverpb_LeaseRevokeRequest) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2531,10 +2531,10 @@ nonisolated extension Etcdserverpb_LeaseRevokeRequest: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_LeaseRevokeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseRevokeResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseRevokeResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2546,7 +2546,7 @@ nonisolated extension Etcdserverpb_LeaseRevokeResponse: SwiftProtobuf.Message, S
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2557,7 +2557,7 @@ nonisolated extension Etcdserverpb_LeaseRevokeResponse: SwiftProtobuf.Message, S
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseRevokeResponse, rhs: Etcdserverpb_LeaseRevokeResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseRevokeResponse, rhs: Etcdserverpb_LeaseRevokeResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2565,10 +2565,10 @@ nonisolated extension Etcdserverpb_LeaseRevokeResponse: SwiftProtobuf.Message, S
 }
 
 nonisolated extension Etcdserverpb_LeaseKeepAliveRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseKeepAliveRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseKeepAliveRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2580,14 +2580,14 @@ nonisolated extension Etcdserverpb_LeaseKeepAliveRequest: SwiftProtobuf.Message,
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseKeepAliveRequest, rhs: Etcdserverpb_LeaseKeepAliveRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseKeepAliveRequest, rhs: Etcdserverpb_LeaseKeepAliveRequest) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2595,10 +2595,10 @@ nonisolated extension Etcdserverpb_LeaseKeepAliveRequest: SwiftProtobuf.Message,
 }
 
 nonisolated extension Etcdserverpb_LeaseKeepAliveResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseKeepAliveResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseKeepAliveResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2612,7 +2612,7 @@ nonisolated extension Etcdserverpb_LeaseKeepAliveResponse: SwiftProtobuf.Message
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2629,7 +2629,7 @@ nonisolated extension Etcdserverpb_LeaseKeepAliveResponse: SwiftProtobuf.Message
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseKeepAliveResponse, rhs: Etcdserverpb_LeaseKeepAliveResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseKeepAliveResponse, rhs: Etcdserverpb_LeaseKeepAliveResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.id != rhs.id {return false}
     if lhs.ttl != rhs.ttl {return false}
@@ -2639,10 +2639,10 @@ nonisolated extension Etcdserverpb_LeaseKeepAliveResponse: SwiftProtobuf.Message
 }
 
 nonisolated extension Etcdserverpb_LeaseTimeToLiveRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseTimeToLiveRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0\u{1}keys\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseTimeToLiveRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0\u{1}keys\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2655,7 +2655,7 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveRequest: SwiftProtobuf.Message
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
     }
@@ -2665,7 +2665,7 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveRequest: SwiftProtobuf.Message
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseTimeToLiveRequest, rhs: Etcdserverpb_LeaseTimeToLiveRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseTimeToLiveRequest, rhs: Etcdserverpb_LeaseTimeToLiveRequest) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.keys != rhs.keys {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2674,10 +2674,10 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveRequest: SwiftProtobuf.Message
 }
 
 nonisolated extension Etcdserverpb_LeaseTimeToLiveResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseTimeToLiveResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0\u{1}grantedTTL\0\u{1}keys\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseTimeToLiveResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}ID\0\u{1}TTL\0\u{1}grantedTTL\0\u{1}keys\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2693,7 +2693,7 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveResponse: SwiftProtobuf.Messag
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2716,7 +2716,7 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveResponse: SwiftProtobuf.Messag
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseTimeToLiveResponse, rhs: Etcdserverpb_LeaseTimeToLiveResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseTimeToLiveResponse, rhs: Etcdserverpb_LeaseTimeToLiveResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.id != rhs.id {return false}
     if lhs.ttl != rhs.ttl {return false}
@@ -2728,29 +2728,29 @@ nonisolated extension Etcdserverpb_LeaseTimeToLiveResponse: SwiftProtobuf.Messag
 }
 
 nonisolated extension Etcdserverpb_LeaseLeasesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseLeasesRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".LeaseLeasesRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseLeasesRequest, rhs: Etcdserverpb_LeaseLeasesRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseLeasesRequest, rhs: Etcdserverpb_LeaseLeasesRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Etcdserverpb_LeaseStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseStatus"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseStatus"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2762,14 +2762,14 @@ nonisolated extension Etcdserverpb_LeaseStatus: SwiftProtobuf.Message, SwiftProt
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseStatus, rhs: Etcdserverpb_LeaseStatus) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseStatus, rhs: Etcdserverpb_LeaseStatus) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2777,10 +2777,10 @@ nonisolated extension Etcdserverpb_LeaseStatus: SwiftProtobuf.Message, SwiftProt
 }
 
 nonisolated extension Etcdserverpb_LeaseLeasesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".LeaseLeasesResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}leases\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeaseLeasesResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}leases\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2793,7 +2793,7 @@ nonisolated extension Etcdserverpb_LeaseLeasesResponse: SwiftProtobuf.Message, S
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2807,7 +2807,7 @@ nonisolated extension Etcdserverpb_LeaseLeasesResponse: SwiftProtobuf.Message, S
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_LeaseLeasesResponse, rhs: Etcdserverpb_LeaseLeasesResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_LeaseLeasesResponse, rhs: Etcdserverpb_LeaseLeasesResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.leases != rhs.leases {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2816,10 +2816,10 @@ nonisolated extension Etcdserverpb_LeaseLeasesResponse: SwiftProtobuf.Message, S
 }
 
 nonisolated extension Etcdserverpb_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Member"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0\u{1}name\0\u{1}peerURLs\0\u{1}clientURLs\0\u{1}isLearner\0")
+  package static let protoMessageName: String = _protobuf_package + ".Member"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ID\0\u{1}name\0\u{1}peerURLs\0\u{1}clientURLs\0\u{1}isLearner\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2835,7 +2835,7 @@ nonisolated extension Etcdserverpb_Member: SwiftProtobuf.Message, SwiftProtobuf.
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
     }
@@ -2854,7 +2854,7 @@ nonisolated extension Etcdserverpb_Member: SwiftProtobuf.Message, SwiftProtobuf.
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_Member, rhs: Etcdserverpb_Member) -> Bool {
+  package static func ==(lhs: Etcdserverpb_Member, rhs: Etcdserverpb_Member) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.name != rhs.name {return false}
     if lhs.peerUrls != rhs.peerUrls {return false}
@@ -2866,29 +2866,29 @@ nonisolated extension Etcdserverpb_Member: SwiftProtobuf.Message, SwiftProtobuf.
 }
 
 nonisolated extension Etcdserverpb_MemberListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".MemberListRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".MemberListRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_MemberListRequest, rhs: Etcdserverpb_MemberListRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_MemberListRequest, rhs: Etcdserverpb_MemberListRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Etcdserverpb_MemberListResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".MemberListResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}members\0")
+  package static let protoMessageName: String = _protobuf_package + ".MemberListResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}members\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2901,7 +2901,7 @@ nonisolated extension Etcdserverpb_MemberListResponse: SwiftProtobuf.Message, Sw
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2915,7 +2915,7 @@ nonisolated extension Etcdserverpb_MemberListResponse: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_MemberListResponse, rhs: Etcdserverpb_MemberListResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_MemberListResponse, rhs: Etcdserverpb_MemberListResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.members != rhs.members {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2924,29 +2924,29 @@ nonisolated extension Etcdserverpb_MemberListResponse: SwiftProtobuf.Message, Sw
 }
 
 nonisolated extension Etcdserverpb_StatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".StatusRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".StatusRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_StatusRequest, rhs: Etcdserverpb_StatusRequest) -> Bool {
+  package static func ==(lhs: Etcdserverpb_StatusRequest, rhs: Etcdserverpb_StatusRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Etcdserverpb_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}version\0\u{1}dbSize\0\u{1}leader\0\u{1}raftIndex\0\u{1}raftTerm\0\u{1}raftAppliedIndex\0\u{1}errors\0\u{1}dbSizeInUse\0\u{1}isLearner\0")
+  package static let protoMessageName: String = _protobuf_package + ".StatusResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}version\0\u{1}dbSize\0\u{1}leader\0\u{1}raftIndex\0\u{1}raftTerm\0\u{1}raftAppliedIndex\0\u{1}errors\0\u{1}dbSizeInUse\0\u{1}isLearner\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2967,7 +2967,7 @@ nonisolated extension Etcdserverpb_StatusResponse: SwiftProtobuf.Message, SwiftP
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -3005,7 +3005,7 @@ nonisolated extension Etcdserverpb_StatusResponse: SwiftProtobuf.Message, SwiftP
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Etcdserverpb_StatusResponse, rhs: Etcdserverpb_StatusResponse) -> Bool {
+  package static func ==(lhs: Etcdserverpb_StatusResponse, rhs: Etcdserverpb_StatusResponse) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.version != rhs.version {return false}
     if lhs.dbSize != rhs.dbSize {return false}

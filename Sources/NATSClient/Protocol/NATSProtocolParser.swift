@@ -8,9 +8,9 @@ import NIOFoundationCompat
 /// returns nil. Control lines are bounded by ``maxControlLineSize`` and payloads by
 /// ``maxPayloadSize``; anything malformed throws ``NATSError/Code/protocolViolation``, after which
 /// the parser stays failed.
-public struct NATSProtocolParser: Sendable {
+package struct NATSProtocolParser: Sendable {
     /// One parsed server operation.
-    public enum Operation: Sendable {
+    package enum Operation: Sendable {
         /// `INFO {json}`.
         case info(NATSServerInfo)
         /// `MSG` or `HMSG` for subscription `sid`.
@@ -26,12 +26,12 @@ public struct NATSProtocolParser: Sendable {
     }
 
     /// The longest control line accepted (excluding CRLF).
-    public var maxControlLineSize: Int {
+    package var maxControlLineSize: Int {
         get { scanner.maxControlLineSize }
         set { scanner.maxControlLineSize = newValue }
     }
     /// The largest `MSG`/`HMSG` size accepted (headers included).
-    public var maxPayloadSize: Int {
+    package var maxPayloadSize: Int {
         get { scanner.maxPayloadSize }
         set { scanner.maxPayloadSize = newValue }
     }
@@ -63,16 +63,16 @@ public struct NATSProtocolParser: Sendable {
     }
 
     /// A parser with the given bounds (the payload bound is usually raised or lowered from `INFO`).
-    public init(maxControlLineSize: Int = 4096, maxPayloadSize: Int = 64 * 1024 * 1024) {
+    package init(maxControlLineSize: Int = 4096, maxPayloadSize: Int = 64 * 1024 * 1024) {
         self.scanner = Scanner(maxControlLineSize: maxControlLineSize, maxPayloadSize: maxPayloadSize)
         self.buffer = ByteBuffer()
     }
 
     /// Bytes received but not yet parsed.
-    public var bufferedBytes: Int { buffer.readableBytes + (stitched?.readableBytes ?? 0) }
+    package var bufferedBytes: Int { buffer.readableBytes + (stitched?.readableBytes ?? 0) }
 
     /// Adds received bytes.
-    public mutating func append(_ bytes: ByteBuffer) {
+    package mutating func append(_ bytes: ByteBuffer) {
         guard failure == nil, bytes.readableBytes > 0 else { return }
         var bytes = bytes
         let wasDrained = drained
@@ -122,7 +122,7 @@ public struct NATSProtocolParser: Sendable {
     }
 
     /// The next complete operation, nil when more bytes are needed.
-    public mutating func next() throws(NATSError) -> Operation? {
+    package mutating func next() throws(NATSError) -> Operation? {
         if let failure { throw failure }
         do {
             if var unit = stitched {
