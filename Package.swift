@@ -10,13 +10,17 @@ let package = Package(
     name: "swift-micro",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "MicroAddress", targets: ["MicroAddress"]),
         .library(name: "MicroCore", targets: ["MicroCore"]),
         .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
+        .library(name: "NATSClient", targets: ["NATSClient"]),
         .library(name: "MicroNATS", targets: ["MicroNATS"]),
         .library(name: "MicroGRPC", targets: ["MicroGRPC"]),
+        .library(name: "EtcdClient", targets: ["EtcdClient"]),
         .library(name: "MicroEtcd", targets: ["MicroEtcd"]),
         .library(name: "MicroMDNS", targets: ["MicroMDNS"]),
         .library(name: "MicroGossip", targets: ["MicroGossip"]),
+        .library(name: "ConsulClient", targets: ["ConsulClient"]),
         .library(name: "MicroConsul", targets: ["MicroConsul"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
@@ -39,6 +43,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // `host:port` addresses, parsed one way for every engine; depends on nothing.
+        .target(name: "MicroAddress", swiftSettings: strict),
         .target(
             name: "MicroCore",
             dependencies: [
@@ -58,6 +64,7 @@ let package = Package(
             name: "MicroHTTP",
             dependencies: [
                 "MicroCore",
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -68,13 +75,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A NATS client on SwiftNIO, usable without the rest of Swift Micro.
+        .target(
+            name: "NATSClient",
+            dependencies: [
+                "MicroAddress",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "MicroNATS",
             dependencies: [
                 "MicroCore",
+                "MicroAddress",
+                "NATSClient",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,15 +119,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // An etcd v3 client over gRPC (with etcd's generated protobuf and gRPC code), usable on its own.
         .target(
-            name: "MicroEtcd",
+            name: "EtcdClient",
             dependencies: [
-                "MicroCore",
+                "MicroAddress",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MicroEtcd",
+            dependencies: [
+                "MicroCore",
+                "EtcdClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -116,6 +145,7 @@ let package = Package(
             name: "MicroMDNS",
             dependencies: [
                 "MicroCore",
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -127,9 +157,22 @@ let package = Package(
             name: "MicroGossip",
             dependencies: [
                 "MicroCore",
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // A client of the Consul agent HTTP API on SwiftNIO, usable on its own.
+        .target(
+            name: "ConsulClient",
+            dependencies: [
+                "MicroAddress",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -138,11 +181,7 @@ let package = Package(
             name: "MicroConsul",
             dependencies: [
                 "MicroCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                "ConsulClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -195,7 +234,9 @@ let package = Package(
             name: "MicroBench",
             dependencies: [
                 "Micro",
+                "MicroAddress",
                 "MicroNATS",
+                "NATSClient",
                 "MicroGRPC",
                 "MicroEtcd",
                 "MicroGossip",
@@ -215,8 +256,9 @@ let package = Package(
             path: "Benchmarks/MicroBench",
             swiftSettings: strict
         ),
+        .testTarget(name: "MicroAddressTests", dependencies: ["MicroAddress"], swiftSettings: strict),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore", "MicroTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport"], swiftSettings: strict),
         // Test-only: starts real engines (nats-server) for the engine and integration tests.
         .target(
             name: "MicroTestSupport",
@@ -228,12 +270,12 @@ let package = Package(
             path: "Tests/MicroTestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "MicroCore", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
-        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
-        .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
-        .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [

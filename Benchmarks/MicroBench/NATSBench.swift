@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MicroNATS
+import NATSClient
 import MicroTestSupport
 import NIOConcurrencyHelpers
 import NIOCore

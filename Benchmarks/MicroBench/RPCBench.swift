@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Micro
+import MicroAddress
 import NIOCore
 import NIOPosix
 
@@ -43,7 +44,7 @@ struct RPCBench: AsyncParsableCommand {
         }
         let foundationListener = try await HTTPServerTransport(group: serverGroup).listen(on: "127.0.0.1:0", handler: foundationRouter)
         let foundationServing = Task { try? await foundationListener.run() }
-        let (_, foundationPort) = try HostPort.parse(foundationListener.address)
+        let foundationPort = try HostPort(parsing: foundationListener.address).port
         // (b) the baseline.
         let raw = try await RawNIOServer.start(work: .hello, group: serverGroup)
         // (d) the framework's client, finding the server through a registry.
@@ -55,7 +56,7 @@ struct RPCBench: AsyncParsableCommand {
         let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
 
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
-        let (_, microPort) = try HostPort.parse(listener.address)
+        let microPort = try HostPort(parsing: listener.address).port
         let body = Array(#"{"name":"world"}"#.utf8)
         func generator(port: Int) -> LoadGenerator {
             LoadGenerator(host: "127.0.0.1", port: port,

@@ -1,3 +1,4 @@
+import MicroAddress
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -41,12 +42,23 @@ enum GossipAddress {
     /// `host:port` (`[v6]:port`) of packed bytes and a port.
     static func hostPort(_ packed: [UInt8], _ port: UInt16) -> String {
         guard let t = text(packed) else { return "?:\(port)" }
-        return packed.count == 16 ? "[\(t)]:\(port)" : "\(t):\(port)"
+        return HostPort(host: t, port: Int(port)).description
+    }
+
+    /// A member's address as ``HostPort`` reads it, with gossip's defaults: port 7946 when missing,
+    /// 127.0.0.1 when only a port is given.
+    static func parse(_ address: String) throws(GossipError) -> HostPort {
+        do {
+            return try HostPort(parsing: address, defaultPort: 7946, defaultHost: HostPort.loopback)
+        } catch {
+            throw GossipError(.invalidAddress, "\(error)")
+        }
     }
 
     /// Resolves `host:port` (numeric, or a name looked up once).
     static func resolve(_ address: String) throws -> SocketAddress {
-        let (host, port) = try GossipConfiguration.split(address, defaultPort: 7946)
+        let parsed = try parse(address)
+        let (host, port) = (parsed.host, parsed.port)
         if let packed = pack(host), let s = socket(packed, UInt16(port)) { return s }
         do {
             return try SocketAddress.makeAddressResolvingHost(host, port: port)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The addresses and timings of a ``GossipRegistry`` (memberlist's LAN defaults unless said otherwise).
 public struct GossipConfiguration: Sendable {
     /// The IP the UDP and TCP sockets bind (default 127.0.0.1).
@@ -53,11 +51,12 @@ public struct GossipConfiguration: Sendable {
     /// The defaults: bind 127.0.0.1:7946, memberlist's LAN timings, no seeds.
     public init() {}
 
-    /// Bind `bind` (`host:port`, or just a port) and join `seeds`.
+    /// Bind `bind` (`host:port`, `[v6]:port`, a host alone on port 7946, or a port alone on
+    /// 127.0.0.1) and join `seeds`.
     public init(bind: String, seeds: [String] = []) throws {
-        let (host, port) = try Self.split(bind, defaultPort: 7946)
-        bindHost = host
-        bindPort = port
+        let address = try GossipAddress.parse(bind)
+        bindHost = address.host
+        bindPort = address.port
         self.seeds = seeds
     }
 
@@ -75,33 +74,5 @@ public struct GossipConfiguration: Sendable {
         c.sweepInterval = .milliseconds(50)
         c.gossipToTheDeadTime = .seconds(5)
         return c
-    }
-
-    /// Splits `host:port` (`[v6]:port`, a bare port, or a bare host with `defaultPort`).
-    static func split(_ address: String, defaultPort: Int) throws -> (host: String, port: Int) {
-        let trimmed = address.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { throw GossipError(.invalidAddress, "empty address") }
-        if let p = Int(trimmed) {
-            guard (0...65535).contains(p) else { throw GossipError(.invalidAddress, address) }
-            return ("127.0.0.1", p)
-        }
-        var host = trimmed
-        var portText: String?
-        if trimmed.hasPrefix("[") {
-            guard let close = trimmed.firstIndex(of: "]") else { throw GossipError(.invalidAddress, address) }
-            host = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
-            let rest = trimmed[trimmed.index(after: close)...]
-            if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty { throw GossipError(.invalidAddress, address) }
-        } else if let colon = trimmed.lastIndex(of: ":"), trimmed.firstIndex(of: ":") == colon {
-            host = String(trimmed[..<colon])
-            portText = String(trimmed[trimmed.index(after: colon)...])
-        }
-        var port = defaultPort
-        if let portText {
-            guard let p = Int(portText), (0...65535).contains(p) else { throw GossipError(.invalidAddress, address) }
-            port = p
-        }
-        guard !host.isEmpty else { throw GossipError(.invalidAddress, address) }
-        return (host, port)
     }
 }

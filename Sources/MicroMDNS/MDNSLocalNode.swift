@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MicroAddress
 import MicroCore
 
 /// One node this process registered, with the records it announces and answers for:
@@ -28,23 +29,14 @@ struct MDNSLocalNode: Sendable {
         case name(String)
     }
 
-    /// Splits `host:port` (`[v6]:port` for IPv6); nil when it is not of that form or the port is not 1...65535.
+    /// Reads a node's address as ``HostPort`` does; nil when it is not `host:port` (an announced
+    /// address needs both) or the port is 0.
     static func parse(address: String) -> (host: Host, port: UInt16)? {
-        let host: Substring, port: Substring
-        if address.hasPrefix("[") {
-            guard let close = address.firstIndex(of: "]"), address[address.index(after: close)...].hasPrefix(":") else { return nil }
-            host = address[address.index(after: address.startIndex)..<close]
-            port = address[address.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = address.lastIndex(of: ":") else { return nil }
-            host = address[..<colon]
-            port = address[address.index(after: colon)...]
-        }
-        guard !host.isEmpty, let p = UInt16(port), p > 0 else { return nil }
-        if let v4 = ipv4(String(host)) { return (.ipv4(v4), p) }
-        if let v6 = ipv6(String(host)) { return (.ipv6(v6), p) }
-        guard !host.contains(":") else { return nil }
-        return (.name(String(host)), p)
+        guard let parsed = try? HostPort(parsing: address), let port = UInt16(exactly: parsed.port), port > 0 else { return nil }
+        if let v4 = ipv4(parsed.host) { return (.ipv4(v4), port) }
+        if let v6 = ipv6(parsed.host) { return (.ipv6(v6), port) }
+        guard !parsed.host.contains(":") else { return nil }
+        return (.name(parsed.host), port)
     }
 
     static func ipv4(_ text: String) -> [UInt8]? {

@@ -1,3 +1,4 @@
+@testable import ConsulClient
 import Foundation
 import Logging
 @testable import MicroConsul

@@ -1,3 +1,4 @@
+@testable import ConsulClient
 import Foundation
 @testable import MicroConsul
 import MicroCore

@@ -1,3 +1,4 @@
+@testable import ConsulClient
 import Foundation
 @testable import MicroConsul
 import MicroCore
@@ -129,13 +130,22 @@ import Testing
     }
 
     @Test func addresses() {
-        #expect(ConsulAddress.split("127.0.0.1:8080") == ("127.0.0.1", 8080))
-        #expect(ConsulAddress.split("[::1]:9") == ("::1", 9))
-        #expect(ConsulAddress.split("host") == ("host", 0))
-        #expect(ConsulAddress.split("::1") == ("::1", 0))
-        #expect(ConsulAddress.join("::1", 9) == "[::1]:9")
+        // A node's address splits as Go's net.SplitHostPort splits it; what does not split goes whole.
+        func split(_ address: String) -> (String, Int) {
+            let r = ConsulServiceRegistration(service: ServiceRecord(name: "s", version: "1"), node: Node(id: "n", address: address),
+                                              ttl: nil, configuration: ConsulRegistryConfiguration())
+            return (r.address, r.port)
+        }
+        #expect(split("127.0.0.1:8080") == ("127.0.0.1", 8080))
+        #expect(split("[::1]:9") == ("::1", 9))
+        #expect(split("host") == ("host", 0))
+        #expect(split("::1") == ("::1", 0))
+        #expect(ConsulHealthEntry(service: .init(id: "i", service: "s", address: "::1", port: 9)).address == "[::1]:9")
+        #expect(ConsulHealthEntry(node: .init(address: "10.0.0.1"), service: .init(id: "i", service: "s", address: "", port: 9)).address == "10.0.0.1:9")
         #expect(ConsulRegistryConfiguration(addresses: nil).addresses == ["127.0.0.1:8500"])
         #expect(ConsulRegistryConfiguration(addresses: "").addresses == ["127.0.0.1:8500"])
         #expect(ConsulRegistryConfiguration(addresses: "a:1, http://b ,[::1]:7,").addresses == ["a:1", "b:8500", "[::1]:7"])
+        // Entries that are not addresses are skipped, as go-micro skips them; a missing host is 127.0.0.1.
+        #expect(ConsulRegistryConfiguration(addresses: "a b, https://c:1, ::1, :1").addresses == ["127.0.0.1:1"])
     }
 }

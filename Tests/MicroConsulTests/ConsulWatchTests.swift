@@ -1,3 +1,4 @@
+@testable import ConsulClient
 import Foundation
 @testable import MicroConsul
 import MicroCore
@@ -10,7 +11,7 @@ import Testing
         let agent = try await ConsulFixtureAgent()
         var c = ConsulTest.configuration([agent.address])
         c.blockingWait = .milliseconds(300)
-        let client = ConsulAgentClient(configuration: c, logger: .init(label: "test"))
+        let client = ConsulAgentClient(configuration: c.agent, logger: .init(label: "test"))
         let first = try await client.health(service: "b")
         // No change: held for the wait time, same index back.
         var start = ContinuousClock.now
@@ -23,7 +24,7 @@ import Testing
         // Registration (check critical) and the check pass are two changes; without `passing` the
         // first already shows the instance.
         c.passingOnly = false
-        let slow = ConsulAgentClient(configuration: c, logger: .init(label: "test"))
+        let slow = ConsulAgentClient(configuration: c.agent, logger: .init(label: "test"))
         let writer = ConsulTest.registry(agent)
         start = ContinuousClock.now
         async let changed = slow.health(service: "b", index: first.index)
@@ -32,7 +33,7 @@ import Testing
         let answer = try await changed
         #expect(ContinuousClock.now - start < .seconds(3))
         #expect(answer.index > first.index)
-        #expect(answer.value.map(\.Service.ID) == ["b-1"])
+        #expect(answer.value.map(\.service.id) == ["b-1"])
         let catalog = try await slow.catalogServices()
         #expect(catalog.value.keys.sorted() == ["b", "consul"])
         await client.shutdown()

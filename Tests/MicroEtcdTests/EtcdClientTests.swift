@@ -1,14 +1,15 @@
+@testable import EtcdClient
 import Foundation
 import MicroEtcd
 import MicroTestSupport
 import Testing
 
-/// ``EtcdClient`` on a real single-node etcd: keys, transactions, leases, watches, restarts.
+/// ``EtcdConnection`` on a real single-node etcd: keys, transactions, leases, watches, restarts.
 @Suite(.serialized) struct EtcdClientTests {
-    static func client(_ etcd: EtcdProcess, pageSize: Int = 1000) throws -> EtcdClient {
+    static func client(_ etcd: EtcdProcess, pageSize: Int = 1000) throws -> EtcdConnection {
         var c = try EtcdTest.configuration(etcd.endpoints)
         c.rangePageSize = pageSize
-        return try EtcdClient(configuration: c, logger: EtcdTest.logger("test.etcd"))
+        return try EtcdConnection(configuration: c, logger: EtcdTest.logger("test.etcd"))
     }
 
     @Test func keysRangesPagesDeletesAndTransactions() async throws {
@@ -177,12 +178,12 @@ import Testing
         var config = try EtcdTest.configuration(["127.0.0.1:\(server.port)"])
         config.operationTimeout = .seconds(3)
         config.requestTimeout = .seconds(1)
-        let alone = try EtcdClient(configuration: config, logger: EtcdTest.logger("test.etcd"))
+        let alone = try EtcdConnection(configuration: config, logger: EtcdTest.logger("test.etcd"))
         let error = await #expect(throws: EtcdError.self) { try await alone.get("/x") }
         #expect(error?.isRetryable == true, "\(String(describing: error))")
         await alone.shutdown()
         // With a real member next in the list, requests, leases and watches move on to it.
-        let client = try EtcdClient(configuration: try EtcdTest.configuration(["127.0.0.1:\(server.port)"] + etcd.endpoints), logger: EtcdTest.logger("test.etcd"))
+        let client = try EtcdConnection(configuration: try EtcdTest.configuration(["127.0.0.1:\(server.port)"] + etcd.endpoints), logger: EtcdTest.logger("test.etcd"))
         try await client.put("/j/k", value: "v")
         #expect(try await client.get("/j/k")?.valueString == "v")
         let lease = try await client.grantLease(ttl: .seconds(5))
@@ -196,7 +197,7 @@ import Testing
         let port = try freePort()
         var config = try EtcdTest.configuration(["127.0.0.1:\(port)"])
         config.operationTimeout = .seconds(3)
-        let client = try EtcdClient(configuration: config, logger: EtcdTest.logger("test.etcd"))
+        let client = try EtcdConnection(configuration: config, logger: EtcdTest.logger("test.etcd"))
         let start = ContinuousClock.now
         let error = await #expect(throws: EtcdError.self) { try await client.get("/x") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")

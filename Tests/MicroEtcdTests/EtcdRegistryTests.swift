@@ -1,3 +1,4 @@
+@testable import EtcdClient
 import Foundation
 import Logging
 import MicroCore

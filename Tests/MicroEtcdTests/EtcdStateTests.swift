@@ -1,3 +1,4 @@
+@testable import EtcdClient
 import Foundation
 import GRPCCore
 import MicroCore
@@ -28,9 +29,9 @@ import Testing
         #expect(EtcdKeyRange.prefixEnd([0x61, 0xff]) == [0x62])
         #expect(EtcdKeyRange.prefixEnd([0xff, 0xff]) == [0])
         #expect(EtcdKeyRange.prefix("") == EtcdKeyRange(key: [0], rangeEnd: [0]))
-        #expect(EtcdClient.seconds(.milliseconds(1500)) == 2)
-        #expect(EtcdClient.seconds(.seconds(90)) == 90)
-        #expect(EtcdClient.seconds(.zero) == 1)
+        #expect(EtcdConnection.seconds(.milliseconds(1500)) == 2)
+        #expect(EtcdConnection.seconds(.seconds(90)) == 90)
+        #expect(EtcdConnection.seconds(.zero) == 1)
     }
 
     @Test func registryKeysFollowGoMicrosNodePath() {

@@ -185,9 +185,12 @@ import Testing
         await #expect(throws: GossipError.self) { try await r.listServices() }
         await r.shutdown()
         #expect(throws: GossipError.self) { try GossipConfiguration(bind: "127.0.0.1:99999") }
-        let v6 = try GossipConfiguration.split("[::1]:80", defaultPort: 1)
+        let v6 = try GossipAddress.parse("[::1]:80")
         #expect(v6.host == "::1" && v6.port == 80)
-        let bare = try GossipConfiguration.split("host", defaultPort: 7946)
+        let bare = try GossipAddress.parse("host")
         #expect(bare.host == "host" && bare.port == 7946)
+        let port = try GossipAddress.parse("7000")
+        #expect(port.host == "127.0.0.1" && port.port == 7000)
+        #expect(throws: GossipError.self) { try GossipAddress.parse("::1") }
     }
 }

@@ -136,9 +136,9 @@ final class VethPair: @unchecked Sendable {
     static func runNode(name: String, bind: String, seeds: [String], statusPath: String, lifetime: Duration) async throws {
         var c = GossipConfiguration.fast()
         c.nodeName = name
-        let (host, port) = try GossipConfiguration.split(bind, defaultPort: 7946)
-        c.bindHost = host
-        c.bindPort = port
+        let address = try GossipAddress.parse(bind)
+        c.bindHost = address.host
+        c.bindPort = address.port
         c.seeds = seeds
         let r = GossipRegistry(configuration: c)
         try await r.start()

@@ -1,4 +1,5 @@
 import Foundation
+import MicroAddress
 import MicroCore
 import MicroTestSupport
 @testable import MicroHTTP
@@ -108,11 +109,11 @@ final class RawConnection: Sendable {
     }
 
     static func connect(_ address: String) async throws -> RawConnection {
-        let (host, port) = try HostPort.parse(address)
+        let target = try HostPort(parsing: address)
         let collector = ByteCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(collector) } }
-            .connect(host: host, port: port).get()
+            .connect(host: target.host, port: target.port).get()
         return RawConnection(channel: channel, collector: collector)
     }
 

@@ -7,6 +7,7 @@ import Glibc
 #endif
 
 @testable import MicroNATS
+@testable import NATSClient
 
 private typealias Kit = NATSClientTestKit
 

@@ -1,5 +1,6 @@
 import Foundation
 import MicroNATS
+@testable import NATSClient
 import NIOCore
 import NIOSSL
 import Testing

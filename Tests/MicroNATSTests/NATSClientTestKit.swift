@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MicroNATS
 import MicroTestSupport
+@testable import NATSClient
 import NIOCore
 import NIOSSL
 import Testing

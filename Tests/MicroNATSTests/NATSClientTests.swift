@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 
 @testable import MicroNATS
+@testable import NATSClient
 
 private typealias Kit = NATSClientTestKit
 

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import MicroNATS
+@testable import NATSClient
 
 private typealias Kit = NATSClientTestKit
 

@@ -1,8 +1,9 @@
 import Foundation
 import MicroCore
 @testable import MicroNATS
-import NIOCore
 import MicroTestSupport
+@testable import NATSClient
+import NIOCore
 import Testing
 
 extension NATSSuite {

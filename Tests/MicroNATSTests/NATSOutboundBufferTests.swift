@@ -6,6 +6,7 @@ import Glibc
 #endif
 
 @testable import MicroNATS
+@testable import NATSClient
 
 extension NATSSuite {
     /// The outbound buffer on its own: frames written in place, partial writes to a full socket, control frames

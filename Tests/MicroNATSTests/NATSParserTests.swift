@@ -4,6 +4,7 @@ import MicroTestSupport
 import Testing
 
 @testable import MicroNATS
+@testable import NATSClient
 
 extension NATSSuite {
     /// The server-protocol parser on its own: every operation, every split point, malformed lines, fuzzing.

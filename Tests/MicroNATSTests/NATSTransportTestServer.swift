@@ -1,6 +1,7 @@
 import Foundation
 import MicroCore
 @testable import MicroNATS
+@testable import NATSClient
 import NIOCore
 
 /// A router with the test endpoints served over ``NATSServerTransport`` on its own connection.

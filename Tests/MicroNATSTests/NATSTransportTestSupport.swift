@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import MicroCore
-import MicroTestSupport
 @testable import MicroNATS
+import MicroTestSupport
+@testable import NATSClient
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing

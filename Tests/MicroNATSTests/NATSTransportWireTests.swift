@@ -1,6 +1,7 @@
 import Foundation
 import MicroCore
 @testable import MicroNATS
+@testable import NATSClient
 import NIOCore
 import Testing
 

@@ -1,3 +1,4 @@
+import ConsulClient
 import Logging
 import MicroCore
 
@@ -11,16 +12,16 @@ struct ConsulRecordDecoder: Sendable {
     /// The records of `name` in `entries`, sorted by version; nodes keep the answer's order.
     func records(_ name: String, from entries: [ConsulHealthEntry]) -> [ServiceRecord] {
         var byVersion: [String: ServiceRecord] = [:]
-        for entry in entries where entry.Service.Service == name && !entry.isCritical {
+        for entry in entries where entry.service.service == name && !entry.isCritical {
             let decoded: ConsulTags.Decoded
             do {
-                decoded = try ConsulTags.decode(entry.Service.Tags ?? [], maxTagBytes: maxTagBytes)
+                decoded = try ConsulTags.decode(entry.service.tags ?? [], maxTagBytes: maxTagBytes)
             } catch {
                 logger.warning("skipping a Consul service instance whose tags do not decode",
-                               metadata: ["service": "\(name)", "id": "\(entry.Service.ID)", "error": "\(error)"])
+                               metadata: ["service": "\(name)", "id": "\(entry.service.id)", "error": "\(error)"])
                 continue
             }
-            let node = Node(id: entry.Service.ID, address: entry.address, metadata: decoded.nodeMetadata)
+            let node = Node(id: entry.service.id, address: entry.address, metadata: decoded.nodeMetadata)
             if byVersion[decoded.version] == nil {
                 byVersion[decoded.version] = ServiceRecord(name: name, version: decoded.version, metadata: decoded.serviceMetadata,
                                                            endpoints: decoded.endpoints, nodes: [])

@@ -1,3 +1,4 @@
+import ConsulClient
 import Logging
 import MicroCore
 import Synchronization
@@ -44,7 +45,7 @@ public final class ConsulRegistry: Registry {
                 logger: Logger = Logger(label: "micro.registry.consul")) {
         self.configuration = configuration
         self.logger = logger
-        agent = ConsulAgentClient(configuration: configuration, logger: logger)
+        agent = ConsulAgentClient(configuration: configuration.agent, logger: logger)
         decoder = ConsulRecordDecoder(maxTagBytes: configuration.maxTagBytes, logger: logger)
     }
 
@@ -134,7 +135,7 @@ public final class ConsulRegistry: Registry {
     public func watch(service: String?) async throws -> RegistryWatch {
         try checkOpen()
         let (stream, continuation) = RegistryWatch.makeStream(bufferingPolicy: .bufferingNewest(max(1, configuration.watchBufferLimit)))
-        let watcher = ConsulWatcher(agent: agent, decoder: decoder, logger: logger, continuation: continuation)
+        let watcher = ConsulWatcher(agent: agent, configuration: configuration, decoder: decoder, logger: logger, continuation: continuation)
         // What exists now is the starting point: it is not reported, changes after it are.
         let body: @Sendable () async -> Void
         if let service {

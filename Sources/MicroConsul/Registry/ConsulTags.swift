@@ -1,3 +1,4 @@
+import ConsulClient
 import Foundation
 import MicroCore
 

@@ -1,3 +1,4 @@
+import ConsulClient
 import Logging
 import MicroCore
 
@@ -7,11 +8,10 @@ import MicroCore
 /// picture; errors are retried with a doubling pause; cancellation ends the loops.
 struct ConsulWatcher: Sendable {
     let agent: ConsulAgentClient
+    let configuration: ConsulRegistryConfiguration
     let decoder: ConsulRecordDecoder
     let logger: Logger
     let continuation: RegistryWatch.Continuation
-
-    private var configuration: ConsulRegistryConfiguration { agent.configuration }
 
     /// Follows one service from `index` on, its picture `view` (seeded by the caller); returns the
     /// picture when cancelled.

@@ -1,3 +1,4 @@
+import EtcdClient
 import Logging
 import MicroCore
 import Synchronization
@@ -20,7 +21,7 @@ import Synchronization
 public final class EtcdRegistry: Registry {
     public let name = "etcd"
     /// The client, which others may share.
-    public let client: EtcdClient
+    public let client: EtcdConnection
     /// How leases are kept and reads are made.
     public let configuration: EtcdRegistryConfiguration
 
@@ -46,7 +47,7 @@ public final class EtcdRegistry: Registry {
     }
 
     /// A registry on `client`, which others may share; ``shutdown()`` leaves it open.
-    public init(client: EtcdClient, configuration: EtcdRegistryConfiguration = EtcdRegistryConfiguration(),
+    public init(client: EtcdConnection, configuration: EtcdRegistryConfiguration = EtcdRegistryConfiguration(),
                 logger: Logger = Logger(label: "micro.registry.etcd")) {
         self.client = client
         self.configuration = configuration
@@ -58,7 +59,7 @@ public final class EtcdRegistry: Registry {
     /// A registry with a client of its own on `etcd`'s members, closed by ``shutdown()``.
     public init(etcd: EtcdConfiguration, configuration: EtcdRegistryConfiguration = EtcdRegistryConfiguration(),
                 logger: Logger = Logger(label: "micro.registry.etcd")) throws {
-        client = try EtcdClient(configuration: etcd, logger: logger)
+        client = try EtcdConnection(configuration: etcd, logger: logger)
         self.configuration = configuration
         self.logger = logger
         ownsClient = true
@@ -82,7 +83,7 @@ public final class EtcdRegistry: Registry {
         for node in service.nodes {
             var record = service
             record.nodes = [node]
-            do { try await register(node: record, ttl: ttl.map(EtcdClient.seconds)) } catch { failure = error }
+            do { try await register(node: record, ttl: ttl.map(EtcdConnection.seconds)) } catch { failure = error }
         }
         if let failure { throw failure }
     }
@@ -229,7 +230,7 @@ public final class EtcdRegistry: Registry {
 
     /// Turns the watch's batches into registry events until cancelled; reads the prefix again when
     /// etcd compacted the history the watch needed.
-    private static func follow(client: EtcdClient, codec: EtcdRegistryCodec, logger: Logger, prefix: EtcdKeyRange, serializable: Bool,
+    private static func follow(client: EtcdConnection, codec: EtcdRegistryCodec, logger: Logger, prefix: EtcdKeyRange, serializable: Bool,
                                view: EtcdRegistryView, from revision: Int64, continuation: RegistryWatch.Continuation) async {
         var view = view
         var revision = revision

@@ -1,3 +1,4 @@
+import EtcdClient
 import Foundation
 import Logging
 import MicroCore

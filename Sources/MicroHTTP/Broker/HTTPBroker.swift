@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MicroAddress
 import MicroCore
 import NIOConcurrencyHelpers
 import NIOCore
@@ -93,7 +94,7 @@ public final class HTTPBroker: Broker {
     }
 
     private func deliver(_ body: ByteBuffer, to node: Node) async throws {
-        let (host, _) = try HostPort.parse(node.address)
+        let host = try HostPort.http(node.address).host
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
         headers.add(name: "Content-Type", value: "application/json")
@@ -152,8 +153,8 @@ public final class HTTPBroker: Broker {
 
     private func startServer() async throws -> HTTPServer {
         if let s = state.withLockedValue({ $0.server }) { return s }
-        let (host, port) = try HostPort.parse(bindAddress)
-        let server = try await HTTPServer.bind(host: host, port: port, configuration: configuration,
+        let bind = try HostPort.http(bindAddress)
+        let server = try await HTTPServer.bind(host: bind.host, port: bind.port, configuration: configuration,
                                                responder: BrokerResponder(broker: self), logger: logger)
         let winner: HTTPServer? = state.withLockedValue { s in
             if s.closed { return nil }

@@ -1,3 +1,4 @@
+import MicroAddress
 import MicroCore
 import NIOCore
 import NIOHTTP1
@@ -20,7 +21,8 @@ final class HTTP2Connection: Sendable {
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTP2Connection {
-        let (host, port) = try HostPort.parse(address)
+        let target = try HostPort.http(address)
+        let (host, port) = (target.host, target.port)
         do {
             let (channel, streams) = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)

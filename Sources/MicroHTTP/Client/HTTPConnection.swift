@@ -1,3 +1,4 @@
+import MicroAddress
 import MicroCore
 import NIOConcurrencyHelpers
 import NIOCore
@@ -44,7 +45,8 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
-        let (host, port) = try HostPort.parse(address)
+        let target = try HostPort.http(address)
+        let (host, port) = (target.host, target.port)
         do {
             return try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -1,4 +1,5 @@
 import Logging
+import MicroAddress
 import MicroCore
 import NIOCore
 import NIOHTTP1
@@ -74,7 +75,7 @@ final class HTTPServer: Sendable {
             .bind(host: host, port: port).get()
         let boundPort = channel.localAddress?.port ?? port
         return HTTPServer(configuration: configuration, logger: logger, serverChannel: channel,
-                          address: "\(host):\(boundPort)", tracker: tracker)
+                          address: HostPort(host: host, port: boundPort).description, tracker: tracker)
     }
 
     /// Serves until ``shutdown(gracePeriod:)`` (or cancellation) closes the listening socket.

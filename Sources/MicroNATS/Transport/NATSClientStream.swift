@@ -1,5 +1,6 @@
 import Logging
 import MicroCore
+import NATSClient
 import NIOConcurrencyHelpers
 import NIOCore
 

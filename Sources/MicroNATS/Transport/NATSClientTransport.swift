@@ -1,5 +1,6 @@
 import Logging
 import MicroCore
+import NATSClient
 import NIOCore
 
 /// The calling side of RPC over NATS: a node's address is the subject its listener subscribed.

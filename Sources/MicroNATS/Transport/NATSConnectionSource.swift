@@ -1,4 +1,5 @@
 import Logging
+import NATSClient
 import NIOConcurrencyHelpers
 
 /// Where a broker, registry or transport gets its ``NATSConnection``: one it was given (shared, never

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroCore
+import NATSClient
 import NIOConcurrencyHelpers
 import NIOCore
 

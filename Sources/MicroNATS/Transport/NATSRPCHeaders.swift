@@ -1,5 +1,6 @@
 import Foundation
 import MicroCore
+import NATSClient
 import NIOCore
 
 /// go-micro's RPC headers as NATS message headers: how an ``RPCRequest`` and its answer travel.

@@ -1,5 +1,6 @@
 import Logging
 import MicroCore
+import NATSClient
 import NIOCore
 
 /// The serving side of one stream: subscribes a fresh inbox for the client's frames, accepts the

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MicroAddress
 import MicroCore
+import NATSClient
 
 /// The serving side of RPC over NATS request/reply: a service listens on a subject instead of a
 /// port, so it needs no open port of its own.
@@ -36,20 +38,14 @@ public struct NATSServerTransport: ServerTransport {
     }
 
     /// The subject to listen on for `address`: itself if it is a subject, a fresh `micro.rpc.<id>` for an
-    /// empty or `host:port` address (what a server passes when it has no NATS-specific address).
+    /// empty address, a URL or a ``HostPort`` (`host:port`, `:port`, a bare port: what a server passes
+    /// when it has no NATS-specific address).
     public static func subject(for address: String) -> String {
         let trimmed = address.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty || looksLikeHostPort(trimmed) {
+        if trimmed.isEmpty || trimmed.contains("://") || (try? HostPort(parsing: trimmed, defaultHost: "")) != nil {
             return "micro.rpc." + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         }
         return trimmed
-    }
-
-    static func looksLikeHostPort(_ address: String) -> Bool {
-        if address.contains("://") { return true }
-        guard let colon = address.lastIndex(of: ":") else { return false }
-        let port = address[address.index(after: colon)...]
-        return !port.isEmpty && port.allSatisfy(\.isNumber)
     }
 
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {

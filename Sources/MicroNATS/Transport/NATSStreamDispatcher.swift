@@ -1,5 +1,6 @@
 import Logging
 import MicroCore
+import NATSClient
 import NIOCore
 
 /// What one side of a stream does with the messages arriving on its inbox, and how it checks that

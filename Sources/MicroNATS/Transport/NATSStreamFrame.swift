@@ -1,4 +1,5 @@
 import MicroCore
+import NATSClient
 import NIOCore
 
 /// One message of a stream after its opening, as it travels between the two stream inboxes.

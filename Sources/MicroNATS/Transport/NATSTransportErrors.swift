@@ -1,4 +1,5 @@
 import MicroCore
+import NATSClient
 
 /// How NATS client failures become the transport's errors: what a caller (and its selector) can act on.
 enum NATSTransportErrors {
