@@ -31,6 +31,8 @@ public final class EtcdRegistry: Registry {
     private let locks = EtcdKeyedLock()
     private let state = Mutex(State())
     private let watchTasks = RegistryWatchTasks()
+    /// Re-registrations after a lost lease.
+    private let repairs = OwnedTasks()
 
     private struct Registration: Sendable {
         var record: ServiceRecord
@@ -138,7 +140,7 @@ public final class EtcdRegistry: Registry {
             guard !s.closed, let r = s.registrations[key], r.lease == lease else { return nil }
             return r
         }) else { return }
-        Task { [weak self] in
+        repairs.spawn { [weak self] in
             guard let self else { return }
             do {
                 try await self.register(node: registration.record, ttl: registration.ttl)
@@ -278,6 +280,7 @@ public final class EtcdRegistry: Registry {
             return s.registrations.values.map(\.lease).filter { $0 != 0 }
         }
         await watchTasks.close()
+        await repairs.close()
         for lease in leases { client.stopKeepAlive(lease) }
         if ownsClient { await client.shutdown() }
     }

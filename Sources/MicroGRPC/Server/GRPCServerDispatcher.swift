@@ -58,6 +58,8 @@ final class GRPCServerDispatcher: Sendable {
     private let draining = NIOLockedValueBox(false)
     /// The calls' deadlines (kept running by the listener's `run`).
     let deadlines = GRPCDeadlines()
+    /// Timeout answers sent while a handler is still stopping (ended with the listener's `run`).
+    let answers = OwnedTasks()
     private static let builtinCodecs = Codecs([ProtobufCodec(), JSONCodec()])
 
     init(handler: any RPCHandler, serviceName: String?, configuration: GRPCServerConfiguration, logger: Logger) {
@@ -182,7 +184,7 @@ final class GRPCServerDispatcher: Sendable {
             deadlines.add(deadline) {
                 guard canceller.cancel(.deadline) else { return }
                 // Answer at once, even if the handler takes its time to stop.
-                Task {
+                self.answers.spawn {
                     let (status, trailers) = timeout()
                     await writer.finish(status, trailers)
                 }

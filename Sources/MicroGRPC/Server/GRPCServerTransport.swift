@@ -96,24 +96,30 @@ final class GRPCListener: MicroCore.TransportListener {
         guard first else { return }
         defer { finished.signal() }
         let dispatcher = self.dispatcher, transport = self.transport, force = self.force
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await transport.listen { stream, context in
-                    await dispatcher.handle(stream: stream, context: context)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await transport.listen { stream, context in
+                        await dispatcher.handle(stream: stream, context: context)
+                    }
+                }
+                group.addTask {
+                    await force.wait()
+                    throw CancellationError()
+                }
+                group.addTask { await dispatcher.deadlines.run() }
+                defer { group.cancelAll() }
+                do {
+                    try await group.next()
+                } catch is CancellationError where force.isSignalled {
+                    // Shutdown's grace period is over: what was still open is closed.
                 }
             }
-            group.addTask {
-                await force.wait()
-                throw CancellationError()
-            }
-            group.addTask { await dispatcher.deadlines.run() }
-            defer { group.cancelAll() }
-            do {
-                try await group.next()
-            } catch is CancellationError where force.isSignalled {
-                // Shutdown's grace period is over: what was still open is closed.
-            }
+        } catch {
+            await dispatcher.answers.close()
+            throw error
         }
+        await dispatcher.answers.close()
     }
 
     /// Health turns NOT_SERVING and Watch streams end; the server stops accepting (GOAWAY) and lets

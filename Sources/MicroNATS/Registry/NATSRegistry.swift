@@ -28,11 +28,13 @@ public final class NATSRegistry: Registry {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let watchTasks = RegistryWatchTasks()
+    /// The task answering other members' queries, from the first registration until shutdown.
+    private let answering = OwnedTasks()
 
     private struct State {
         /// What this process registered (answered for).
         var local = RegistryState()
-        var answerer: (subscription: NATSSubscription, task: Task<Void, Never>)?
+        var answerer: NATSSubscription?
         var closed = false
     }
 
@@ -136,13 +138,13 @@ public final class NATSRegistry: Registry {
     /// Subscribes the query topic; the answering task lives until shutdown.
     private func startAnswering(on connection: NATSConnection, state s: inout State) throws {
         let subscription = try connection.subscribe(configuration.queryTopic)
-        let task = Task { [weak self] in
+        answering.spawn { [weak self] in
             for await message in subscription {
                 guard let self else { return }
                 await self.answer(message, on: connection)
             }
         }
-        s.answerer = (subscription, task)
+        s.answerer = subscription
     }
 
     private func answer(_ message: NATSMessage, on connection: NATSConnection) async {
@@ -228,11 +230,8 @@ public final class NATSRegistry: Registry {
             defer { s.answerer = nil }
             return s.answerer
         }
-        if let answerer {
-            try? answerer.subscription.unsubscribe()
-            answerer.task.cancel()
-            await answerer.task.value
-        }
+        try? answerer?.unsubscribe()
+        await answering.close()
         await watchTasks.close()
         await source.close()
     }
