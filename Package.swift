@@ -49,6 +49,7 @@ let package = Package(
             name: "MicroCore",
             dependencies: [
                 "CZlib",
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +106,7 @@ let package = Package(
             name: "MicroGRPC",
             dependencies: [
                 "MicroCore",
+                "MicroAddress",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -22,7 +22,7 @@ public final class HTTPClientTransport: ClientTransport {
         guard request.body.readableBytes <= configuration.maxMessageSize else {
             throw MicroError.tooLarge("go.micro.client", "request of \(request.body.readableBytes) bytes exceeds the limit of \(configuration.maxMessageSize) bytes")
         }
-        let host = try HostPort.http(address).host
+        let host = try HostPort.transportAddress(address).host
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: MucpHeaders.headers(for: request, host: host))
         head.headers.add(name: "Content-Length", value: String(request.body.readableBytes))
         let reply = try await roundTrip(head, body: request.body, to: address, deadline: request.deadline,

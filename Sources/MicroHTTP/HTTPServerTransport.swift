@@ -22,7 +22,7 @@ public struct HTTPServerTransport: ServerTransport {
     }
 
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
-        let bind = try HostPort.http(address.isEmpty ? "127.0.0.1:0" : address)
+        let bind = try HostPort.transportAddress(address.isEmpty ? "127.0.0.1:0" : address)
         let server = try await HTTPServer.bind(host: bind.host, port: bind.port, configuration: configuration,
                                                responder: MucpResponder(handler: handler), logger: logger, group: group)
         return HTTPListener(server: server)

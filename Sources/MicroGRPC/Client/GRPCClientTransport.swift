@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import MicroAddress
 import MicroCore
 import NIOConcurrencyHelpers
 import NIOCore
@@ -43,7 +44,8 @@ public final class GRPCClientTransport: MicroCore.ClientTransport {
 
     private func connection(_ address: String) throws -> Connection {
         if let c = connections.withLockedValue({ $0[address] }) { return c }
-        let (host, port) = try GRPCAddress.parse(address)
+        let parsed = try HostPort.transportAddress(address)
+        let (host, port) = (parsed.host, parsed.port)
         let target: any ResolvableTarget
         if host.contains(":") {
             target = .ipv6(address: host, port: port)

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import MicroAddress
 import MicroCore
 import NIOConcurrencyHelpers
 import NIOCore
@@ -30,7 +31,8 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
     }
 
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
-        let (host, port) = try GRPCAddress.parse(address.isEmpty ? "127.0.0.1:0" : address)
+        let bind = try HostPort.transportAddress(address.isEmpty ? "127.0.0.1:0" : address)
+        let (host, port) = (bind.host, bind.port)
         let dispatcher = GRPCServerDispatcher(handler: handler, serviceName: serviceName, configuration: configuration, logger: logger)
         if configuration.healthService {
             dispatcher.addBuiltin(GRPCHealthService(dispatcher: dispatcher, interval: configuration.healthWatchInterval))
@@ -199,17 +201,3 @@ final class GRPCEvent: Sendable {
 }
 
 /// `host:port` addresses (IPv6 in brackets; `localhost` is 127.0.0.1).
-enum GRPCAddress {
-    static func parse(_ address: String) throws -> (host: String, port: Int) {
-        var a = address
-        if let r = a.range(of: "://") { a = String(a[r.upperBound...]) }
-        if let slash = a.firstIndex(of: "/") { a = String(a[..<slash]) }
-        guard let colon = a.lastIndex(of: ":"), let port = Int(a[a.index(after: colon)...]), (0...65535).contains(port) else {
-            throw MicroError.badRequest("go.micro.transport", "address \(address) is not host:port")
-        }
-        var host = String(a[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty || host == "localhost" { host = "127.0.0.1" }
-        return (host, port)
-    }
-}

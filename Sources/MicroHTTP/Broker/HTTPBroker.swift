@@ -94,7 +94,7 @@ public final class HTTPBroker: Broker {
     }
 
     private func deliver(_ body: ByteBuffer, to node: Node) async throws {
-        let host = try HostPort.http(node.address).host
+        let host = try HostPort.transportAddress(node.address).host
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
         headers.add(name: "Content-Type", value: "application/json")
@@ -153,7 +153,7 @@ public final class HTTPBroker: Broker {
 
     private func startServer() async throws -> HTTPServer {
         if let s = state.withLockedValue({ $0.server }) { return s }
-        let bind = try HostPort.http(bindAddress)
+        let bind = try HostPort.transportAddress(bindAddress)
         let server = try await HTTPServer.bind(host: bind.host, port: bind.port, configuration: configuration,
                                                responder: BrokerResponder(broker: self), logger: logger)
         let winner: HTTPServer? = state.withLockedValue { s in

@@ -21,7 +21,7 @@ final class HTTP2Connection: Sendable {
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTP2Connection {
-        let target = try HostPort.http(address)
+        let target = try HostPort.transportAddress(address)
         let (host, port) = (target.host, target.port)
         do {
             let (channel, streams) = try await ClientBootstrap(group: group)

@@ -45,7 +45,7 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
-        let target = try HostPort.http(address)
+        let target = try HostPort.transportAddress(address)
         let (host, port) = (target.host, target.port)
         do {
             return try await ClientBootstrap(group: group)
