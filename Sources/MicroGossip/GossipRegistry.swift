@@ -13,7 +13,7 @@ import NIOCore
 /// - Records: register and deregister spread as memberlist user messages to the other Swift
 ///   members; the full set rides along every push-pull so late joiners converge. TTLs apply on
 ///   every member; a member declared dead takes its records with it. See `GossipRecords`.
-/// - Starts (binds and joins the seeds) as soon as it is created; every call waits for that.
+/// - Binds and joins the seeds on first use (or ``start()``); every call waits for that.
 ///   ``shutdown()`` leaves the cluster (serf sees a `left` member) and stops every task.
 public final class GossipRegistry: Registry {
     /// Always `gossip`.

@@ -1,6 +1,6 @@
 import MicroCore
 
-/// The HTTP transport's limits a program sets in code, for the `http` engines made from an ``EngineContext``.
+/// The HTTP transport's limits a program sets in code, for the `http` engines made from an `EngineContext`.
 public enum HTTPTransportOptions: ExtensionKey {
     /// The configuration both sides of the transport and the broker use.
     public typealias Value = HTTPTransportConfiguration

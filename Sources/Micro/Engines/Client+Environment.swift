@@ -3,7 +3,7 @@ import MicroCore
 
 extension Client {
     /// A client on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
-    /// (local registry, HTTP transport and broker by default). It closes them on ``Client/shutdown()``;
+    /// (local registry, HTTP transport and broker by default). It closes them on `shutdown()`;
     /// prefer ``withClient(environment:plugins:defaults:callWrappers:publishWrappers:_:)``.
     public convenience init(environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
                             defaults: CallOptions = CallOptions(), callWrappers: [any CallWrapper] = [],

@@ -1,7 +1,7 @@
 import MicroCore
 import MicroHTTP
 
-/// How a ``Service`` runs: where it listens, how it registers, how long it drains.
+/// How a ``MicroService`` runs: where it listens, how it registers, how long it drains.
 public struct ServiceOptions: Sendable {
     /// Bind and advertise address; nil: `MICRO_SERVER_ADDRESS`, else `127.0.0.1:0` (a free port).
     public var address: String?

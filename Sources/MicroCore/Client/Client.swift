@@ -6,8 +6,8 @@ import NIOCore
 /// selector, sends through the transport its node speaks, retries elsewhere on transient failures,
 /// and carries the deadline and metadata of the calling task.
 ///
-/// A client is an ``Engine``: run it in a `ServiceGroup`, or use it inside ``withClient(_:_:)``
-/// (or a ``MicroService``, which runs its own), so its connections close when it is done.
+/// A client is an ``Engine``: run it in a `ServiceGroup`, or use it inside ``withClient(engines:environment:defaults:callWrappers:publishWrappers:_:)``
+/// (or a `MicroService`, which runs its own), so its connections close when it is done.
 public final class Client: Engine {
     /// The registry lookups go through (cached).
     public let selector: Selector

@@ -3,7 +3,7 @@ public struct EtcdRegistryConfiguration: Sendable {
     /// How a registration's lease is kept alive.
     public enum LeaseRenewal: Sendable, Hashable {
         /// Each register call refreshes the lease (over the client's shared keep-alive stream), so a
-        /// node lives `ttl` past its last registration: the ``MicroCore/Registry`` contract, which a
+        /// node lives `ttl` past its last registration: the `Registry` contract, which a
         /// service's re-register interval (heartbeat) fulfils.
         case onRegister
         /// The client keeps the lease alive from registration until deregistration or shutdown

@@ -3,7 +3,7 @@ import MicroCore
 import SwiftProtobuf
 
 /// Asks a gRPC server's reflection service (`grpc.reflection.v1`, falling back to `v1alpha`) which
-/// services it serves and for the proto files that define them, through a Micro ``Client``.
+/// services it serves and for the proto files that define them, through a Micro `Client`.
 ///
 /// `options` pick the node (e.g. a `.node(id)` filter) and bound each exchange (`timeout`).
 package struct GRPCReflectionClient: Sendable {

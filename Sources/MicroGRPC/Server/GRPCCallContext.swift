@@ -2,7 +2,7 @@ import GRPCCore
 import MicroCore
 import NIOConcurrencyHelpers
 
-/// What a handler can see and set of the gRPC call it serves, beyond ``HandlerContext``: the
+/// What a handler can see and set of the gRPC call it serves, beyond `HandlerContext`: the
 /// method path, the peers, the raw request metadata (binary values included), response headers and
 /// trailers. Set (as a task local) only while a handler runs under ``GRPCServerTransport``.
 public final class GRPCCallContext: Sendable {

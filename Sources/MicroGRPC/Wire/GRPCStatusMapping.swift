@@ -3,7 +3,7 @@ import GRPCCore
 import MicroCore
 import SwiftProtobuf
 
-/// How a ``MicroError`` crosses gRPC and comes back: WIRE.md's code table, with the error itself
+/// How a `MicroError` crosses gRPC and comes back: WIRE.md's code table, with the error itself
 /// carried as go-micro carries it — the status message is the error's JSON and
 /// `grpc-status-details-bin` holds a `google.rpc.Status` whose first detail is go-micro's
 /// `errors.Error` — so a Swift or Go caller gets the same MicroError back, id and all.

@@ -10,8 +10,8 @@ import NIOSSL
 /// is callable from any task: it encodes the frame into a shared outbound buffer under its own lock
 /// (one pass, no allocation). On a plain TCP connection that buffer is written to the socket right
 /// there, from the publishing thread, unless publishers are streaming: then frames accumulate and the
-/// publishers write them in large writes (once ``Outbound/lingerBytes`` accumulated, or when frames
-/// waited a whole ``Outbound/lingerDelay``), and the event loop writes what is left once they stop.
+/// publishers write them in large writes (once `Outbound.lingerBytes` accumulated, or when frames
+/// waited a whole `Outbound.lingerDelay`), and the event loop writes what is left once they stop.
 /// With TLS, or while the socket is full, the event loop writes instead, once per tick.
 /// When the socket falls behind and the buffer reaches ``NATSOptions/maxOutboundBytes``, publishers
 /// wait until it drained (backpressure, never an error). While reconnecting, the buffer keeps
