@@ -217,11 +217,10 @@ let package = Package(
         .executableTarget(
             name: "Greeter",
             dependencies: [
+                // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip.
                 "Micro",
-                "MicroNATS",
-                "MicroEtcd",
                 "MicroGRPC",
-                "MicroConsul",
+                "MicroNATS",
                 "MicroGossip",
                 "MicroMDNS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -1,7 +1,5 @@
 import Foundation
 import Micro
-import MicroConsul
-import MicroEtcd
 import MicroGRPC
 import MicroGossip
 import MicroMDNS
@@ -27,8 +25,9 @@ struct Greeter: EndpointGroup {
     }
 }
 
-// Every engine `MICRO_*` may name, beyond the embedded ones (local registry, HTTP transport and broker).
-let service = try MicroService(name: "greeter", version: "1.0.0", plugins: [.grpc, .nats, .etcd, .consul, .gossip, .mdns])
+// The engines `MICRO_*` may name beyond the embedded ones (local registry, HTTP transport and broker):
+// the ones this example is run with. A service on etcd or Consul adds `.etcd` / `.consul` the same way.
+let service = try MicroService(name: "greeter", version: "1.0.0", plugins: [.grpc, .nats, .gossip, .mdns])
 // The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
 service.router.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
 service.register(Greeter())
