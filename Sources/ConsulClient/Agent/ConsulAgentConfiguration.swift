@@ -27,7 +27,7 @@ public struct ConsulAgentConfiguration: Sendable {
     public init() {}
 
     /// The defaults with the agents of a comma-separated list (`MICRO_REGISTRY_ADDRESS`): an
-    /// `http://` prefix is dropped, a missing port is 8500 and a missing host 127.0.0.1 (``HostPort``'s
+    /// `http://` prefix is dropped, a missing port is 8500 and a missing host 127.0.0.1 (`HostPort`'s
     /// policy); entries that are not addresses are skipped, as go-micro's plugin skips them. An empty
     /// or nil list means `127.0.0.1:8500`.
     public init(addresses: String?) {

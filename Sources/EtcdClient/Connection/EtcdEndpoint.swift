@@ -14,7 +14,7 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `host`, `host:port`, `[v6]:port` or `http://host:port` (go-micro's address forms; a
-    /// missing port is 2379, a missing host 127.0.0.1, as ``HostPort`` reads them). `https://` is
+    /// missing port is 2379, a missing host 127.0.0.1, as `HostPort` reads them). `https://` is
     /// refused: TLS is not supported yet.
     public init(parsing text: String) throws(EtcdError) {
         let (scheme, authority) = HostPort.splitScheme(text)

@@ -56,7 +56,7 @@ public struct ConsulRegistryConfiguration: Sendable {
         get { agent.connectTimeout }
         set { agent.connectTimeout = newValue }
     }
-    /// Answers with a larger body fail with ``ConsulError/Code/responseTooLarge``.
+    /// Answers with a larger body fail with `ConsulError/Code/responseTooLarge`.
     public var maxResponseBytes: Int {
         get { agent.maxResponseBytes }
         set { agent.maxResponseBytes = newValue }
@@ -77,7 +77,7 @@ public struct ConsulRegistryConfiguration: Sendable {
 
     /// The defaults with the agents of a comma-separated list (`MICRO_REGISTRY_ADDRESS`); an empty or
     /// nil list means `127.0.0.1:8500`, an address without a port gets 8500, as go-micro's plugin does
-    /// (``ConsulAgentConfiguration/init(addresses:)``).
+    /// (`ConsulAgentConfiguration/init(addresses:)`).
     public init(addresses: String?) {
         agent = ConsulAgentConfiguration(addresses: addresses)
     }

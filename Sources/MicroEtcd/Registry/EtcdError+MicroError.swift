@@ -1,7 +1,7 @@
 import EtcdClient
 import MicroCore
 
-/// The ``MicroError`` a registry call that failed with this error answers with.
+/// The `MicroError` a registry call that failed with this error answers with.
 extension EtcdError: MicroErrorConvertible {
     public var microError: MicroError {
         switch code {

@@ -1,7 +1,7 @@
 import SwiftProtobuf
 
 /// The messages, enums and services of a set of proto files, indexed by full name for the
-/// descriptor-driven transcoder (``ProtoJSONEncoder`` / ``ProtoJSONDecoder``) and for finding a
+/// descriptor-driven transcoder (`ProtoJSONEncoder` / `ProtoJSONDecoder`) and for finding a
 /// method from an endpoint name.
 package struct ProtoDescriptorIndex: Sendable {
     typealias FieldType = Google_Protobuf_FieldDescriptorProto.TypeEnum

@@ -6,7 +6,7 @@ import Foundation
 /// bytes as standard base64; map keys sorted; the well-known types in their special forms.
 ///
 /// Input from a peer is untrusted: truncated varints, wrong wire types, lengths past the end,
-/// invalid UTF-8 and nesting past `maxDepth` are ``ProtoTranscodingError``s, never a trap.
+/// invalid UTF-8 and nesting past `maxDepth` are `ProtoTranscodingError`s, never a trap.
 package struct ProtoJSONDecoder: Sendable {
     /// The descriptors messages are looked up in.
     package let index: ProtoDescriptorIndex

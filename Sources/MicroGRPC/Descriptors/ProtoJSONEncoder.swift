@@ -6,7 +6,7 @@ import Foundation
 /// Timestamp, Duration, the wrappers, Struct / Value / ListValue, FieldMask and Empty.
 ///
 /// The bytes equal SwiftProtobuf's deterministic serialization of the same message (fields by
-/// number, map entries by key). Every problem is a ``ProtoTranscodingError`` naming the field.
+/// number, map entries by key). Every problem is a `ProtoTranscodingError` naming the field.
 package struct ProtoJSONEncoder: Sendable {
     /// The descriptors messages are looked up in.
     package let index: ProtoDescriptorIndex

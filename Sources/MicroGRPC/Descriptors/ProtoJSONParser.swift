@@ -1,7 +1,7 @@
 import MicroCore
 
 /// Reads JSON text into ``ProtoJSONValue``s through MicroCore's strict, bounded parser (RFC 8259,
-/// UTF-8 checked): nesting is limited to `maxDepth` (a ``ProtoTranscodingError`` of code `tooDeep`),
+/// UTF-8 checked): nesting is limited to `maxDepth` (a `ProtoTranscodingError` of code `tooDeep`),
 /// and every other problem is one of code `malformedJSON` naming the byte offset.
 enum ProtoJSONParser {
     /// Parses `text` as one JSON value (surrounding whitespace allowed).

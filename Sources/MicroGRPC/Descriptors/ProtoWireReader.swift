@@ -1,5 +1,5 @@
 /// Reads protobuf's binary wire format from a byte slice, bounds-checked: a truncated varint, a
-/// length past the end or an unknown wire type is a ``ProtoTranscodingError`` of code
+/// length past the end or an unknown wire type is a `ProtoTranscodingError` of code
 /// `malformedProtobuf`, never a trap.
 struct ProtoWireReader {
     private let bytes: ArraySlice<UInt8>

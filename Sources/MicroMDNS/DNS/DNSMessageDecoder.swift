@@ -1,6 +1,6 @@
 /// Reads DNS messages from untrusted bytes, within bounds: packet size, section counts, name length,
 /// label length, compression pointers (strictly backwards, a bounded number per name) and record data
-/// that must end exactly where its length says. Anything else is a ``DNSError``; nothing traps.
+/// that must end exactly where its length says. Anything else is a `DNSError`; nothing traps.
 struct DNSMessageDecoder {
     /// The bounds a packet must keep.
     struct Limits: Sendable, Hashable {

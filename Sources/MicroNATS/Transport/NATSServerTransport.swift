@@ -38,7 +38,7 @@ public struct NATSServerTransport: ServerTransport {
     }
 
     /// The subject to listen on for `address`: itself if it is a subject, a fresh `micro.rpc.<id>` for an
-    /// empty address, a URL or a ``HostPort`` (`host:port`, `:port`, a bare port: what a server passes
+    /// empty address, a URL or a `HostPort` (`host:port`, `:port`, a bare port: what a server passes
     /// when it has no NATS-specific address).
     public static func subject(for address: String) -> String {
         let trimmed = address.trimmingCharacters(in: .whitespaces)
