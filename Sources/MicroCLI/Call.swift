@@ -17,17 +17,17 @@ struct Call: AsyncParsableCommand {
         try await runReporting {
             let body = try jsonBody(request)
             try await global.withClient { client in
-            var options = global.callOptions
-            options.address = address
-            options.metadata = try parseMetadata(metadata)
-            // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
-            if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
-                let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(request), options: dynamic.options)
-                emit(try dynamic.decodeResponse(response.body))
-                return
-            }
-            let response = try await client.callRaw(service, endpoint, body: body, options: options)
-            emit(String(buffer: response.body))
+                var options = global.callOptions
+                options.address = address
+                options.metadata = try parseMetadata(metadata)
+                // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
+                if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
+                    let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(request), options: dynamic.options)
+                    emit(try dynamic.decodeResponse(response.body))
+                    return
+                }
+                let response = try await client.callRaw(service, endpoint, body: body, options: options)
+                emit(String(buffer: response.body))
             }
         }
     }

@@ -10,25 +10,25 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         let healthy = try await runReporting { () async throws -> Bool in
             try await global.withClient { client in
-            var healthy = true
-            let records = try await client.selector.cache.getService(service)
-            let nodes = records.flatMap(\.nodes)
-            guard !nodes.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
-            for node in nodes {
-                var options = global.callOptions
-                // This very node, over whichever transport it speaks (HTTP address or NATS subject).
-                options.filters.append(.node(node.id))
-                options.retries = 0
-                do {
-                    let reply = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options)
-                    emit("\(node.id) \(node.address) \(reply.status)")
-                    if reply.status != "ok" { healthy = false }
-                } catch {
-                    emit("\(node.id) \(node.address) error: \(MicroError.from(error, id: "go.micro.client").detail)")
-                    healthy = false
+                var healthy = true
+                let records = try await client.selector.cache.getService(service)
+                let nodes = records.flatMap(\.nodes)
+                guard !nodes.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
+                for node in nodes {
+                    var options = global.callOptions
+                    // This very node, over whichever transport it speaks (HTTP address or NATS subject).
+                    options.filters.append(.node(node.id))
+                    options.retries = 0
+                    do {
+                        let reply = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options)
+                        emit("\(node.id) \(node.address) \(reply.status)")
+                        if reply.status != "ok" { healthy = false }
+                    } catch {
+                        emit("\(node.id) \(node.address) error: \(MicroError.from(error, id: "go.micro.client").detail)")
+                        healthy = false
+                    }
                 }
-            }
-            return healthy
+                return healthy
             }
         }
         if !healthy { throw ExitCode(1) }

@@ -73,26 +73,26 @@ struct GlobalOptions: ParsableArguments {
         try await Micro.withClient(engines: Self.engines, environment: environment, defaults: callOptions, body)
     }
 
-    /// Runs `body` with the chosen registry (and broker, when `broker` is set), closed when it returns or throws.
-    func withEngines<T: Sendable>(_ body: (any Registry, (any Broker)?) async throws -> T, broker wantsBroker: Bool = false) async throws -> T {
+    /// Runs `body` with the chosen registry and broker (neither connects before it is used), closed
+    /// when `body` returns or throws.
+    func withEngines<T: Sendable>(_ body: (any Registry, any Broker) async throws -> T) async throws -> T {
         var context = EngineContext(environment: environment)
         let registry = try Self.engines.makeRegistry(context)
         context.registry = registry
-        let broker: (any Broker)?
-        do { broker = wantsBroker ? try Self.engines.makeBroker(context) : nil } catch {
+        let broker: any Broker
+        do { broker = try Self.engines.makeBroker(context) } catch {
             await registry.shutdown()
             throw error
         }
-        do {
-            let result = try await body(registry, broker)
-            await broker?.shutdown()
-            await registry.shutdown()
-            return result
-        } catch {
-            await broker?.shutdown()
+        let result: T
+        do { result = try await body(registry, broker) } catch {
+            await broker.shutdown()
             await registry.shutdown()
             throw error
         }
+        await broker.shutdown()
+        await registry.shutdown()
+        return result
     }
 }
 

@@ -15,32 +15,32 @@ struct Stream: AsyncParsableCommand {
         try await runReporting {
             if let request { _ = try jsonBody(request) }  // malformed JSON fails before any call
             try await global.withClient { client in
-            var options = global.callOptions
-            options.streamTimeout = global.timeoutGiven ? options.timeout : nil
-            // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
-            let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options)
-            let encode: @Sendable (String) throws -> ByteBuffer = { json in
-                let body = try jsonBody(json)
-                return try dynamic?.encodeRequest(json) ?? body
-            }
-            let stream = try await client.openStream(service, dynamic?.method.path ?? endpoint, sending: ByteBuffer.self, receiving: ByteBuffer.self,
-                                                     options: dynamic?.options ?? options)
-            let first = request
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    if let first {
-                        try await stream.send(try encode(first))
-                    } else {
-                        while let line = readLine() {
-                            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                            try await stream.send(try encode(line))
-                        }
-                    }
-                    try await stream.finishSending()
+                var options = global.callOptions
+                options.streamTimeout = global.timeoutGiven ? options.timeout : nil
+                // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
+                let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options)
+                let encode: @Sendable (String) throws -> ByteBuffer = { json in
+                    let body = try jsonBody(json)
+                    return try dynamic?.encodeRequest(json) ?? body
                 }
-                while let message = try await stream.receive() { emit(try dynamic?.decodeResponse(message) ?? String(buffer: message)) }
-                group.cancelAll()
-            }
+                let stream = try await client.openStream(service, dynamic?.method.path ?? endpoint, sending: ByteBuffer.self, receiving: ByteBuffer.self,
+                                                         options: dynamic?.options ?? options)
+                let first = request
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        if let first {
+                            try await stream.send(try encode(first))
+                        } else {
+                            while let line = readLine() {
+                                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                                try await stream.send(try encode(line))
+                            }
+                        }
+                        try await stream.finishSending()
+                    }
+                    while let message = try await stream.receive() { emit(try dynamic?.decodeResponse(message) ?? String(buffer: message)) }
+                    group.cancelAll()
+                }
             }
         }
     }

@@ -13,28 +13,27 @@ struct Subscribe: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            try await global.withEngines({ _, broker in
-            guard let broker else { return }
-            let (messages, continuation) = AsyncStream<BrokerMessage>.makeStream()
-            let subscription = try await broker.subscribe(topic, queue: queue) { event in continuation.yield(event.message) }
-            let limit = count
-            await withTaskGroup(of: Void.self) { group in
-                if let duration {
-                    group.addTask {
-                        try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
-                        continuation.finish()
+            try await global.withEngines { _, broker in
+                let (messages, continuation) = AsyncStream<BrokerMessage>.makeStream()
+                let subscription = try await broker.subscribe(topic, queue: queue) { event in continuation.yield(event.message) }
+                let limit = count
+                await withTaskGroup(of: Void.self) { group in
+                    if let duration {
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
+                            continuation.finish()
+                        }
                     }
+                    var seen = 0
+                    for await message in messages {
+                        emit(String(decoding: message.body, as: UTF8.self))
+                        seen += 1
+                        if let limit, seen >= limit { break }
+                    }
+                    group.cancelAll()
                 }
-                var seen = 0
-                for await message in messages {
-                    emit(String(decoding: message.body, as: UTF8.self))
-                    seen += 1
-                    if let limit, seen >= limit { break }
-                }
-                group.cancelAll()
+                try? await subscription.unsubscribe()
             }
-            try? await subscription.unsubscribe()
-            }, broker: true)
         }
     }
 }

@@ -236,7 +236,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         services.append(.init(service: client))
         services.append(.init(service: ListenerService(listener: listener, drainTimeout: options.drainTimeout)))
         services.append(.init(service: SubscriptionsService(subscriptions: active)))
-        services.append(.init(service: RegistrationService(registry: registry, record: { [weak self] in self?.record ?? ServiceRecord(name: "") },
+        services.append(.init(service: RegistrationService(registry: registry, record: { self.record },
                                                            timing: timing, router: router, stopRequested: stopSignal, logger: logger),
                               successTerminationBehavior: .gracefullyShutdownGroup))
         var groupLogger = logger
