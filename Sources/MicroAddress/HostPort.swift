@@ -109,11 +109,16 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         while rest.first?.isWhitespace == true { rest = rest.dropFirst() }
         while rest.last?.isWhitespace == true { rest = rest.dropLast() }
         var scheme: String?
-        if let separator = rest.firstRange(of: "://"), isScheme(rest[..<separator.lowerBound].utf8) {
-            scheme = rest[..<separator.lowerBound].lowercased()
-            rest = rest[separator.upperBound...]
+        // One pass over the bytes, no string search: this runs on every HTTP call.
+        let bytes = rest.utf8
+        var i = bytes.startIndex
+        while i != bytes.endIndex, bytes[i] != UInt8(ascii: ":"), bytes[i] != UInt8(ascii: "/") { i = bytes.index(after: i) }
+        if i != bytes.endIndex, bytes[i] == UInt8(ascii: ":"), bytes[bytes.index(after: i)...].starts(with: "//".utf8),
+           isScheme(rest[..<i].utf8) {
+            scheme = rest[..<i].lowercased()
+            rest = rest[bytes.index(i, offsetBy: 3)...]
         }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) { rest = rest[..<slash] }
         return (scheme, rest)
     }
 
