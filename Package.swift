@@ -259,7 +259,10 @@ let package = Package(
         ),
         .testTarget(name: "MicroAddressTests", dependencies: ["MicroAddress"], swiftSettings: strict),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MicroHTTPTests", dependencies: [
+            "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
         // Test-only: starts real engines (nats-server) for the engine and integration tests.
         .target(
             name: "MicroTestSupport",

@@ -106,21 +106,28 @@ public final class HTTPClientTransport: ClientTransport {
         if let e = headers.first(name: "Micro-Error") ?? headers.first(name: "X-Micro-Error"), !e.isEmpty {
             throw MicroError.parse(e)
         }
-        guard status == .ok else {
-            let text = String(buffer: body)
-            var e = MicroError.parse(text.isEmpty ? status.reasonPhrase : text)
-            if e.code == 500 && text.isEmpty { e.code = Int32(status.code) }
-            throw e
-        }
+        guard status == .ok else { throw statusError(status, body: body) }
         var metadata = Metadata()
         for (k, v) in headers where !MucpHeaders.reserved.contains(k.lowercased()) && k.lowercased() != "content-length" { metadata[k] = v }
         return RPCResponse(contentType: headers.first(name: "Content-Type") ?? "application/json", metadata: metadata, body: body)
     }
 
+    /// The error a non-200 answer stands for: the MicroError in its body, else its status.
+    static func statusError(_ status: HTTPResponseStatus, body: ByteBuffer) -> MicroError {
+        let text = String(buffer: body)
+        var e = MicroError.parse(text.isEmpty ? status.reasonPhrase : text)
+        if e.code == 500 && text.isEmpty { e.code = Int32(status.code) }
+        return e
+    }
+
     public func openStream(_ request: RPCRequest, to address: String) async throws -> any ClientStreamChannel {
         let connection = try await pool.dedicated(address)
-        var headers = MucpHeaders.headers(for: request, host: connection.host)
-        if !configuration.http2 { headers.add(name: "Transfer-Encoding", value: "chunked") }
+        let headers = MucpHeaders.headers(for: request, host: connection.host)
+        if !configuration.http2 {
+            // HTTP/1.1 speaks go-micro's form, which go-micro's servers understand; over HTTP/2 a stream
+            // is one request whose bodies carry frames each way.
+            return try await MucpStreamChannel.open(headers, on: connection, maxMessageSize: configuration.maxMessageSize, deadline: request.deadline)
+        }
         do {
             try await connection.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
         } catch {

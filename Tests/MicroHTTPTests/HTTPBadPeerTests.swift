@@ -148,18 +148,18 @@ extension HTTPTransportSuite {
             return error
         }
 
-        @Test func unknownFrameFlagFromTheServerIsAProtocolViolation() async throws {
-            let error = try await streamFrom(streamResponseHead() + chunk(frame(0, Array("{}".utf8))) + chunk(frame(7, Array("??".utf8))) + Array("0\r\n\r\n".utf8))
+        @Test func malformedAnswerFromTheServerIsAProtocolViolation() async throws {
+            let error = try await streamFrom(streamMessage("{}") + Array("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n".utf8))
             #expect((error as? TransportError)?.code == .protocolViolation, "got \(String(describing: error))")
         }
 
-        @Test func truncatedFrameFromTheServerIsAStreamError() async throws {
-            let error = try await streamFrom(streamResponseHead() + chunk([0, 0, 0, 0, 50, 1, 2]) + Array("0\r\n\r\n".utf8))
+        @Test func truncatedAnswerFromTheServerIsAStreamError() async throws {
+            let error = try await streamFrom(Array("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"n\"".utf8))
             #expect(error is TransportError, "got \(String(describing: error))")
         }
 
-        @Test func streamEndingWithoutItsFinalFrameIsAStreamError() async throws {
-            let error = try await streamFrom(streamResponseHead() + chunk(frame(0, Array("{}".utf8))) + Array("0\r\n\r\n".utf8))
+        @Test func streamEndingWithoutItsFinalMessageIsAStreamError() async throws {
+            let error = try await streamFrom(streamMessage("{}"))
             #expect((error as? TransportError)?.code == .connectionClosed, "got \(String(describing: error))")
         }
 
@@ -169,9 +169,9 @@ extension HTTPTransportSuite {
             #expect(error as? MicroError == e, "got \(String(describing: error))")
         }
 
-        @Test func oversizedFrameAnnouncedByTheServerIsRefused() async throws {
-            // A header that announces 4 GiB: refused at once, nothing buffered.
-            let error = try await streamFrom(streamResponseHead() + chunk([0, 0xff, 0xff, 0xff, 0xff, 1]))
+        @Test func oversizedAnswerAnnouncedByTheServerIsRefused() async throws {
+            // A head that announces 4 GiB: refused at once, nothing buffered.
+            let error = try await streamFrom(Array("HTTP/1.1 200 OK\r\nContent-Length: 4294967295\r\n\r\n{".utf8))
             #expect((error as? TransportError)?.code == .messageTooLarge, "got \(String(describing: error))")
         }
 

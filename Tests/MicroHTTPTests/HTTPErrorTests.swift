@@ -26,11 +26,14 @@ extension HTTPTransportSuite {
             }
         }
 
-        func post(_ address: String, endpoint: String?, body: String, extra: String = "") async throws -> RawResponse {
+        /// A plain HTTP caller's request: the endpoint as the path (`/Test/Fail`), or, with `mucp`, as
+        /// go-micro's clients name it (`Micro-Endpoint`).
+        func post(_ address: String, endpoint: String?, body: String, extra: String = "", mucp: Bool = false) async throws -> RawResponse {
             let raw = try await RawConnection.connect(address)
             defer { raw.close() }
-            var text = "POST / HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\(extra)"
-            if let endpoint { text += "Micro-Endpoint: \(endpoint)\r\n" }
+            let path = mucp ? "/" : "/" + (endpoint ?? "").split(separator: ".").joined(separator: "/")
+            var text = "POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\(extra)"
+            if let endpoint, mucp { text += "Micro-Endpoint: \(endpoint)\r\n" }
             try await raw.send(text + "\r\n" + body)
             return try #require(await raw.response())
         }
@@ -42,6 +45,11 @@ extension HTTPTransportSuite {
             let header = try #require(r.headers["micro-error"])
             #expect(MicroError.parse(header) == Self.conflict)
             #expect(MicroError.parse(r.bodyText) == Self.conflict)
+            // A go-micro caller gets go-micro's answer: 200, the error in the header only.
+            let mucp = try await post(server.address, endpoint: "Test.Fail", body: "{\"name\":\"a\"}", mucp: true)
+            #expect(mucp.status == 200)
+            #expect(MicroError.parse(try #require(mucp.headers["micro-error"])) == Self.conflict)
+            #expect(mucp.body.isEmpty)
             await server.stop()
         }
 
@@ -123,7 +131,7 @@ extension HTTPTransportSuite {
             raw.close()
 
             let put = try await RawConnection.connect(server.address)
-            try await put.send("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nMicro-Endpoint: Test.Hello\r\n\r\n{}")
+            try await put.send("PUT /Test/Hello HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}")
             let r = try #require(await put.response())
             #expect(r.status == 405)
             #expect(MicroError.parse(r.bodyText).code == 405)

@@ -59,7 +59,7 @@ extension HTTPTransportSuite {
         @Test func serverRejectsDeclaredOversizedRequestAndCloses() async throws {
             let server = try await Self.server(Self.small)
             let raw = try await RawConnection.connect(server.address)
-            try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nMicro-Endpoint: Test.Hello\r\nContent-Type: application/json\r\n"
+            try await raw.send("POST /Test/Hello HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
                 + "Content-Length: 1000000\r\n\r\n" + String(repeating: "a", count: 4096))
             let r = try #require(await raw.response())
             #expect(r.status == 413)
@@ -74,7 +74,7 @@ extension HTTPTransportSuite {
             let server = try await Self.server(Self.small)
             let raw = try await RawConnection.connect(server.address)
             let declared = Self.limit + 100 * 1024
-            try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nMicro-Endpoint: Test.Hello\r\nContent-Type: application/json\r\n"
+            try await raw.send("POST /Test/Hello HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(declared)\r\n\r\n")
             // The 413 comes at once (the declared length is over the limit) ...
             let r = try #require(await raw.response())
@@ -98,7 +98,7 @@ extension HTTPTransportSuite {
         @Test func serverRejectsChunkedOversizedRequestAndCloses() async throws {
             let server = try await Self.server(Self.small)
             let raw = try await RawConnection.connect(server.address)
-            try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nMicro-Endpoint: Test.Hello\r\nContent-Type: application/json\r\n"
+            try await raw.send("POST /Test/Hello HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\n")
             // 5 chunks of 16 KiB: 80 KiB without any declared length.
             let piece = chunk([UInt8](repeating: UInt8(ascii: "a"), count: 16 * 1024))
@@ -121,8 +121,8 @@ extension HTTPTransportSuite {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("micro-big-\(UUID().uuidString).json")
             try Data(Self.helloJSON(size: 256 * 1024).utf8).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            guard let result = try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:", "-H", "Micro-Endpoint: Test.Hello",
-                                              "-H", "Content-Type: application/json", "--data-binary", "@\(file.path)", "http://\(server.address)/"]) else { return }
+            guard let result = try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:",
+                                              "-H", "Content-Type: application/json", "--data-binary", "@\(file.path)", "http://\(server.address)/Test/Hello"]) else { return }
             #expect(result.stdout == "413", "curl printed \(result.stdout), stderr \(result.stderr)")
             try await expectStillServing(server)
             await server.stop()

@@ -178,6 +178,18 @@ struct RawResponse: Sendable {
         return RawResponse(status: status, headers: headers, body: rest)
     }
 
+    /// Every complete response at the front of `bytes`, in order (bodies framed by Content-Length).
+    static func parseAll(_ bytes: [UInt8]) -> [RawResponse] {
+        var out: [RawResponse] = []
+        var rest = bytes
+        while let headEnd = find([13, 10, 13, 10], in: rest, from: 0), let r = parse(rest) {
+            out.append(r)
+            guard let length = r.headers["content-length"].flatMap(Int.init) else { break }
+            rest = Array(rest[(headEnd + 4 + length)...])
+        }
+        return out
+    }
+
     /// The payload of a complete chunked body, nil while incomplete.
     static func dechunk(_ bytes: [UInt8]) -> [UInt8]? {
         var out: [UInt8] = []
@@ -360,6 +372,14 @@ func httpResponse(status: Int = 200, headers: [(String, String)] = [("Content-Ty
 }
 
 /// The head of a chunked streaming response.
+/// One answer of a go-micro stream over HTTP/1.1: a whole `200 OK` response, ending the stream
+/// when `error` is set (`EOS` or a MicroError's JSON).
+func streamMessage(_ body: String, error: String? = nil) -> [UInt8] {
+    var headers: [(String, String)] = [("Content-Type", "application/json"), ("Micro-Stream", "1")]
+    if let error { headers.append(("Micro-Error", error)) }
+    return httpResponse(headers: headers, body: Array(body.utf8))
+}
+
 func streamResponseHead() -> [UInt8] {
     Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMicro-Stream: true\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
 }

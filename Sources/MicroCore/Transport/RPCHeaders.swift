@@ -42,10 +42,15 @@ package enum RPCHeaders {
         guard !endpoint.isEmpty else {
             throw MicroError.badRequest("go.micro.server", "missing Micro-Endpoint header")
         }
-        var deadline: NIODeadline?
-        if let ns = Int64(timeout.trimmingSpaces), ns > 0 { deadline = .now() + .nanoseconds(ns) }
         return RPCRequest(service: service, endpoint: endpoint, contentType: contentType.isEmpty ? "application/json" : contentType,
-                          metadata: metadata, deadline: deadline, id: id, isStream: isStream, body: body)
+                          metadata: metadata, deadline: deadline(timeout: timeout), id: id, isStream: isStream, body: body)
+    }
+
+    /// The deadline a `Timeout` header (nanoseconds from now) sets; nil for one that is not a positive number.
+    @inlinable
+    package static func deadline(timeout: String) -> NIODeadline? {
+        guard let ns = Int64(timeout.trimmingSpaces), ns > 0 else { return nil }
+        return .now() + .nanoseconds(ns)
     }
 }
 

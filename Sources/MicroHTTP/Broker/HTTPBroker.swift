@@ -214,7 +214,11 @@ struct HTTPBrokerSubscription: BrokerSubscription {
 struct BrokerResponder: HTTPResponder {
     weak var broker: HTTPBroker?
 
-    func isStreaming(_ head: HTTPRequestHead) -> Bool { false }
+    func streamPlan(for head: HTTPRequestHead) -> StreamPlan? { nil }
+
+    func refusal(_ error: MicroError, for head: HTTPRequestHead) -> HTTPFullResponse {
+        reply(error, HTTPResponseStatus(statusCode: Int(error.code)))
+    }
 
     func respondStreaming(_ head: HTTPRequestHead, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
         .badRequest("go.micro.broker", "streams are not served here")

@@ -44,7 +44,12 @@ final class HTTPConnection: @unchecked Sendable {
         return HTTPConnection(address: address, host: host, channel: channel, parts: made.sequence, handler: bound, reusable: reusable)
     }
 
-    static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
+    /// The responses a connection reads: one per request (NIO's decoder), or any number of
+    /// unsolicited ones (a go-micro stream's answers, ``MucpResponseDecoder``).
+    enum Answers { case paired, unsolicited(maxMessageSize: Int) }
+
+    static func connect(to address: String, timeout: Duration, answers: Answers = .paired,
+                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
         let target = try HostPort.transportAddress(address)
         let (host, port) = (target.host, target.port)
         do {
@@ -53,7 +58,14 @@ final class HTTPConnection: @unchecked Sendable {
                 .connectTimeout(TimeAmount(timeout))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        let sync = channel.pipeline.syncOperations
+                        switch answers {
+                        case .paired:
+                            try sync.addHTTPClientHandlers()
+                        case .unsolicited(let maxMessageSize):
+                            try sync.addHandler(HTTPRequestEncoder())
+                            try sync.addHandler(ByteToMessageHandler(MucpResponseDecoder(maxBodySize: maxMessageSize)))
+                        }
                         return try wrap(channel, address: address, host: host, reusable: true)
                     }
                 }
@@ -84,6 +96,15 @@ final class HTTPConnection: @unchecked Sendable {
 
     func write(_ part: HTTPClientRequestPart) async throws {
         try await channel.writeAndFlush(part)
+    }
+
+    /// Writes whole messages' parts in one trip to the event loop and one flush.
+    func write(_ parts: [HTTPClientRequestPart]) async throws {
+        let channel = self.channel
+        try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            for part in parts.dropLast() { channel.write(part, promise: nil) }
+            return channel.writeAndFlush(parts.last!)
+        }.get()
     }
 
     func next() async throws -> HTTPClientResponsePart? {

@@ -29,11 +29,13 @@ final class HTTPConnectionPool: Sendable {
         return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout)
     }
 
-    /// A connection (or HTTP/2 stream) that belongs to one stream call alone and is closed with it.
+    /// A connection (or HTTP/2 stream) that belongs to one stream call alone and is closed with it;
+    /// over HTTP/1.1 it reads go-micro's unsolicited stream answers.
     func dedicated(_ address: String) async throws -> HTTPConnection {
         if configuration.http2 { return try await http2Connection(address).openExchange() }
         try checkOpen(address)
-        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout)
+        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout,
+                                                answers: .unsolicited(maxMessageSize: configuration.maxMessageSize))
     }
 
     private func checkOpen(_ address: String) throws {

@@ -2,41 +2,30 @@ import MicroCore
 import NIOCore
 import NIOHTTP1
 
-/// The caller's side of a stream over HTTP/1.1: request frames in a chunked body, response frames in
-/// the chunked answer. The connection is the stream's alone and closes with it.
+/// The caller's side of a stream over HTTP/2: request frames in the stream's request body, response
+/// frames in its answer's body (the same framing a chunked HTTP/1.1 request gets from the server).
+/// The stream is the call's alone and closes with it.
 /// Safety: `send`/`finishSending` come from one task and `receive` from one task; the decoder state is
 /// touched only by `receive`.
 final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
-    private let connection: HTTPConnection
+    private let stream: StreamConnection
     private let maxMessageSize: Int
     private var decoder: StreamFrameDecoder
     private var sawHead = false
     private var finished = false
-    private let timer: Scheduled<Void>?
-    private let deadline: NIODeadline?
 
     init(connection: HTTPConnection, maxMessageSize: Int, deadline: NIODeadline?) {
-        self.connection = connection
+        self.stream = StreamConnection(connection, deadline: deadline)
         self.maxMessageSize = maxMessageSize
         self.decoder = StreamFrameDecoder(maxMessageSize: maxMessageSize)
-        self.deadline = deadline
-        self.timer = connection.closeAt(deadline)
-    }
-
-    /// The error for a stream that broke: a timeout once the deadline passed, else a closed connection.
-    private func broken(_ error: any Error) -> TransportError {
-        if let deadline, deadline <= .now() {
-            return TransportError(.timeout, address: connection.address, detail: "stream deadline exceeded")
-        }
-        return TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
     }
 
     func send(_ message: ByteBuffer) async throws {
         guard message.readableBytes <= maxMessageSize else {
             throw MicroError.tooLarge("go.micro.client", "stream message of \(message.readableBytes) bytes exceeds the limit of \(maxMessageSize) bytes")
         }
-        do { try await connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
-            throw broken(error)
+        do { try await stream.connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
+            throw stream.broken(error)
         }
         bytesSinceYield += message.readableBytes + 5
         if bytesSinceYield >= Self.ioYieldBytes {
@@ -45,7 +34,7 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
             // connection on that loop. Every so often, wait for a timer on the loop: its task queue
             // empties and it serves I/O before this stream writes more.
             bytesSinceYield = 0
-            try? await connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
+            try? await stream.connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
         }
     }
 
@@ -54,10 +43,10 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
     private var bytesSinceYield = 0
 
     func finishSending() async throws {
-        do { try await connection.write(.end(nil)) } catch {
+        do { try await stream.connection.write(.end(nil)) } catch {
             // The handler already answered and closed: what it said is read by `receive`.
-            if !connection.isActive && !finished { return }
-            throw broken(error)
+            if !stream.connection.isActive && !finished { return }
+            throw stream.broken(error)
         }
     }
 
@@ -78,10 +67,10 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
             }
             let part: HTTPClientResponsePart?
             do {
-                part = try await withTaskCancellationHandler { try await connection.next() } onCancel: { [connection] in connection.close() }
+                part = try await stream.next()
             } catch {
                 finish()
-                throw broken(error)
+                throw stream.broken(error)
             }
             switch part {
             case .head(let head):
@@ -92,19 +81,17 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
                 decoder.append(chunk)
             case .end, nil:
                 finish()
-                throw broken(TransportError(.connectionClosed, address: connection.address, detail: "stream ended without its final frame"))
+                throw stream.broken(TransportError(.connectionClosed, address: stream.address, detail: "stream ended without its final frame"))
             }
         }
     }
 
     private func finish() {
         finished = true
-        timer?.cancel()
-        connection.close()
+        stream.close()
     }
 
     func cancel() {
-        timer?.cancel()
-        connection.close()
+        stream.close()
     }
 }

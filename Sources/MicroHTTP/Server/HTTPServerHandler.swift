@@ -19,8 +19,13 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer)
         case responding
+        /// A framed stream (one chunked body each way) being served.
         case streaming(StreamInbound)
-        /// The stream's handler finished; what is left of its request is read and dropped.
+        /// go-micro's form: the request that opens a stream is being read (its body is not a message).
+        case openingStream(HTTPRequestHead, StreamPlan, received: Int)
+        /// go-micro's form: the stream is served and each request on the connection is one of its messages.
+        case messageStream(MessageStream)
+        /// The stream's handler finished (or a message was refused); what is left of the request is read and dropped.
         case discardingRequest
         /// A refused request (413): up to `budget` more body bytes are read and dropped, so the caller
         /// can finish sending and read the answer, then the connection closes.
@@ -48,6 +53,13 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     private var isHTTP2 = false
     private var context: ChannelHandlerContext?
+    /// The stream being served: its plan, a count that tells it from earlier streams on this channel
+    /// (a late write of an ended stream must not leak into the next), and its deadline's timer.
+    private var streamPlan: StreamPlan?
+    private var streamGeneration = 0
+    private var streamDeadline: Scheduled<Void>?
+    /// A go-micro stream's answers carry its opener's headers, as go-micro's server echoes them.
+    private var streamAnswerHeaders = HTTPHeaders()
 
     /// Inline answers nested deeper than this are queued as tasks instead.
     static let maxInlineDepth = 4
@@ -82,9 +94,13 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .streaming(let inbound) = state {
-            inbound.fail(TransportError(.connectionClosed, address: "", detail: "caller closed the stream"))
+        let gone = TransportError(.connectionClosed, address: "", detail: "caller closed the stream")
+        switch state {
+        case .streaming(let inbound): inbound.fail(gone)
+        case .messageStream(let stream): stream.inbound.fail(gone)
+        default: break
         }
+        streamEnded()
         state = .closed
         task?.cancel()
         task = nil
@@ -118,11 +134,12 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if let timer {
-            // The slow-request timer stops when a request is complete, or once a stream's head
-            // arrived (a stream's body may legitimately take long) — even while the part waits in `queued`.
+            // The slow-request timer stops when a request is complete, or once a framed stream's head
+            // arrived (its body may legitimately take long) — even while the part waits in `queued`.
+            // Each message of a go-micro stream is a request of its own, timed like any other.
             switch part {
             case .head(let head):
-                timedStreaming = responder.isStreaming(head)
+                timedStreaming = responder.streamPlan(for: head)?.framing == .frames
                 if timedStreaming { timer.requestComplete(streaming: true) }
             case .body:
                 break
@@ -144,8 +161,16 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard case .head(let head) = part else { return }   // stray parts after a rejected request
             markBusy(true)
             isHTTP2 = head.version.major == 2
-            if responder.isStreaming(head) {
-                startStream(head, context: context)
+            if let plan = responder.streamPlan(for: head) {
+                if plan.framing == .frames {
+                    startStream(head, plan: plan, context: context)
+                } else if plan.framing == .strayEnd {
+                    state = .discardingRequest
+                } else if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > maxMessageSize {
+                    rejectTooLarge(declared, head: head, remaining: declared, context: context)
+                } else {
+                    state = .openingStream(head, plan, received: 0)
+                }
             } else if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > maxMessageSize {
                 rejectTooLarge(declared, head: head, remaining: declared, context: context)
             } else {
@@ -176,6 +201,44 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .end:
                 inbound.requestEnded()
             case .head:
+                context.close(promise: nil)
+            }
+        case .openingStream(let head, let plan, let received):
+            switch part {
+            case .body(let chunk):
+                // The opener's body is the empty request go-micro's generated clients send; it is dropped.
+                guard received + chunk.readableBytes <= maxMessageSize else {
+                    rejectTooLarge(received + chunk.readableBytes, head: head, remaining: nil, context: context)
+                    return
+                }
+                state = .openingStream(head, plan, received: received + chunk.readableBytes)
+            case .end:
+                startMessageStream(head, plan: plan, context: context)
+            case .head:
+                context.close(promise: nil)
+            }
+        case .messageStream(var stream):
+            state = .responding   // drop the state's reference so the message buffer is not copied
+            let next = stream.take(part, maxMessageSize: maxMessageSize)
+            state = .messageStream(stream)
+            switch next {
+            case .read:
+                break
+            case .pause:
+                pauseReading()
+            case .tooLarge(let size):
+                // The stream ends with a 413 for the caller to read; the rest of the message is not.
+                task?.cancel()
+                let error = MicroError.tooLarge("go.micro.server", "stream message of \(size) bytes exceeds the limit of \(maxMessageSize) bytes")
+                finishStream(error, generation: streamGeneration, context: context)
+                // As for a refused request: read on a little so the caller sees the 413 rather than a reset.
+                markBusy(false)
+                state = .drainingRefused(budget: Self.refusedDrainLimit)
+            case .violation:
+                // A message that breaks the stream's rules: go-micro's server would give up the connection too.
+                logger.debug("stream message refused", metadata: ["stream": "\(stream.id)"])
+                stream.inbound.fail(TransportError(.protocolViolation, address: "", detail: "malformed stream message"))
+                state = .closed
                 context.close(promise: nil)
             }
         case .discardingRequest:
@@ -234,11 +297,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func rejectTooLarge(_ size: Int, head: HTTPRequestHead, remaining: Int?, context: ChannelHandlerContext) {
         let error = MicroError.tooLarge("go.micro.server", "request of \(size) bytes exceeds the limit of \(maxMessageSize) bytes")
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Micro-Error", value: error.json)
-        write(HTTPFullResponse(status: .payloadTooLarge, headers: headers, body: ByteBuffer(string: error.json)),
-              head: head, keepAlive: false, context: context)
+        write(responder.refusal(error, for: head), head: head, keepAlive: false, context: context)
         // Read a little more so a caller still uploading sees the 413 rather than a reset; a large
         // declared remainder is not waited for.
         if !isHTTP2, (remaining ?? 0) <= Self.refusedDrainLimit {
@@ -280,135 +339,186 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Streams
 
-    private func startStream(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// Starts serving a stream: its handler runs in a task; `outbound` writes its messages in the
+    /// plan's framing; the deadline, if any, ends it with a 408.
+    private func beginStream(_ head: HTTPRequestHead, plan: StreamPlan, inbound: StreamInbound, context: ChannelHandlerContext) {
+        streamGeneration &+= 1
+        streamPlan = plan
+        let generation = streamGeneration
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        let writer = MessageWriter { message in
+            try await loop.flatSubmit { () -> EventLoopFuture<Void> in
+                let (handler, context) = bound.value
+                guard context.channel.isActive, handler.streamGeneration == generation, let plan = handler.streamPlan else {
+                    return loop.makeFailedFuture(TransportError(.connectionClosed, address: "", detail: "the stream has ended"))
+                }
+                return handler.writeStreamMessage(message, plan: plan, context: context)
+            }.get()
+        }
+        if let deadline = plan.deadline {
+            streamDeadline = loop.scheduleTask(deadline: deadline) {
+                let (handler, context) = bound.value
+                guard handler.streamGeneration == generation, handler.streamPlan != nil else { return }
+                handler.task?.cancel()
+                handler.finishStream(.timeout("go.micro.server", "stream deadline exceeded"), generation: generation, context: context)
+            }
+        }
+        let responder = self.responder
+        let reader = inbound.reader
+        task = Task(executorPreference: executor) {
+            let error = await responder.respondStreaming(head, inbound: reader, outbound: writer)
+            loop.execute { bound.value.handler.finishStream(error, generation: generation, context: bound.value.context) }
+        }
+    }
+
+    /// A framed stream: answered at once with a chunked `200 OK` whose body carries the frames.
+    private func startStream(_ head: HTTPRequestHead, plan: StreamPlan, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: head.headers.first(name: "Content-Type") ?? "application/json")
         headers.add(name: "Micro-Stream", value: "true")
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
-
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let inbound = StreamInbound(maxMessageSize: maxMessageSize) {
-            loop.execute { bound.value.handler.resumeReading() }
-        }
+        let inbound = makeInbound(context)
         state = .streaming(inbound)
-        let reader = inbound.reader
-        let writer = MessageWriter { message in
-            let frame = StreamFrame.encode(.message, message)
-            try await loop.flatSubmit { () -> EventLoopFuture<Void> in
-                let (handler, context) = bound.value
-                guard context.channel.isActive else {
-                    return loop.makeFailedFuture(TransportError(.connectionClosed, address: "", detail: "caller went away"))
-                }
-                let written = context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(frame))))
-                handler.bytesSinceYield += frame.readableBytes
-                guard handler.bytesSinceYield >= Self.ioYieldBytes else { return written }
-                // While the socket takes every write at once, the writer's tasks would keep the event loop
-                // from ever reaching its selector, starving every other connection on it for the whole
-                // stream (NIO runs tasks until none are left). Every so often, wait for a timer instead:
-                // the loop's task queue empties, it serves I/O, then the timer lets the writer go on.
-                handler.bytesSinceYield = 0
-                return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
-            }.get()
-        }
-        let responder = self.responder
-        task = Task(executorPreference: executor) {
-            let error = await responder.respondStreaming(head, inbound: reader, outbound: writer)
-            loop.execute { bound.value.handler.finishStream(error, context: bound.value.context) }
+        beginStream(head, plan: plan, inbound: inbound, context: context)
+    }
+
+    /// A go-micro stream: the opener was read; messages now flow as whole HTTP/1.1 messages.
+    private func startMessageStream(_ head: HTTPRequestHead, plan: StreamPlan, context: ChannelHandlerContext) {
+        let inbound = makeInbound(context)
+        streamAnswerHeaders = MucpStreamWire.echo(head.headers)
+        state = .messageStream(MessageStream(id: MucpStreamWire.streamID(head.headers) ?? "", inbound: inbound))
+        beginStream(head, plan: plan, inbound: inbound, context: context)
+    }
+
+    private func makeInbound(_ context: ChannelHandlerContext) -> StreamInbound {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        return StreamInbound(maxMessageSize: maxMessageSize) {
+            loop.execute { bound.value.resumeReading() }
         }
     }
 
-    private func finishStream(_ error: MicroError?, context: ChannelHandlerContext) {
+    /// Writes one message of the handler's in the stream's framing.
+    private func writeStreamMessage(_ message: ByteBuffer, plan: StreamPlan, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        let written: EventLoopFuture<Void>
+        switch plan.framing {
+        case .frames:
+            written = context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(StreamFrame.encode(.message, message)))))
+        case .messages, .strayEnd:   // (a stray end never starts a stream)
+            let headers = MucpStreamWire.headers(streamAnswerHeaders, length: message.readableBytes)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(message))), promise: nil)
+            written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        }
+        bytesSinceYield += message.readableBytes + 5
+        guard bytesSinceYield >= Self.ioYieldBytes else { return written }
+        // While the socket takes every write at once, the writer's tasks would keep the event loop
+        // from ever reaching its selector, starving every other connection on it for the whole
+        // stream (NIO runs tasks until none are left). Every so often, wait for a timer instead:
+        // the loop's task queue empties, it serves I/O, then the timer lets the writer go on.
+        bytesSinceYield = 0
+        let loop = context.eventLoop
+        return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
+    }
+
+    /// Forgets the stream being served: later writes of its handler fail, its deadline is off.
+    private func streamEnded() {
+        streamPlan = nil
+        streamDeadline?.cancel()
+        streamDeadline = nil
+    }
+
+    /// Ends the stream `generation` (once: its handler returned, or its deadline passed) with its
+    /// terminal message, and goes back to serving the connection.
+    private func finishStream(_ error: MicroError?, generation: Int, context: ChannelHandlerContext) {
+        guard generation == streamGeneration, let plan = streamPlan else { return }
         task = nil
-        guard case .streaming(let inbound) = state, context.channel.isActive else { return }
-        let terminal = error.map { StreamFrame.encode(.error, ByteBuffer(string: $0.json)) } ?? StreamFrame.encode(.end, ByteBuffer())
-        context.write(wrapOutboundOut(.body(.byteBuffer(terminal))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        inbound.fail(CancellationError())
-        resumeReading()
-        if inbound.hasRequestEnded {
-            finishExchange(keepAlive: true, context: context)
-        } else {
-            state = .discardingRequest
+        streamEnded()
+        guard context.channel.isActive else { return }
+        switch (state, plan.framing) {
+        case (.streaming(let inbound), .frames):
+            let terminal = error.map { StreamFrame.encode(.error, ByteBuffer(string: $0.json)) } ?? StreamFrame.encode(.end, ByteBuffer())
+            context.write(wrapOutboundOut(.body(.byteBuffer(terminal))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            inbound.fail(CancellationError())
+            resumeReading()
+            if inbound.hasRequestEnded {
+                finishExchange(keepAlive: true, context: context)
+            } else {
+                state = .discardingRequest
+            }
+        case (.messageStream(let stream), .messages):
+            let headers = MucpStreamWire.headers(streamAnswerHeaders, length: 0, error: error?.json ?? MucpStreamWire.endOfStream)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            stream.inbound.fail(CancellationError())
+            resumeReading()
+            // The caller's late messages of this stream (its EOS above all) are dropped as they come.
+            if stream.isInsideMessage {
+                state = .discardingRequest
+            } else {
+                finishExchange(keepAlive: true, context: context)
+            }
+        default:
+            break
         }
     }
 }
 
-/// A stream's incoming side: bytes from the channel cut into frames and handed to the handler's
-/// reader through a backpressured sequence. Touched on the event loop only, except `reader`.
-final class StreamInbound {
-    private var decoder: StreamFrameDecoder
-    private let source: NIOThrowingAsyncSequenceProducer<ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, Demand>.Source
-    let reader: MessageReader
-    private(set) var hasRequestEnded = false
-    private var finished = false
+/// The caller's side of a go-micro stream being served: each request on the connection is one
+/// message, delivered whole to the handler; `Micro-Error: EOS` ends the caller's side, any other
+/// `Micro-Error` fails it. A value in ``HTTPServerHandler``'s state, touched on the event loop only.
+struct MessageStream {
+    let id: String
+    let inbound: StreamInbound
+    /// The body of the message being read, nil between messages.
+    private var body: ByteBuffer?
+    private var error: String?
+    /// The caller ended its side (EOS or an error); it must send nothing more.
+    private var callerDone = false
 
-    init(maxMessageSize: Int, onDemand: @escaping @Sendable () -> Void) {
-        decoder = StreamFrameDecoder(maxMessageSize: maxMessageSize)
-        let made = NIOThrowingAsyncSequenceProducer.makeSequence(
-            elementType: ByteBuffer.self,
-            backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 2, highWatermark: 16),
-            finishOnDeinit: true,
-            delegate: Demand(onDemand: onDemand))
-        source = made.source
-        let iterator = IteratorBox(made.sequence.makeAsyncIterator())
-        reader = MessageReader { try await iterator.next() }
+    init(id: String, inbound: StreamInbound) {
+        self.id = id
+        self.inbound = inbound
     }
 
-    /// Takes body bytes; false when the reader is behind and the channel should pause.
-    func receive(_ chunk: ByteBuffer) -> Bool {
-        guard !finished else { return true }
-        decoder.append(chunk)
-        var more = true
-        do {
-            while let frame = try decoder.next() {
-                switch frame.kind {
-                case .message:
-                    if case .stopProducing = source.yield(frame.payload) { more = false }
-                case .end, .error:
-                    finish()
-                    return true
+    var isInsideMessage: Bool { body != nil }
+
+    /// What the channel does after a part: read on, pause (the handler is behind), end the stream
+    /// with a 413 (a message over the size limit), or give up the connection (a message that breaks
+    /// the stream's rules: another stream's, one after the caller's end).
+    enum Next { case read, pause, tooLarge(Int), violation }
+
+    /// Takes one part of the caller's messages.
+    mutating func take(_ part: HTTPServerRequestPart, maxMessageSize: Int) -> Next {
+        switch part {
+        case .head(let head):
+            guard body == nil, !callerDone, MucpStreamWire.streamID(head.headers) == id else { return .violation }
+            if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > maxMessageSize { return .tooLarge(declared) }
+            error = MucpStreamWire.error(head.headers)
+            body = ByteBuffer()
+            return .read
+        case .body(var chunk):
+            guard var b = body else { return .violation }
+            guard b.readableBytes + chunk.readableBytes <= maxMessageSize else { return .tooLarge(b.readableBytes + chunk.readableBytes) }
+            body = nil   // so the append does not copy
+            if b.readableBytes == 0 { b = chunk } else { b.writeBuffer(&chunk) }
+            body = b
+            return .read
+        case .end:
+            guard let message = body else { return .violation }
+            body = nil
+            if let error {
+                callerDone = true
+                if error == MucpStreamWire.endOfStream {
+                    inbound.finish()
+                } else {
+                    inbound.fail(MicroError.parse(error))
                 }
+                return .read
             }
-        } catch {
-            fail(error)
+            return inbound.deliver(message) ? .read : .pause
         }
-        return more
-    }
-
-    func requestEnded() {
-        hasRequestEnded = true
-        if decoder.pendingBytes > 0 {
-            fail(TransportError(.protocolViolation, address: "", detail: "stream ended inside a frame"))
-        } else {
-            finish()
-        }
-    }
-
-    func finish() {
-        guard !finished else { return }
-        finished = true
-        source.finish()
-    }
-
-    func fail(_ error: any Error) {
-        guard !finished else { return }
-        finished = true
-        source.finish(error)
-    }
-
-    struct Demand: NIOAsyncSequenceProducerDelegate {
-        let onDemand: @Sendable () -> Void
-        func produceMore() { onDemand() }
-        func didTerminate() {}
-    }
-
-    /// Safety: one reader at a time (the stream's handler).
-    final class IteratorBox: @unchecked Sendable {
-        var iterator: NIOThrowingAsyncSequenceProducer<ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, Demand>.AsyncIterator
-        init(_ iterator: NIOThrowingAsyncSequenceProducer<ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, Demand>.AsyncIterator) {
-            self.iterator = iterator
-        }
-        func next() async throws -> ByteBuffer? { try await iterator.next() }
     }
 }

@@ -2,13 +2,27 @@ import MicroCore
 import NIOCore
 import NIOHTTP1
 
-/// Serves go-micro's RPC over HTTP: `POST /` with `Micro-*` headers to the router, `Micro-Error` for
-/// application errors, and `GET /health`, `/health/live`, `/health/ready` for probes.
+/// Serves go-micro's RPC over HTTP: `POST /` with `Micro-*` headers to the router, and
+/// `GET /health`, `/health/live`, `/health/ready` for probes.
+///
+/// A failed mucp call (one that names its endpoint in `Micro-*` headers, as every go-micro and Swift
+/// Micro client does) is answered as go-micro answers it: `200 OK`, the request's headers echoed,
+/// `Micro-Error` with the error's JSON, and no body — go-micro's client takes any other status for a
+/// transport failure. A plain HTTP caller (routing by `/Service/Method` path, or a probe) gets the
+/// error's own status with the JSON as the body too.
 struct MucpResponder: HTTPResponder {
     let handler: any RPCHandler
 
-    func isStreaming(_ head: HTTPRequestHead) -> Bool {
-        head.method == .POST && (head.headers.contains(name: "Micro-Stream") || head.headers.contains(name: "X-Micro-Stream"))
+    func streamPlan(for head: HTTPRequestHead) -> StreamPlan? {
+        guard head.method == .POST, MucpStreamWire.streamID(head.headers) != nil else { return nil }
+        let deadline = head.headers.first(name: "Timeout").flatMap { RPCHeaders.deadline(timeout: $0) }
+        // go-micro's client sends each message as its own request (its EOS chunked, every other
+        // with a Content-Length); otherwise a chunked body (or an HTTP/2 stream) carries the project's frames.
+        if head.version.major < 2, MucpStreamWire.error(head.headers) != nil {
+            return StreamPlan(framing: .strayEnd, deadline: nil)
+        }
+        let framed = head.version.major >= 2 || head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        return StreamPlan(framing: framed ? .frames : .messages, deadline: deadline)
     }
 
     func respond(_ head: HTTPRequestHead, body: ByteBuffer) async -> HTTPFullResponse {
@@ -18,11 +32,11 @@ struct MucpResponder: HTTPResponder {
         case .POST:
             break
         default:
-            return error(.methodNotAllowed("go.micro.server", "\(head.method) is not allowed; use POST"), id: nil)
+            return refusal(.methodNotAllowed("go.micro.server", "\(head.method) is not allowed; use POST"), for: head)
         }
         let request: RPCRequest
         do { request = try MucpHeaders.request(from: head, body: body) } catch {
-            return self.error(MicroError.from(error, id: "go.micro.server"), id: nil)
+            return refusal(MicroError.from(error, id: "go.micro.server"), for: head)
         }
         switch await handler.handle(request) {
         case .success(let response):
@@ -32,7 +46,7 @@ struct MucpResponder: HTTPResponder {
             for (k, v) in response.metadata { headers.add(name: k, value: v) }
             return HTTPFullResponse(status: .ok, headers: headers, body: response.body)
         case .failure(let e):
-            return error(e, id: request.id)
+            return refusal(e, for: head)
         }
     }
 
@@ -44,10 +58,24 @@ struct MucpResponder: HTTPResponder {
         return await handler.handleStream(request, inbound: inbound, outbound: outbound)
     }
 
+    func refusal(_ e: MicroError, for head: HTTPRequestHead) -> HTTPFullResponse {
+        if MucpStreamWire.isMucpCall(head.headers) {
+            var headers = MucpStreamWire.echo(head.headers)
+            headers.replaceOrAdd(name: "Micro-Error", value: e.json)
+            headers.replaceOrAdd(name: "X-Micro-Error", value: e.json)
+            return HTTPFullResponse(status: .ok, headers: headers, body: ByteBuffer())
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Micro-Error", value: e.json)
+        let status = (400...599).contains(Int(e.code)) ? HTTPResponseStatus(statusCode: Int(e.code)) : .internalServerError
+        return HTTPFullResponse(status: status, headers: headers, body: ByteBuffer(string: e.json))
+    }
+
     private func health(_ head: HTTPRequestHead) async -> HTTPFullResponse {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         guard ["/health", "/health/live", "/health/ready"].contains(path) else {
-            return error(.notFound("go.micro.server", "no such path \(path)"), id: nil)
+            return refusal(.notFound("go.micro.server", "no such path \(path)"), for: head)
         }
         var status = HealthStatus.serving.rawValue
         if path != "/health/live" { status = await handler.health().rawValue }
@@ -55,14 +83,5 @@ struct MucpResponder: HTTPResponder {
         headers.add(name: "Content-Type", value: "application/json")
         return HTTPFullResponse(status: status == "ok" ? .ok : .serviceUnavailable, headers: headers,
                                 body: ByteBuffer(string: "{\"status\":\"\(status)\"}"))
-    }
-
-    private func error(_ e: MicroError, id: String?) -> HTTPFullResponse {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Micro-Error", value: e.json)
-        if let id, !id.isEmpty { headers.add(name: "Micro-Id", value: id) }
-        let status = (400...599).contains(Int(e.code)) ? HTTPResponseStatus(statusCode: Int(e.code)) : .internalServerError
-        return HTTPFullResponse(status: status, headers: headers, body: ByteBuffer(string: e.json))
     }
 }

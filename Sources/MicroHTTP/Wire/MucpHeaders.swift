@@ -27,7 +27,8 @@ enum MucpHeaders {
         h.add(name: "Micro-Service", value: request.service)
         h.add(name: "Micro-Method", value: request.endpoint)
         h.add(name: "Micro-Endpoint", value: request.endpoint)
-        if request.isStream { h.add(name: "Micro-Stream", value: request.endpoint) }
+        // go-micro multiplexes streams on a connection by this value; each of ours has a connection of its own.
+        if request.isStream { h.add(name: "Micro-Stream", value: request.id.isEmpty ? "1" : request.id) }
         if let d = request.deadline {
             let left = d.uptimeNanoseconds > NIODeadline.now().uptimeNanoseconds ? d.uptimeNanoseconds - NIODeadline.now().uptimeNanoseconds : 1
             h.add(name: "Timeout", value: String(left))
