@@ -114,6 +114,9 @@ func runReporting<T>(_ body: () async throws -> T) async throws -> T {
 
 /// Prints a line and flushes, so pipes see it at once.
 func emit(_ line: String) {
+    // One line per message: go-micro's JSON codec ends each body with a newline of its own.
+    var line = Substring(line)
+    while let last = line.last, last == "\n" || last == "\r" || last == "\r\n" { line.removeLast() }
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 

@@ -10,6 +10,7 @@ struct Stream: AsyncParsableCommand {
     @Argument(help: "Service name.") var service: String
     @Argument(help: "Endpoint, e.g. Greeter.Countdown.") var endpoint: String
     @Argument(help: "One request JSON; without it, requests are read from stdin, one per line.") var request: String?
+    @Option(help: "Open the stream to this address directly instead of looking the service up.") var address: String?
 
     func run() async throws {
         try await runReporting {
@@ -17,8 +18,9 @@ struct Stream: AsyncParsableCommand {
             try await global.withClient { client in
                 var options = global.callOptions
                 options.streamTimeout = global.timeoutGiven ? options.timeout : nil
+                options.address = address
                 // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
-                let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options)
+                let dynamic = address != nil ? nil : try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options)
                 let encode: @Sendable (String) throws -> ByteBuffer = { json in
                     let body = try jsonBody(json)
                     return try dynamic?.encodeRequest(json) ?? body

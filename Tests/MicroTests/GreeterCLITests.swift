@@ -24,6 +24,9 @@ extension IntegrationTests {
                 (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["n"] as? Int
             }
             #expect(ticks == [2, 1, 0], "\(stream)")
+            // Straight to the node's address, as to a server no registry lists; one line per message.
+            let direct = try await h.run("micro", ["stream", "--address", try #require(nodes.first).address, "greeter", "Greeter.Countdown", #"{"from":2}"#])
+            #expect(direct.status == 0 && direct.stdout == "{\"n\":1}\n{\"n\":0}\n", "\(direct)")
 
             let publish = try await h.run("micro", ["publish", "greetings", #"{"text":"hi"}"#])
             #expect(publish.status == 0, "\(publish)")
