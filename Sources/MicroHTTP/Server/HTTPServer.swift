@@ -36,11 +36,16 @@ final class HTTPServer: Sendable {
         let readTimeout = TimeAmount(configuration.requestReadTimeout)
         let makeHandler: @Sendable (TrackedConnection, ConnectionTimer?) -> HTTPServerHandler = { connection, timer in
             HTTPServerHandler(responder: responder, maxMessageSize: configuration.maxMessageSize, connection: connection,
-                              timer: timer, logger: logger)
+                              timer: timer, requestReadTimeout: readTimeout, logger: logger)
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of file descriptors (EMFILE), accept fails at once and would be retried at once,
+            // spinning a core: wait a moment instead, serving the open connections meanwhile.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
@@ -68,6 +73,9 @@ final class HTTPServer: Sendable {
                                 try stream.pipeline.syncOperations.addHandler(makeHandler(connection, nil))
                             }
                         }
+                        // After a connection error NIO's HTTP/2 handler sends GOAWAY but leaves the
+                        // connection open, reading (and buffering) whatever the peer sends: close it.
+                        try sync.addHandler(CloseOnErrorHandler())
                     })
                     try channel.pipeline.syncOperations.addHandler(detector)
                 }

@@ -19,6 +19,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer)
         case responding
+        /// Between requests while the caller is not reading its answers (the outbound buffer is over
+        /// its high-water mark): what already arrived waits in `queued`, nothing more is read.
+        case backedUp
         /// A framed stream (one chunked body each way) being served.
         case streaming(StreamInbound)
         /// go-micro's form: the request that opens a stream is being read (its body is not a message).
@@ -38,6 +41,14 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let connection: TrackedConnection
     /// HTTP/1 only: the connection's read and idle timeouts (fed by `RequestStartHandler` before the decoder).
     private let timer: ConnectionTimer?
+    /// HTTP/2 streams: a request must arrive within this long of its head (the stream is reset otherwise).
+    private let requestReadTimeout: TimeAmount
+    private var readDeadline: Scheduled<Void>?
+    /// The stream being served has carried a message either way (or the caller's end): until then
+    /// it is timed like a request being read, so a stream nobody uses cannot hold the connection.
+    private var streamEstablished = false
+    /// The stream's request allows the connection to serve on afterwards (no `Connection: close`).
+    private var streamKeepAlive = true
     private var timedStreaming = false
     private let logger: Logger
     private var executor: EventLoopTaskExecutor?
@@ -51,6 +62,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inlineDepth = 0
     private var readPaused = false
     private var readPending = false
+    private var outboundFull = false
     private var isHTTP2 = false
     private var context: ChannelHandlerContext?
     /// The stream being served: its plan, a count that tells it from earlier streams on this channel
@@ -65,13 +77,17 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxInlineDepth = 4
     /// Parts held while a request is being answered (pipelining); more closes the connection.
     static let maxQueuedParts = 256
+    /// Parts held while the caller's answers back up (bounded anyway by what was read before reading stopped).
+    static let maxBackedUpParts = 4096
     /// Stream bytes written between two pauses that let the event loop serve its other channels.
     static let ioYieldBytes = 256 * 1024
     private var bytesSinceYield = 0
 
     /// A handler for one channel of `connection` (an HTTP/2 connection's streams share it); `timer`
     /// for an HTTP/1 connection.
-    init(responder: any HTTPResponder, maxMessageSize: Int, connection: TrackedConnection, timer: ConnectionTimer?, logger: Logger) {
+    init(responder: any HTTPResponder, maxMessageSize: Int, connection: TrackedConnection, timer: ConnectionTimer?,
+         requestReadTimeout: TimeAmount, logger: Logger) {
+        self.requestReadTimeout = requestReadTimeout
         self.responder = responder
         self.maxMessageSize = maxMessageSize
         self.connection = connection
@@ -101,6 +117,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         default: break
         }
         streamEnded()
+        readDeadline?.cancel()
         state = .closed
         task?.cancel()
         task = nil
@@ -120,7 +137,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Reading
 
     func read(context: ChannelHandlerContext) {
-        if readPaused { readPending = true } else { context.read() }
+        if readPaused || outboundFull { readPending = true } else { context.read() }
     }
 
     private func pauseReading() { readPaused = true }
@@ -128,23 +145,53 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func resumeReading() {
         guard readPaused, let context else { return }
         readPaused = false
-        if readPending { readPending = false; context.read() }
+        readIfPending(context)
+    }
+
+    private func readIfPending(_ context: ChannelHandlerContext) {
+        guard readPending, !readPaused, !outboundFull else { return }
+        readPending = false
+        context.read()
+    }
+
+    /// A caller that sends requests without reading the answers fills the socket, then NIO's
+    /// outbound buffer: past its high-water mark nothing more is read until it drains, so the
+    /// answers waiting for such a caller stay bounded.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        outboundFull = !context.channel.isWritable
+        if !outboundFull, case .backedUp = state {
+            state = .idle
+            serveQueued(context)
+        }
+        readIfPending(context)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if let timer {
-            // The slow-request timer stops when a request is complete, or once a framed stream's head
-            // arrived (its body may legitimately take long) — even while the part waits in `queued`.
+            // The slow-request timer stops when a request is complete — even while the part waits in
+            // `queued` — or once a framed stream is established (its body may legitimately take long).
             // Each message of a go-micro stream is a request of its own, timed like any other.
             switch part {
             case .head(let head):
                 timedStreaming = responder.streamPlan(for: head)?.framing == .frames
-                if timedStreaming { timer.requestComplete(streaming: true) }
             case .body:
                 break
             case .end:
                 if timedStreaming { timer.streamEnded() } else { timer.requestComplete(streaming: false) }
+            }
+        } else {
+            // HTTP/2: each stream carries one request, timed from its head to its end.
+            switch part {
+            case .head:
+                let channel = context.channel
+                readDeadline = context.eventLoop.scheduleTask(in: requestReadTimeout) { channel.close(promise: nil) }
+            case .body:
+                break
+            case .end:
+                readDeadline?.cancel()
+                readDeadline = nil
             }
         }
         handle(part, context: context)
@@ -157,10 +204,28 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .responding:
             guard queued.count < Self.maxQueuedParts else { context.close(promise: nil); return }
             queued.append(part)
+        case .backedUp:
+            // Reading stopped: only what was read before waits here.
+            guard queued.count < Self.maxBackedUpParts else { context.close(promise: nil); return }
+            queued.append(part)
         case .idle:
             guard case .head(let head) = part else { return }   // stray parts after a rejected request
+            if outboundFull {
+                state = .backedUp
+                queued.append(part)
+                return
+            }
             markBusy(true)
             isHTTP2 = head.version.major == 2
+            let codings = head.headers[canonicalForm: "transfer-encoding"]
+            if !codings.isEmpty, codings.count > 1 || codings[0].lowercased() != "chunked" {
+                // Only `chunked`, once: a list (`identity, chunked`, or the header twice) is how
+                // requests get smuggled past proxies that read it differently.
+                let error = MicroError.badRequest("go.micro.server", "Transfer-Encoding \(codings.joined(separator: ", ")) is not supported; use chunked")
+                write(responder.refusal(error, for: head), head: head, keepAlive: false, context: context)
+                finishExchange(keepAlive: false, context: context)
+                return
+            }
             if let plan = responder.streamPlan(for: head) {
                 if plan.framing == .frames {
                     startStream(head, plan: plan, context: context)
@@ -198,8 +263,10 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch part {
             case .body(let chunk):
                 if !inbound.receive(chunk) { pauseReading() }
+                if inbound.hasDelivered { establishStream() }
             case .end:
                 inbound.requestEnded()
+                establishStream()
             case .head:
                 context.close(promise: nil)
             }
@@ -221,6 +288,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .responding   // drop the state's reference so the message buffer is not copied
             let next = stream.take(part, maxMessageSize: maxMessageSize)
             state = .messageStream(stream)
+            if case .end = part { establishStream() }
             switch next {
             case .read:
                 break
@@ -330,10 +398,18 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .idle
         resumeReading()
-        // Serve what arrived meanwhile (pipelined requests) until a request is being answered again.
+        serveQueued(context)
+    }
+
+    /// Serves what arrived meanwhile (pipelined requests) until a request is being answered again,
+    /// or the caller's answers back up.
+    private func serveQueued(_ context: ChannelHandlerContext) {
         while !queued.isEmpty {
-            if case .responding = state { break }
-            handle(queued.removeFirst(), context: context)
+            switch state {
+            case .responding, .backedUp: return
+            case .idle where outboundFull: state = .backedUp; return
+            default: handle(queued.removeFirst(), context: context)
+            }
         }
     }
 
@@ -344,6 +420,8 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func beginStream(_ head: HTTPRequestHead, plan: StreamPlan, inbound: StreamInbound, context: ChannelHandlerContext) {
         streamGeneration &+= 1
         streamPlan = plan
+        streamEstablished = false
+        streamKeepAlive = head.isKeepAlive
         let generation = streamGeneration
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
@@ -377,6 +455,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: head.headers.first(name: "Content-Type") ?? "application/json")
         headers.add(name: "Micro-Stream", value: "true")
+        if !head.isKeepAlive && head.version.major < 2 { headers.add(name: "Connection", value: "close") }
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         let inbound = makeInbound(context)
         state = .streaming(inbound)
@@ -389,6 +468,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         streamAnswerHeaders = MucpStreamWire.echo(head.headers)
         state = .messageStream(MessageStream(id: MucpStreamWire.streamID(head.headers) ?? "", inbound: inbound))
         beginStream(head, plan: plan, inbound: inbound, context: context)
+        timer?.awaitMessage()
     }
 
     private func makeInbound(_ context: ChannelHandlerContext) -> StreamInbound {
@@ -401,6 +481,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes one message of the handler's in the stream's framing.
     private func writeStreamMessage(_ message: ByteBuffer, plan: StreamPlan, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        establishStream()
         let written: EventLoopFuture<Void>
         switch plan.framing {
         case .frames:
@@ -420,6 +501,16 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         bytesSinceYield = 0
         let loop = context.eventLoop
         return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
+    }
+
+    /// The stream carried its first message (either way) or the caller's end: from now on it is
+    /// not timed as a request being read (a quiet stream is a call in flight, not a slow caller).
+    private func establishStream() {
+        guard !streamEstablished, streamPlan != nil else { return }
+        streamEstablished = true
+        timer?.requestComplete(streaming: streamPlan?.framing == .frames)
+        readDeadline?.cancel()
+        readDeadline = nil
     }
 
     /// Forgets the stream being served: later writes of its handler fail, its deadline is off.
@@ -444,7 +535,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             inbound.fail(CancellationError())
             resumeReading()
             if inbound.hasRequestEnded {
-                finishExchange(keepAlive: true, context: context)
+                finishExchange(keepAlive: streamKeepAlive, context: context)
             } else {
                 state = .discardingRequest
             }
@@ -458,7 +549,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if stream.isInsideMessage {
                 state = .discardingRequest
             } else {
-                finishExchange(keepAlive: true, context: context)
+                finishExchange(keepAlive: streamKeepAlive, context: context)
             }
         default:
             break

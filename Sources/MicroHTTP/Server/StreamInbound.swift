@@ -9,6 +9,8 @@ final class StreamInbound {
     private let source: NIOThrowingAsyncSequenceProducer<ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, Demand>.Source
     let reader: MessageReader
     private(set) var hasRequestEnded = false
+    /// At least one message was handed to the reader.
+    private(set) var hasDelivered = false
     private var finished = false
 
     init(maxMessageSize: Int, onDemand: @escaping @Sendable () -> Void) {
@@ -26,6 +28,7 @@ final class StreamInbound {
     /// Takes one whole message; false when the reader is behind and the channel should pause.
     func deliver(_ message: ByteBuffer) -> Bool {
         guard !finished else { return true }
+        hasDelivered = true
         if case .stopProducing = source.yield(message) { return false }
         return true
     }
@@ -39,6 +42,7 @@ final class StreamInbound {
             while let frame = try decoder.next() {
                 switch frame.kind {
                 case .message:
+                    hasDelivered = true
                     if case .stopProducing = source.yield(frame.payload) { more = false }
                 case .end, .error:
                     finish()

@@ -66,7 +66,16 @@ final class ConnectionTimer {
         self.streaming = streaming
     }
 
-    func streamEnded() { streaming = false }
+    func streamEnded() {
+        streaming = false
+        reading = false
+    }
+
+    /// A stream waits for its first message: timed as a request being read until it arrives.
+    func awaitMessage() {
+        reading = true
+        readingTicks = 0
+    }
 
     /// The handler started (`true`) or finished (`false`) answering a request.
     func setAnswering(_ value: Bool) {
@@ -116,5 +125,15 @@ final class IdleCloseHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Closes a connection on any error that reaches the end of its pipeline (HTTP/2 connections: a
+/// protocol error, a flood, a frame that breaks the rules).
+final class CloseOnErrorHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
