@@ -72,25 +72,6 @@ extension HTTPTransportSuite {
             await server.stop()
         }
 
-        /// Once a message went through, a quiet stream is a call in flight: the read timeout no longer applies.
-        @Test func establishedQuietStreamOutlivesTheReadTimeout() async throws {
-            var configuration = HTTPTransportConfiguration()
-            configuration.requestReadTimeout = .milliseconds(200)
-            let server = try await TestServer.start(configuration: configuration)
-            let client = HTTPClientTransport()
-            let stream = try await client.openStream(RPCRequest(service: "test", endpoint: "Test.Echo", isStream: true), to: server.address)
-            for i in 0..<2 {
-                try await stream.send(encode(Hello(name: "q\(i)")))
-                let reply = try #require(try await stream.receive())
-                #expect(try json.decode(Reply.self, from: reply).message == "q\(i)")
-                try await Task.sleep(for: .milliseconds(500))
-            }
-            try await stream.finishSending()
-            #expect(try await stream.receive() == nil)
-            await client.shutdown()
-            await server.stop()
-        }
-
         /// A caller that pipelines requests without reading the answers stops being read once the
         /// answers back up: the server does not answer (and buffer) all of them.
         @Test func pipeliningWithoutReadingIsBounded() async throws {

@@ -195,8 +195,10 @@ extension HTTPTransportSuite {
         }
 
         @Test func quietStreamOutlivesIdleTimeout() async throws {
-            // A stream whose messages are further apart than the idle timeout is still a request in flight.
-            let server = try await TestServer.start(configuration: HTTPTransportConfiguration(idleTimeout: .milliseconds(200)))
+            // A stream whose messages are further apart than the idle timeout is still a request in flight;
+            // once a message went through, the read timeout no longer applies either.
+            let server = try await TestServer.start(configuration: HTTPTransportConfiguration(idleTimeout: .milliseconds(200),
+                                                                                              requestReadTimeout: .milliseconds(200)))
             let client = HTTPClientTransport()
             let stream = try await client.openStream(RPCRequest(service: "test", endpoint: "Test.Echo", isStream: true), to: server.address)
             for i in 0..<2 {
