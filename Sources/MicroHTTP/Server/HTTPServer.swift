@@ -44,7 +44,7 @@ final class HTTPServer: Sendable {
             // Out of file descriptors (EMFILE), accept fails at once and would be retried at once,
             // spinning a core: wait a moment instead, serving the open connections meanwhile.
             .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoff()) }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
