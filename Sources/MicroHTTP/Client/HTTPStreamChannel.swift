@@ -27,20 +27,12 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
         do { try await stream.connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
             throw stream.broken(error)
         }
-        bytesSinceYield += message.readableBytes + 5
-        if bytesSinceYield >= Self.ioYieldBytes {
-            // While the socket takes every write at once, a sender that never waits keeps the event loop
-            // busy with its write tasks alone (NIO runs tasks until none are left), starving every other
-            // connection on that loop. Every so often, wait for a timer on the loop: its task queue
-            // empties and it serves I/O before this stream writes more.
-            bytesSinceYield = 0
-            try? await stream.connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
+        if pacer.wrote(message.readableBytes + 5) {
+            await stream.yieldToLoop()
         }
     }
 
-    /// Stream bytes sent between two pauses that let the event loop serve its other connections.
-    static let ioYieldBytes = 256 * 1024
-    private var bytesSinceYield = 0
+    private var pacer = WritePacer()
 
     func finishSending() async throws {
         do { try await stream.connection.write(.end(nil)) } catch {

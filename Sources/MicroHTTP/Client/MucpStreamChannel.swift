@@ -46,7 +46,12 @@ final class MucpStreamChannel: ClientStreamChannel, @unchecked Sendable {
             throw MicroError.tooLarge("go.micro.client", "stream message of \(message.readableBytes) bytes exceeds the limit of \(maxMessageSize) bytes")
         }
         do { try await write(message) } catch { throw stream.broken(error) }
+        if pacer.wrote(message.readableBytes) {
+            await stream.yieldToLoop()
+        }
     }
+
+    private var pacer = WritePacer()
 
     func finishSending() async throws {
         do { try await write(ByteBuffer(), error: MucpStreamWire.endOfStream) } catch {

@@ -32,6 +32,12 @@ struct StreamConnection: Sendable {
         return TransportError(.connectionClosed, address: connection.address, detail: "stream closed: \(error)")
     }
 
+    /// Lets the connection's event loop serve its other channels before the stream writes more
+    /// (see ``WritePacer``): a timer on the loop fires only once its queued tasks are done.
+    func yieldToLoop() async {
+        try? await connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
+    }
+
     /// Ends the stream: no deadline any more, the connection closed.
     func close() {
         timer?.cancel()

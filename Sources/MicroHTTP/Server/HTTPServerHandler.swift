@@ -79,9 +79,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxQueuedParts = 256
     /// Parts held while the caller's answers back up (bounded anyway by what was read before reading stopped).
     static let maxBackedUpParts = 4096
-    /// Stream bytes written between two pauses that let the event loop serve its other channels.
-    static let ioYieldBytes = 256 * 1024
-    private var bytesSinceYield = 0
+    private var pacer = WritePacer()
 
     /// A handler for one channel of `connection` (an HTTP/2 connection's streams share it); `timer`
     /// for an HTTP/1 connection.
@@ -492,13 +490,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(message))), promise: nil)
             written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         }
-        bytesSinceYield += message.readableBytes + 5
-        guard bytesSinceYield >= Self.ioYieldBytes else { return written }
-        // While the socket takes every write at once, the writer's tasks would keep the event loop
-        // from ever reaching its selector, starving every other connection on it for the whole
-        // stream (NIO runs tasks until none are left). Every so often, wait for a timer instead:
-        // the loop's task queue empties, it serves I/O, then the timer lets the writer go on.
-        bytesSinceYield = 0
+        guard pacer.wrote(message.readableBytes + 5) else { return written }
+        // Every so often wait for a timer instead of going on at once: the loop's task queue
+        // empties, it serves I/O for its other channels, then the timer lets the writer go on.
         let loop = context.eventLoop
         return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
     }
