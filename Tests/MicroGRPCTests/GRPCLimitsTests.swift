@@ -29,6 +29,38 @@ extension GRPCTransportSuite {
             await server.stop()
         }
 
+        /// A connection with no call in flight is closed after the idle time (60 s by default), even
+        /// when the peer ignores GOAWAY and pings; one with a call in flight is not.
+        @Test func idleConnectionIsClosed() async throws {
+            var configuration = GRPCServerConfiguration()
+            #expect(configuration.idleConnectionTimeout == .seconds(60))
+            configuration.idleConnectionTimeout = .milliseconds(300)
+            let server = try await GRPCTestServer.start(configuration: configuration) { router in
+                router.handle("Test.Slow") { (req: Hello, _: HandlerContext) -> Reply in
+                    try await Task.sleep(for: .milliseconds(800))
+                    return Reply(message: "slow \(req.name)")
+                }
+            }
+            let raw = try await RawHTTP2.connect(port: server.port)
+            let deadline = ContinuousClock.now + .seconds(3)
+            while !raw.isClosed && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(raw.isClosed, "an idle gRPC connection stayed open")
+            // A call in flight longer than the timeout keeps its connection.
+            let transport = GRPCClientTransport()
+            let slow = try await transport.call(jsonRequest("Test.Slow", #"{"name":"x"}"#, deadline: .now() + .seconds(5)), to: server.address)
+            #expect(String(buffer: slow.body).contains("slow x"))
+            await transport.shutdown()
+            // A client whose calls come closer together than the timeout keeps its connection.
+            try await withNativeClient(server.address) { client in
+                let greeter = Helloworld_Greeter.Client(wrapping: client)
+                for i in 0..<5 {
+                    _ = try await greeter.sayHello(hello("n\(i)"))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            await server.stop()
+        }
+
         @Test func defaultLimitIsFourMiB() async throws {
             let server = try await GRPCTestServer.start()
             try await withNativeClient(server.address) { client in

@@ -25,13 +25,17 @@ public struct GRPCServerConfiguration: Sendable {
     public var http2: HTTP2ServerTransport.Posix.Config
     /// The event loops connections run on.
     public var eventLoopGroup: MultiThreadedEventLoopGroup
+    /// A connection with no call in flight for this long is closed (nil: never). grpc-swift's
+    /// `http2.connection.maxIdleTime` only asks the peer to go (GOAWAY) and waits for its answer.
+    public var idleConnectionTimeout: Duration?
 
-    /// The defaults: 4 MiB messages each way, 256 streams per connection, plaintext, health and reflection on.
+    /// The defaults: 4 MiB messages each way, 256 streams per connection, idle connections closed
+    /// after 60 s, plaintext, health and reflection on.
     public init(maxRequestMessageSize: Int = 4 << 20, maxResponseMessageSize: Int = 4 << 20, maxConcurrentStreams: Int = 256,
                 transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
                 healthService: Bool = true, healthWatchInterval: Duration = .seconds(1), reflection: Bool = true,
                 descriptorSets: [[UInt8]] = [], http2: HTTP2ServerTransport.Posix.Config = .defaults,
-                eventLoopGroup: MultiThreadedEventLoopGroup = .singleton) {
+                eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, idleConnectionTimeout: Duration? = .seconds(60)) {
         self.maxRequestMessageSize = maxRequestMessageSize
         self.maxResponseMessageSize = maxResponseMessageSize
         self.maxConcurrentStreams = maxConcurrentStreams
@@ -42,5 +46,6 @@ public struct GRPCServerConfiguration: Sendable {
         self.descriptorSets = descriptorSets
         self.http2 = http2
         self.eventLoopGroup = eventLoopGroup
+        self.idleConnectionTimeout = idleConnectionTimeout
     }
 }

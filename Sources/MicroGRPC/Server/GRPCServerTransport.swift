@@ -58,9 +58,20 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
                 let state = GRPCServerStreamState()
                 try channel.pipeline.syncOperations.addHandler(GRPCResponseHeadersRewriter(state: state), position: .first)
                 try channel.pipeline.syncOperations.addHandler(GRPCRequestChecker(maxMessageSize: limit, state: state), position: .first)
+                GRPCIdleConnectionCloser.track(channel)
             }
             guard let previous else { return added }
             return added.flatMap { previous(channel) }
+        }
+        if let idle = configuration.idleConnectionTimeout {
+            let previousConnection = config.channelDebuggingCallbacks.onAcceptTCPConnection
+            config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                let added = channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(GRPCIdleConnectionCloser(timeout: TimeAmount(idle)))
+                }
+                guard let previousConnection else { return added }
+                return added.flatMap { previousConnection(channel) }
+            }
         }
         let socket = try GRPCListeningSocket.bind(host: host, port: port)
         let transport = HTTP2ServerTransport.Posix(listeningSocketDescriptor: Int(socket.descriptor),
