@@ -25,14 +25,24 @@ struct Greeter: EndpointGroup {
     }
 }
 
-// The engines `MICRO_*` may name beyond the embedded ones (local registry, HTTP transport and broker):
-// the ones this example is run with. A service on etcd or Consul adds `.etcd` / `.consul` the same way.
-let service = try MicroService(name: "greeter", version: "1.0.0", plugins: [.grpc, .nats, .gossip, .mdns])
-// The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
-service.router.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
-service.register(Greeter())
-service.subscribe("greetings", queue: "greeter") { (event: Greeting, context) in
-    context.logger.info("greeting received: \(event.text)")
-    FileHandle.standardOutput.write(Data("received greeting: \(event.text)\n".utf8))
+// `runMain`: an error (a taken address, an engine that cannot be reached) is one line on stderr and
+// exit status 1, not a crash; SIGPIPE is ignored, so a closed stdout is an error to handle.
+await MicroService.runMain {
+    // The engines `MICRO_*` may name beyond the embedded ones (local registry, HTTP transport and broker):
+    // the ones this example is run with. A service on etcd or Consul adds `.etcd` / `.consul` the same way.
+    let service = try MicroService(name: "greeter", version: "1.0.0", plugins: [.grpc, .nats, .gossip, .mdns])
+    // The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
+    service.router.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
+    service.register(Greeter())
+    service.subscribe("greetings", queue: "greeter") { (event: Greeting, context) in
+        context.logger.info("greeting received: \(event.text)")
+        // `write(contentsOf:)` throws where `write(_:)` traps (EPIPE when the reader went away, ENOSPC):
+        // a lost line of output is logged and dropped, never a reason to stop serving.
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data("received greeting: \(event.text)\n".utf8))
+        } catch {
+            context.logger.warning("cannot print the greeting, dropped", metadata: ["error": "\(error)"])
+        }
+    }
+    try await service.runService()
 }
-try await service.runService()

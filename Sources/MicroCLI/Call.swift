@@ -2,32 +2,33 @@ import ArgumentParser
 import Micro
 import MicroGRPC
 
-/// `micro call SERVICE ENDPOINT [JSON]`: one request, the JSON response on stdout. A gRPC server
+/// `micro call SERVICE ENDPOINT [JSON | - | @FILE]`: one request (the argument, stdin or a file), the
+/// JSON response on stdout. A gRPC server
 /// that is not a Micro service is called in protobuf, converted through its reflection's descriptors.
 struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Call an endpoint with a JSON request and print the JSON response.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Service name.") var service: String
     @Argument(help: "Endpoint, e.g. Greeter.Hello.") var endpoint: String
-    @Argument(help: "Request JSON.") var request: String = "{}"
+    @Argument(help: "Request JSON (default {}); - reads it from stdin, @FILE from a file.") var request: String = "{}"
     @Option(name: .customLong("metadata"), help: "Metadata key=value (repeatable).") var metadata: [String] = []
     @Option(help: "Call this address directly instead of looking the service up.") var address: String?
 
     func run() async throws {
         try await runReporting {
-            let body = try jsonBody(request)
+            let body = try MessageInput.body(request)
             try await global.withClient { client in
                 var options = global.callOptions
                 options.address = address
                 options.metadata = try parseMetadata(metadata)
                 // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
                 if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
-                    let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(request), options: dynamic.options)
-                    emit(try dynamic.decodeResponse(response.body))
+                    let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(String(buffer: body)), options: dynamic.options)
+                    try emit(try dynamic.decodeResponse(response.body))
                     return
                 }
                 let response = try await client.callRaw(service, endpoint, body: body, options: options)
-                emit(String(buffer: response.body))
+                try emit(String(buffer: response.body))
             }
         }
     }

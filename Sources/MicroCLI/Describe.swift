@@ -14,7 +14,7 @@ struct Describe: AsyncParsableCommand {
             guard !records.isEmpty else { throw MicroError.notFound("go.micro.client", "service \(service): not found") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            emit(String(decoding: try encoder.encode(records), as: UTF8.self))
+            try emit(String(decoding: try encoder.encode(records), as: UTF8.self))
         }
     }
 }

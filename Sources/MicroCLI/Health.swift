@@ -19,14 +19,14 @@ struct Health: AsyncParsableCommand {
                     // This very node, over whichever transport it speaks (HTTP address or NATS subject).
                     options.filters.append(.node(node.id))
                     options.retries = 0
+                    let status: String
                     do {
-                        let reply = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options)
-                        emit("\(node.id) \(node.address) \(reply.status)")
-                        if reply.status != "ok" { healthy = false }
+                        status = try await client.call(service, "Debug.Health", [String: String](), as: HealthResponse.self, options: options).status
                     } catch {
-                        emit("\(node.id) \(node.address) error: \(MicroError.from(error, id: "go.micro.client").detail)")
-                        healthy = false
+                        status = "error: \(MicroError.from(error, id: "go.micro.client").detail)"
                     }
+                    if status != "ok" { healthy = false }
+                    try emit("\(node.id) \(node.address) \(status)")
                 }
                 return healthy
             }

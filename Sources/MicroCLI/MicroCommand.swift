@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Micro
 import MicroConsul
 import MicroEtcd
@@ -18,7 +19,11 @@ struct MicroCommand: AsyncParsableCommand {
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.
+    /// SIGPIPE is ignored, so a reader that went away (`micro stream … | head -1`) is an EPIPE from the
+    /// write, which ends the command quietly with status 0; log lines go to stderr, never into the output.
     static func main() async {
+        StandardStream.ignoreBrokenPipeSignal()
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         await main(Array(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
     }
 
@@ -49,10 +54,14 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("registry-address"), help: "Registry address (local: its directory; nats: server URLs; etcd: member addresses; comma-separated). Overrides MICRO_REGISTRY_ADDRESS.")
     var registryAddress: String?
 
-    @Option(help: "Give up after this many seconds (default 5; streams: no limit).")
+    @Option(help: "Give up after this many seconds (default 5; streams: no limit; at most a year).")
     var timeout: Double?
 
     var timeoutGiven: Bool { timeout != nil }
+
+    func validate() throws {
+        if let timeout { try validateSeconds(timeout, option: "--timeout") }
+    }
 
     var environment: MicroEnvironment {
         var env = MicroEnvironment()
@@ -96,35 +105,54 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Runs a command body; any failure becomes one line on stderr and exit code 1.
+/// The longest span of seconds `--timeout` and `--duration` take: a year.
+let maxSeconds: Double = 365 * 24 * 3600
+
+/// Accepts a finite number of seconds greater than 0 and at most ``maxSeconds``.
+func validateSeconds(_ seconds: Double, option: String) throws {
+    guard seconds.isFinite, seconds > 0, seconds <= maxSeconds else {
+        throw ValidationError("\(option) must be a number of seconds greater than 0 and at most \(Int(maxSeconds)) (a year), not \(seconds)")
+    }
+}
+
+/// Runs a command body; any failure becomes one line on stderr and exit code 1. A reader of stdout
+/// that went away (EPIPE) is no failure: the command ends quietly with exit code 0.
 @discardableResult
 func runReporting<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
+    } catch let e as StandardStreamError where e.isBrokenPipe && e.stream == .output {
+        throw ExitCode.success
     } catch let e as MicroError {
-        FileHandle.standardError.write(Data("error: \(e.json)\n".utf8))
+        StandardStream.report("error: \(e.json)")
         throw ExitCode(1)
     } catch let e as ExitCode {
         throw e
     } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        StandardStream.report("error: \(error)")
         throw ExitCode(1)
     }
 }
 
-/// Prints a line and flushes, so pipes see it at once.
-func emit(_ line: String) {
+/// Writes a line to stdout at once (no buffer), so pipes see it; throws when stdout cannot be written.
+func emit(_ line: String) throws {
     // One line per message: go-micro's JSON codec ends each body with a newline of its own.
     var line = Substring(line)
     while let last = line.last, last == "\n" || last == "\r" || last == "\r\n" { line.removeLast() }
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    try StandardStream.output.write(line + "\n")
 }
 
 /// Parses a JSON argument, failing with a clear message when it is not JSON.
 func jsonBody(_ text: String) throws -> ByteBuffer {
-    let data = Data(text.utf8)
+    try jsonBody(Data(text.utf8))
+}
+
+/// Checks that `data` is JSON; the error quotes at most the first 100 characters of it.
+func jsonBody(_ data: Data) throws -> ByteBuffer {
     guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-        throw MicroError.badRequest("micro", "not valid JSON: \(text)")
+        let text = String(decoding: data, as: UTF8.self)
+        let quoted = text.count > 100 ? "\(text.prefix(100))… (\(data.count) bytes)" : text
+        throw MicroError.badRequest("micro", "not valid JSON: \(quoted)")
     }
     return ByteBuffer(bytes: data)
 }

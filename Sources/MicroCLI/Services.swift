@@ -9,7 +9,7 @@ struct Services: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let names = try await global.withEngines { registry, _ in Set(try await registry.listServices().map(\.name)).sorted() }
-            for n in names { emit(n) }
+            for n in names { try emit(n) }
         }
     }
 }

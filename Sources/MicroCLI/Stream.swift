@@ -40,7 +40,7 @@ struct Stream: AsyncParsableCommand {
                         }
                         try await stream.finishSending()
                     }
-                    while let message = try await stream.receive() { emit(try dynamic?.decodeResponse(message) ?? String(buffer: message)) }
+                    while let message = try await stream.receive() { try emit(try dynamic?.decodeResponse(message) ?? String(buffer: message)) }
                     group.cancelAll()
                 }
             }

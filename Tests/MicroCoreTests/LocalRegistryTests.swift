@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 @testable import MicroCore
@@ -330,6 +331,54 @@ struct LocalRegistryTests {
         }
     }
 
+    @Test func unreadableFilesAreOneWarningPerRead() async throws {
+        try await withLRDirectory { _, dir in
+            let warnings = LRLogCapture()
+            let registry = LocalRegistry(directory: dir, logger: Logger(label: "test") { _ in warnings })
+            let good = ServiceRecord(name: "greeter", nodes: [Node(id: "good", address: "h:1")])
+            try await registry.register(good, ttl: nil)
+            for i in 0..<500 { try Data("junk".utf8).write(to: URL(fileURLWithPath: dir + "/greeter/junk-\(i).json")) }
+            #expect(try await registry.listServices() == [good])
+            #expect(warnings.messages.count == 1, "\(warnings.messages.prefix(3))")
+            #expect(warnings.messages.first?.hasPrefix("skipped 500 unreadable registry files in \(dir)") == true, "\(warnings.messages)")
+            #expect(warnings.messages.first?.contains("greeter/junk-") == true, "names the first few: \(warnings.messages)")
+            // Already reported: later reads add nothing; a new bad file is one more line, counting only it.
+            #expect(try await registry.getService("greeter") == [good])
+            #expect(warnings.messages.count == 1)
+            try Data("junk".utf8).write(to: URL(fileURLWithPath: dir + "/greeter/late.json"))
+            _ = try await registry.listServices()
+            #expect(warnings.messages.count == 2 && warnings.messages.last?.hasPrefix("skipped 1 unreadable registry file in") == true,
+                    "\(warnings.messages)")
+        }
+    }
+
+    @Test func createdDirectoriesAndFilesArePrivate() async throws {
+        try await withLRDirectory { root, _ in
+            // A registry whose parent does not exist yet either, as `~/.micro/registry` on first use.
+            let home = root + "/home"
+            let dir = home + "/registry"
+            let registry = LocalRegistry(directory: dir)
+            try await registry.register(ServiceRecord(name: "greeter", nodes: [Node(id: "n1", address: "h:1")]), ttl: .seconds(60))
+            func mode(_ path: String) -> UInt32 {
+                var st = stat()
+                return stat(path, &st) == 0 ? UInt32(st.st_mode) & 0o777 : 0
+            }
+            #expect(mode(home) == 0o700)
+            #expect(mode(dir) == 0o700)
+            #expect(mode(dir + "/greeter") == 0o700)
+            #expect(mode(dir + "/greeter/n1.json") == 0o600)
+            // A heartbeat rewrites the file: still private.
+            try await registry.register(ServiceRecord(name: "greeter", nodes: [Node(id: "n1", address: "h:1")]), ttl: .seconds(60))
+            #expect(mode(dir + "/greeter/n1.json") == 0o600)
+            // A directory that already exists keeps its mode.
+            let shared = root + "/shared"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
+            try await LocalRegistry(directory: shared).register(ServiceRecord(name: "greeter", nodes: [Node(id: "n2", address: "h:2")]), ttl: nil)
+            #expect(mode(shared) == 0o750)
+            #expect(mode(shared + "/greeter") == 0o700)
+        }
+    }
+
     @Test func concurrentWritersNeverTearReads() async throws {
         try await withLRDirectory { _, dir in
             let ids = (0..<8).map { "greeter-\($0)" }
@@ -433,5 +482,21 @@ struct LocalRegistryTests {
         var changed = v1
         changed.metadata = ["k": "v"]
         #expect(LocalRegistry.diff([v1], [changed]) == [RegistryEvent(action: .update, service: changed)])
+    }
+}
+
+/// A log handler keeping the warnings (and worse) it is given.
+private final class LRLogCapture: LogHandler, Sendable {
+    private let lines = Mutex<[String]>([])
+    var messages: [String] { lines.withLock { $0 } }
+
+    var metadata: Logger.Metadata { get { [:] } set {} }
+    var logLevel: Logger.Level { get { .trace } set {} }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { nil } set {} }
+
+    func log(event: LogEvent) {
+        guard event.level >= .warning else { return }
+        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLock { $0.append("\(event.message) \(metadata)") }
     }
 }

@@ -53,6 +53,57 @@ extension HTTPTransportSuite {
             await scripted.stop()
         }
 
+        @Test func metadataThatCannotBeAHeaderIsSanitisedAndTheCallSucceeds() async throws {
+            // "\r\n" is one Character: a filter comparing Characters with "\r" and "\n" let it through and
+            // SwiftNIO then refused the request, which the caller saw as a 503.
+            let (server, seen) = try await metadataKeepingServer()
+            let client = HTTPClientTransport()
+            var request = try helloRequest("a", metadata: [
+                "Trace-Id": "a\r\nInjected: yes", "Lf": "b\nc", "Nul": "x\u{0}y\u{7F}", "Tab": "t\tu", "Accents": "é\r\nü",
+                "Bad Name": "v", "Bad\r\nName": "v", "Bad:Colon": "v",
+            ])
+            request.endpoint = "Test.Meta"
+            let response = try await client.call(request, to: server.address)
+            #expect(try json.decode(Reply.self, from: response.body) == Reply(message: "meta a"))
+            let m = seen.value
+            #expect(m["trace-id"] == "aInjected: yes")
+            #expect(m["injected"] == nil, "no header was injected")
+            #expect(m["lf"] == "bc")
+            #expect(m["nul"] == "xy")
+            #expect(m["tab"] == "t\tu")
+            #expect(m["accents"] == "éü")
+            #expect(m.dictionary.keys.allSatisfy { !$0.lowercased().contains("bad") }, "names that are not tokens are not sent: \(m)")
+
+            let headers = MucpHeaders.headers(for: request, host: "h")
+            #expect(headers.allSatisfy { name, value in
+                !name.utf8.contains { $0 < 0x21 || $0 == 0x7F } && !value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+            }, "\(headers)")
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func responseMetadataThatCannotBeAHeaderIsSanitised() async throws {
+            struct Answering: RPCHandler {
+                var serverDescription: ServerDescription { ServerDescription(service: "test") }
+                func health() async -> HealthStatus { .serving }
+                func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError> {
+                    var response = RPCResponse(contentType: "application/json", body: ByteBuffer(string: "{}"))
+                    response.metadata = ["Reply-Id": "r\r\n1", "Bad Name": "v"]
+                    return .success(response)
+                }
+                func handleStream(_ request: RPCRequest, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? { nil }
+            }
+            let listener = try await HTTPServerTransport().listen(on: "127.0.0.1:0", handler: Answering())
+            let task = Task { _ = try? await listener.run() }
+            let client = HTTPClientTransport()
+            let response = try await client.call(try helloRequest("a"), to: listener.address)
+            #expect(response.metadata["reply-id"] == "r1")
+            #expect(response.metadata["bad name"] == nil)
+            await client.shutdown()
+            await listener.shutdown(gracePeriod: .seconds(1))
+            await task.value
+        }
+
         @Test func handlerSeesMetadataAndDeadline() async throws {
             struct Seen: Sendable { var metadata = Metadata(); var left: Duration?; var callContextTrace: String? }
             let seen = Shared(Seen())
@@ -82,7 +133,8 @@ extension HTTPTransportSuite {
             await server.stop()
         }
 
-        @Test func acceptsXPrefixedAndLowercaseHeaders() async throws {
+        /// A test server whose `Test.Meta` keeps the metadata of the last call and answers `meta <name>`.
+        func metadataKeepingServer() async throws -> (server: TestServer, seen: Shared<Metadata>) {
             let seen = Shared(Metadata())
             let server = try await TestServer.start { router in
                 router.handle("Test.Meta") { (h: Hello, ctx: HandlerContext) -> Reply in
@@ -90,6 +142,11 @@ extension HTTPTransportSuite {
                     return Reply(message: "meta \(h.name)")
                 }
             }
+            return (server, seen)
+        }
+
+        @Test func acceptsXPrefixedAndLowercaseHeaders() async throws {
+            let (server, seen) = try await metadataKeepingServer()
             let body = "{\"name\":\"x\"}"
             let raw = try await RawConnection.connect(server.address)
             try await raw.send("POST / HTTP/1.1\r\nHost: a\r\nX-Micro-Endpoint: Test.Hello\r\nX-Micro-Service: test\r\nX-Micro-Id: abc\r\n"

@@ -6,8 +6,9 @@ import Synchronization
 /// pid with waitpid here, never through Foundation's `Process`, so every wait is bounded and a child
 /// is reaped exactly once (its pid is never signalled after that).
 ///
-/// Standard input is /dev/null, or a pipe this value holds open (closing it is the child's EOF);
-/// standard output and error go to files (or /dev/null), so no pipe can fill and stall the child.
+/// Standard input is /dev/null, a file, or a pipe this value holds open (closing it is the child's EOF);
+/// standard output and error go to files (or /dev/null), so no pipe can fill and stall the child — or
+/// standard output is a pipe whose reader is already gone, so every write to it fails with EPIPE.
 /// Signals the test runner blocks are unblocked for the child, and SIGINT/SIGTERM/SIGPIPE/SIGCHLD
 /// are back to their defaults.
 public final class SpawnedProcess: Sendable {
@@ -23,10 +24,13 @@ public final class SpawnedProcess: Sendable {
     /// Starts `executable` with `arguments`. The environment is this process's with `environment`
     /// added, or exactly `replacingEnvironment`; `directory` is the working directory. Output goes to
     /// `output` (created or truncated; nil: /dev/null) and errors to `errors` (nil: the same as output).
-    /// With `holdingStdin` the child reads a pipe that stays open until ``closeInput()`` or its end.
+    /// With `holdingStdin` the child reads a pipe that stays open until ``closeInput()`` or its end;
+    /// with `inputFile` it reads that file. With `outputReaderGone` its stdout is a pipe whose reading end
+    /// is closed once it started (`output` then only takes what `errors` would have shared with it).
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                 replacingEnvironment: [String: String]? = nil, directory: URL? = nil,
-                output: URL? = nil, errors: URL? = nil, holdingStdin: Bool = false) throws {
+                output: URL? = nil, errors: URL? = nil, holdingStdin: Bool = false,
+                inputFile: URL? = nil, outputReaderGone: Bool = false) throws {
         // A working directory through coreutils' `env --chdir`, which execs in place (same pid):
         // posix_spawn's chdir action is not in Glibc's module.
         let (executable, arguments) = directory.map { ("/usr/bin/env", ["--chdir=\($0.path)", executable] + arguments) } ?? (executable, arguments)
@@ -39,12 +43,20 @@ public final class SpawnedProcess: Sendable {
             for fd in pipeEnds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // not inherited by the child except as its stdin
             posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)   // dup2 clears close-on-exec on the copy
         } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 0, inputFile?.path ?? "/dev/null", O_RDONLY, 0)
         }
-        posix_spawn_file_actions_addopen(&actions, 1, output?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var outputEnds: [CInt] = [-1, -1]
+        if outputReaderGone {
+            guard pipe(&outputEnds) == 0 else { throw EngineMissing(description: "pipe: \(String(cString: strerror(errno)))") }
+            for fd in outputEnds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            posix_spawn_file_actions_adddup2(&actions, outputEnds[1], 1)
+            if errors == nil { posix_spawn_file_actions_addopen(&actions, 2, output?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, output?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
         if let errors {
             posix_spawn_file_actions_addopen(&actions, 2, errors.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        } else {
+        } else if !outputReaderGone {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         var attr = posix_spawnattr_t()
@@ -66,6 +78,7 @@ public final class SpawnedProcess: Sendable {
         let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
         command = ([executable] + arguments).joined(separator: " ")
         if holdingStdin { close(pipeEnds[0]) }
+        for fd in outputEnds where fd >= 0 { close(fd) }   // the reader goes away: the child's writes fail with EPIPE
         guard rc == 0 else {
             if holdingStdin { close(pipeEnds[1]) }
             throw EngineMissing(description: "cannot start \(executable): \(String(cString: strerror(rc)))")

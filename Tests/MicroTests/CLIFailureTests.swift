@@ -87,9 +87,16 @@ extension IntegrationTests {
 
 /// A loopback port nothing listens on (bound and closed again; nothing else here binds it meanwhile).
 func unusedLoopbackPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket(listening: false)
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a free port of 127.0.0.1 (and listening, if asked): its descriptor, for the
+/// caller to close, and its port.
+func boundLoopbackSocket(listening: Bool) throws -> (descriptor: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = 0
@@ -97,10 +104,13 @@ func unusedLoopbackPort() throws -> Int {
     let bound = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    guard bound == 0, !listening || listen(fd, 1) == 0 else {
+        close(fd)
+        throw POSIXError(.EADDRINUSE)
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
     }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
 }

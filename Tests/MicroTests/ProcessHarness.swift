@@ -32,51 +32,56 @@ final class ProcessHarness {
         return env
     }
 
-    /// Starts a built executable in the background, stdout and stderr both to `<home>/<label>.log`.
+    /// Starts a built executable in the background, stdout and stderr both to `<home>/<label>.log`
+    /// (with `outputReaderGone`, stdout is a pipe nobody reads any more and only stderr is logged).
     func start(_ product: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
-               label: String? = nil) throws -> ManagedProcess {
-        try start(executable: try BuiltProducts.executable(product), arguments, environment: extra, label: label ?? product)
+               label: String? = nil, outputReaderGone: Bool = false) throws -> ManagedProcess {
+        try start(executable: try BuiltProducts.executable(product), arguments, environment: extra, label: label ?? product,
+                  outputReaderGone: outputReaderGone)
     }
 
     /// Starts any executable (e.g. the test venv's Python) in the background, output to
     /// `<home>/<label>.log`; with `holdingStdin` its stdin is a pipe kept open until it ends.
     func start(executable: URL, _ arguments: [String] = [], environment extra: [String: String] = [:],
-               label: String, holdingStdin: Bool = false) throws -> ManagedProcess {
+               label: String, holdingStdin: Bool = false, outputReaderGone: Bool = false) throws -> ManagedProcess {
         logCounter += 1
         let log = home.appendingPathComponent("\(label)-\(logCounter).log")
         let process = try SpawnedProcess(executable.path, arguments, replacingEnvironment: environment(extra), directory: home,
-                                         output: log, holdingStdin: holdingStdin)
+                                         output: log, holdingStdin: holdingStdin, outputReaderGone: outputReaderGone)
         let managed = ManagedProcess(process: process, name: "\(label) \(arguments.joined(separator: " "))", log: log)
         started.append(managed)
         return managed
     }
 
     /// Runs a built executable to completion (killed, and a ``TimedOut`` thrown, after `timeout`)
-    /// and returns its exit status and output.
+    /// and returns its exit status and output; `input` is its stdin (default /dev/null).
     func run(_ product: String, _ arguments: [String], environment extra: [String: String] = [:],
-             timeout: Duration = .seconds(20)) async throws -> CommandResult {
-        try await run(executable: try BuiltProducts.executable(product), arguments, environment: extra, timeout: timeout, label: product)
+             timeout: Duration = .seconds(20), input: URL? = nil, output: CommandOutput = .captured) async throws -> CommandResult {
+        try await run(executable: try BuiltProducts.executable(product), arguments, environment: extra, timeout: timeout, label: product,
+                      input: input, output: output)
     }
 
-    /// Runs any executable to completion, as ``run(_:_:environment:timeout:)`` does a built one.
+    /// Runs any executable to completion, as ``run(_:_:environment:timeout:input:output:)`` does a built one.
     func run(executable: URL, _ arguments: [String], environment extra: [String: String] = [:],
-             timeout: Duration = .seconds(20), label: String) async throws -> CommandResult {
+             timeout: Duration = .seconds(20), label: String, input: URL? = nil, output: CommandOutput = .captured) async throws -> CommandResult {
         logCounter += 1
-        let out = home.appendingPathComponent("cmd-\(logCounter).out")
+        let captured = home.appendingPathComponent("cmd-\(logCounter).out")
         let err = home.appendingPathComponent("cmd-\(logCounter).err")
         let clock = ContinuousClock()
         let begin = clock.now
+        var out = captured
+        if case .file(let path) = output { out = URL(fileURLWithPath: path) }
         let process = try SpawnedProcess(executable.path, arguments, replacingEnvironment: environment(extra), directory: home,
-                                         output: out, errors: err)
+                                         output: out, errors: err, inputFile: input, outputReaderGone: output == .readerGone)
         let command = "\(label) \(arguments.joined(separator: " "))"
-        let managed = ManagedProcess(process: process, name: command, log: out)
+        let managed = ManagedProcess(process: process, name: command, log: captured)
         started.append(managed)
         guard await managed.waitForExit(timeout: timeout) else {
             managed.kill()
             throw TimedOut(what: "`\(command)` did not exit", limit: timeout)
         }
         return CommandResult(command: command, status: managed.terminationStatus, exited: managed.exitedNormally,
-                             stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                             stdout: output == .captured ? (try? String(contentsOf: captured, encoding: .utf8)) ?? "" : "",
                              stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
                              duration: clock.now - begin)
     }
@@ -91,6 +96,16 @@ final class ProcessHarness {
         }
         try? FileManager.default.removeItem(at: home)
     }
+}
+
+/// Where a command's stdout goes.
+enum CommandOutput: Equatable {
+    /// To a file the result reads back (``CommandResult/stdout``).
+    case captured
+    /// To this file or device, e.g. `/dev/full`; not read back.
+    case file(String)
+    /// To a pipe whose reader is already gone: every write fails with EPIPE.
+    case readerGone
 }
 
 /// A process a ``ProcessHarness`` started.
@@ -145,6 +160,12 @@ struct CommandResult: CustomStringConvertible {
 
     /// stderr's non-empty lines.
     var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+
+    /// Whether it ended like a crash: by a signal (SIGPIPE, or the SIGILL/SIGTRAP of a Swift trap), or
+    /// with a runtime error or a backtrace on stderr.
+    var crashed: Bool {
+        !exited || ["Fatal error", "Program crashed", "Stack dump", "Current stack trace", "Backtrace"].contains { stderr.contains($0) }
+    }
 
     var description: String {
         "`\(command)` → \(exited ? "exit" : "signal") \(status) in \(duration)\nstdout: \(stdout)\nstderr: \(stderr)"

@@ -247,7 +247,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     }
 
     /// Runs the service in a `ServiceGroup` that shuts it down gracefully on SIGTERM or SIGINT —
-    /// the one call an executable's `main` needs.
+    /// the one call an executable's `main` needs, inside ``runMain(isolation:_:)`` so errors are one line.
     public func runService() async throws {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: self)],

@@ -17,6 +17,11 @@ import Darwin
 /// `{"service": <record with that one node>, "expires": <unix seconds> | null}`. Names are
 /// percent-encoded so no name can leave the directory; files are written to a temporary name and
 /// renamed, so readers never see a torn file. Watches poll the directory.
+///
+/// Whoever can write the directory can register nodes that receive your calls and their metadata, so
+/// the directories it creates are private to the user (mode 0700, files 0600); a directory that
+/// already exists keeps its mode (create it yourself with a group's access to share a registry).
+/// Files that cannot be used are skipped, and each read reports them in one warning with their count.
 public final class LocalRegistry: Registry {
     /// Always `local`.
     public let name = "local"
@@ -24,7 +29,7 @@ public final class LocalRegistry: Registry {
     public let directory: String
     private let pollInterval: Duration
     private let logger: Logger
-    /// Paths already reported as unreadable, so each is logged once.
+    /// Paths already reported as unreadable, so each is counted in a warning once.
     private let warned = NIOLockedValueBox(Set<String>())
     /// The tasks feeding watches (for tests, their count proves watches stop).
     private let watchTasks = RegistryWatchTasks()
@@ -205,6 +210,8 @@ public final class LocalRegistry: Registry {
         struct Live { var file: NodeFile; var mtime: Double }
         var grouped: [String: [String: [Live]]] = [:]
         let decoder = JSONDecoder()
+        var unreadable: [(path: String, reason: String)] = []
+        defer { reportUnreadable(unreadable) }
         for dirName in serviceDirs {
             let serviceDir = Self.join(directory, dirName)
             for fileName in Self.entries(serviceDir) {
@@ -220,13 +227,13 @@ public final class LocalRegistry: Registry {
                 case .missing:
                     continue  // removed since the listing
                 case .failed(let reason):
-                    warnOnce(path, reason)
+                    unreadable.append((path, reason))
                     continue
                 case .ok(let data, let modified):
                     do {
                         file = try decoder.decode(NodeFile.self, from: data)
                     } catch {
-                        warnOnce(path, "invalid JSON: \(error)")
+                        unreadable.append((path, "invalid JSON: \(error)"))
                         continue
                     }
                     mtime = modified
@@ -235,7 +242,7 @@ public final class LocalRegistry: Registry {
                       (try? Self.escape(file.service.name)) == dirName,
                       (try? Self.escape(file.service.nodes[0].id)).map({ $0 + ".json" }) == fileName
                 else {
-                    warnOnce(path, "record does not match its path or holds other than one node")
+                    unreadable.append((path, "record does not match its path or holds other than one node"))
                     continue
                 }
                 forgetWarning(path)
@@ -275,23 +282,18 @@ public final class LocalRegistry: Registry {
 
     // MARK: Files
 
-    /// Writes `data` to a unique temporary file in `directory` and renames it over `file`;
-    /// creates the directory as needed (again, if another process removed it meanwhile).
+    /// Writes `data` to a unique temporary file (mode 0600) in `directory` and renames it over `file`;
+    /// creates the directory as needed, mode 0700 (again, if another process removed it meanwhile).
     private func writeAtomically(_ data: Data, directory dir: String, file: String) throws {
         let target = Self.join(dir, file)
         var attempt = 0
         while true {
             attempt += 1
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            } catch {
-                var isDir: ObjCBool = false
-                if !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
-                    throw MicroError.internalServerError(Self.errorID, "cannot create \(dir): \(error)")
-                }
+            if let err = Self.makePrivateDirectory(dir) {
+                throw MicroError.internalServerError(Self.errorID, "cannot create \(dir): \(Self.describe(err))")
             }
             let temp = Self.join(dir, ".tmp-" + UUID().uuidString)
-            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd < 0 {
                 let err = errno
                 if err == ENOENT && attempt < 5 { continue }  // directory removed under us
@@ -341,14 +343,36 @@ public final class LocalRegistry: Registry {
         _ = unlink(path)
     }
 
-    private func warnOnce(_ path: String, _ reason: String) {
-        let first = warned.withLockedValue { set -> Bool in
-            if set.count >= Self.warnedLimit { set.removeAll() }
-            return set.insert(path).inserted
+    /// Creates `dir` and its missing parents with mode 0700 (existing ones keep theirs); the errno
+    /// of a failure, nil when `dir` is a directory now.
+    private static func makePrivateDirectory(_ dir: String) -> Int32? {
+        var st = stat()
+        if stat(dir, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? nil : ENOTDIR }
+        let parent = (dir as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != dir, let err = makePrivateDirectory(parent) { return err }
+        if mkdir(dir, 0o700) == 0 { return nil }
+        let err = errno
+        return err == EEXIST && stat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR ? nil : err
+    }
+
+    /// Logs the files one read skipped that were not reported before, as one line: their count, the
+    /// directory and the first few (thousands of junk files are one warning, not thousands).
+    private func reportUnreadable(_ files: [(path: String, reason: String)]) {
+        guard !files.isEmpty else { return }
+        let fresh = warned.withLockedValue { set in
+            files.filter { file in
+                if set.count >= Self.warnedLimit { set.removeAll() }
+                return set.insert(file.path).inserted
+            }
         }
-        if first {
-            logger.warning("skipping unreadable registry file", metadata: ["path": "\(path)", "reason": "\(reason)"])
+        guard !fresh.isEmpty else { return }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let first = fresh.prefix(3).map { file in
+            let name = file.path.hasPrefix(prefix) ? String(file.path.dropFirst(prefix.count)) : file.path
+            return "\(name): \(file.reason.count > 80 ? file.reason.prefix(80) + "…" : Substring(file.reason))"
         }
+        logger.warning("skipped \(fresh.count) unreadable registry file\(fresh.count == 1 ? "" : "s") in \(directory)",
+                       metadata: ["first": "\(first.joined(separator: "; "))"])
     }
 
     private func forgetWarning(_ path: String) {

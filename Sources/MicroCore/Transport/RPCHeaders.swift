@@ -54,6 +54,15 @@ package enum RPCHeaders {
     }
 }
 
+extension RPCHeaders {
+    /// `value` without the ASCII bytes `remove` picks, for a header value that must not hold them.
+    /// Works on UTF-8 bytes, not `Character`s: "\r\n" is one grapheme, which a `$0 == "\r"` test misses.
+    package static func removingASCII(from value: String, where remove: (UInt8) -> Bool) -> String {
+        guard value.utf8.contains(where: { $0 < 0x80 && remove($0) }) else { return value }
+        return String(decoding: value.utf8.filter { $0 >= 0x80 || !remove($0) }, as: UTF8.self)
+    }
+}
+
 extension String {
     /// Without leading and trailing spaces and tabs.
     @usableFromInline

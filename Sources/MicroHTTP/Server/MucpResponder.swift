@@ -43,7 +43,7 @@ struct MucpResponder: HTTPResponder {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: response.contentType)
             if !request.id.isEmpty { headers.add(name: "Micro-Id", value: request.id) }
-            for (k, v) in response.metadata { headers.add(name: k, value: v) }
+            for (k, v) in response.metadata where MucpHeaders.isSendableName(k) { headers.add(name: k, value: MucpHeaders.sendableValue(v)) }
             return HTTPFullResponse(status: .ok, headers: headers, body: response.body)
         case .failure(let e):
             return refusal(e, for: head)

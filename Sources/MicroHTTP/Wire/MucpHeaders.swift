@@ -33,9 +33,27 @@ enum MucpHeaders {
             let left = d.uptimeNanoseconds > NIODeadline.now().uptimeNanoseconds ? d.uptimeNanoseconds - NIODeadline.now().uptimeNanoseconds : 1
             h.add(name: "Timeout", value: String(left))
         }
-        for (k, v) in request.metadata where !reserved.contains(k) && !k.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            h.add(name: k, value: v.filter { $0 != "\r" && $0 != "\n" })
+        for (k, v) in request.metadata where !reserved.contains(k) && isSendableName(k) {
+            h.add(name: k, value: sendableValue(v))
         }
         return h
+    }
+
+    /// Whether `name` can be sent as a header name (an RFC 9110 token); metadata under other names is
+    /// not sent, since SwiftNIO refuses the whole message for one bad header.
+    static func isSendableName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { b in
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(b)
+            }
+        }
+    }
+
+    /// `value` without the control bytes a header value cannot hold (all but HTAB: CR, LF, NUL, ...).
+    static func sendableValue(_ value: String) -> String {
+        RPCHeaders.removingASCII(from: value) { ($0 < 0x20 && $0 != UInt8(ascii: "\t")) || $0 == 0x7F }
     }
 }

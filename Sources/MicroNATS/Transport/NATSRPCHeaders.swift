@@ -31,7 +31,7 @@ enum NATSRPCHeaders {
 
     /// A value with line breaks removed (they would end the header).
     static func sendableValue(_ value: String) -> String {
-        value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) ? value.filter { $0 != "\r" && $0 != "\n" && $0 != "\r\n" } : value
+        RPCHeaders.removingASCII(from: value) { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
     }
 
     /// The headers of a call (or of a stream's opening message when `streamWindow` is given).
