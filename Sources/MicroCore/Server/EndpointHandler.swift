@@ -20,10 +20,15 @@ public struct EndpointHandler: Sendable {
     public var kind: EndpointKind
     /// The handler.
     public var body: Body
+    /// The handler blocks its thread (synchronous I/O, a lock held long, heavy computation): it runs
+    /// on Swift's global executor instead of the connection's event loop, so that the other calls
+    /// and connections on that loop go on meanwhile. Handlers that only `await` leave it false.
+    public var blocking: Bool
 
     /// Creates a handler of the given kind (a unary body may serve any kind: it then answers a stream's
     /// first message with one response).
-    public init(endpoint: Endpoint, kind: EndpointKind, body: Body) {
+    public init(endpoint: Endpoint, kind: EndpointKind, body: Body, blocking: Bool = false) {
+        self.blocking = blocking
         var endpoint = endpoint
         endpoint.metadata["stream"] = kind.isStreaming ? "true" : "false"
         self.endpoint = endpoint

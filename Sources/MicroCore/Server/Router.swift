@@ -93,7 +93,7 @@ public final class Router: RPCHandler {
             if let c = s.compiled[request.endpoint] { return .chain(c) }
             guard let handler = s.handlers[request.endpoint] else { return .missing }
             guard case .unary(let body) = handler.body else { return .stream }
-            let c = Self.chain(s.wrappers, Self.unaryTerminal(body, codecs: codecs))
+            let c = Self.chain(s.wrappers, Self.unaryTerminal(body, codecs: codecs, blocking: handler.blocking))
             s.compiled[request.endpoint] = c
             return .chain(c)
         }
@@ -112,14 +112,23 @@ public final class Router: RPCHandler {
     }
 
     /// The innermost step of a unary call: pick the codec, run the handler with the call's context.
-    private static func unaryTerminal(_ body: @escaping EndpointHandler.Unary, codecs: Codecs) -> Chain {
+    private static func unaryTerminal(_ body: @escaping EndpointHandler.Unary, codecs: Codecs, blocking: Bool) -> Chain {
         { req, ctx in
             let codec = try codecs.codec(for: req.contentType)
-            let out = try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
-                try await body(req, ctx, codec)
+            let out = try await offloading(blocking) {
+                try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
+                    try await body(req, ctx, codec)
+                }
             }
             return RPCResponse(contentType: codec.contentType, body: out)
         }
+    }
+
+    /// Runs `work` on Swift's global executor when `blocking` (off the event loop the call came in
+    /// on), else where it is.
+    static func offloading<T: Sendable>(_ blocking: Bool, _ work: @Sendable () async throws -> T) async throws -> T {
+        guard blocking else { return try await work() }
+        return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await work() }
     }
 
     public func handleStream(_ request: RPCRequest, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
@@ -140,9 +149,12 @@ public final class Router: RPCHandler {
             }
         }
         let context = makeContext(request)
+        let blocking = handler.blocking
         let terminal: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse = { req, ctx in
-            try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
-                try await body(req, ctx, codec, inbound, outbound)
+            try await Self.offloading(blocking) {
+                try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
+                    try await body(req, ctx, codec, inbound, outbound)
+                }
             }
             return RPCResponse(contentType: codec.contentType, body: ByteBuffer())
         }
