@@ -34,7 +34,8 @@ await MicroService.runMain {
     // The proto's descriptors, so gRPC server reflection (grpcurl list/describe) can describe the API.
     service.router.addDescriptorSet(Array(Data(base64Encoded: GreeterDescriptors.base64, options: .ignoreUnknownCharacters) ?? Data()))
     service.register(Greeter())
-    service.subscribe("greetings", queue: "greeter") { (event: Greeting, context) in
+    // Printing blocks while stdout's pipe is full: `blocking` keeps that off the broker's event loop.
+    service.subscribe("greetings", queue: "greeter", blocking: true) { (event: Greeting, context) in
         context.logger.info("greeting received: \(event.text)")
         // `write(contentsOf:)` throws where `write(_:)` traps (EPIPE when the reader went away, ENOSPC):
         // a lost line of output is logged and dropped, never a reason to stop serving.

@@ -146,8 +146,10 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         state.withLockedValue { $0.subscriberWrappers.append(wrapper) }
     }
 
-    /// Subscribes to a topic with a typed handler; with a `queue`, each message goes to one member of the group.
-    public func subscribe<Message: Sendable>(_ topic: String, queue: String? = nil,
+    /// Subscribes to a topic with a typed handler; with a `queue`, each message goes to one member of
+    /// the group. A handler that blocks its thread (writing to a pipe that may be full, synchronous
+    /// I/O) is declared `blocking`: it then runs on Swift's global executor, not the broker's event loop.
+    public func subscribe<Message: Sendable>(_ topic: String, queue: String? = nil, blocking: Bool = false,
                                              _ body: @escaping @Sendable (Message, SubscriberContext) async throws -> Void) {
         let codecs = Codecs.standard
         let logger = self.logger
@@ -159,8 +161,12 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
             metadata["Micro-Topic"] = event.topic
             var log = logger
             log[metadataKey: "topic"] = "\(event.topic)"
-            try await CallContext.$current.withValue(CallContext(metadata: metadata)) {
-                try await body(message, SubscriberContext(topic: event.topic, metadata: metadata, logger: log))
+            let context = SubscriberContext(topic: event.topic, metadata: metadata, logger: log)
+            let call = CallContext(metadata: metadata)
+            try await Router.offloading(blocking) {
+                try await CallContext.$current.withValue(call) {
+                    try await body(message, context)
+                }
             }
         }
         let endpoint = Endpoint(name: "\(name).\(topic)", request: Shape.of(Message.self), response: nil,

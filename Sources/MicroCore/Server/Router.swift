@@ -126,7 +126,7 @@ public final class Router: RPCHandler {
 
     /// Runs `work` on Swift's global executor when `blocking` (off the event loop the call came in
     /// on), else where it is.
-    static func offloading<T: Sendable>(_ blocking: Bool, _ work: @Sendable () async throws -> T) async throws -> T {
+    package static func offloading<T: Sendable>(_ blocking: Bool, _ work: @Sendable () async throws -> T) async throws -> T {
         guard blocking else { return try await work() }
         return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await work() }
     }
