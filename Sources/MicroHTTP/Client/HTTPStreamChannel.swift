@@ -27,7 +27,7 @@ final class HTTPStreamChannel: ClientStreamChannel, @unchecked Sendable {
         do { try await stream.connection.write(.body(.byteBuffer(StreamFrame.encode(.message, message)))) } catch {
             throw stream.broken(error)
         }
-        if pacer.wrote(message.readableBytes + 5) {
+        if pacer.wrote() {
             await stream.yieldToLoop()
         }
     }

@@ -46,7 +46,7 @@ final class MucpStreamChannel: ClientStreamChannel, @unchecked Sendable {
             throw MicroError.tooLarge("go.micro.client", "stream message of \(message.readableBytes) bytes exceeds the limit of \(maxMessageSize) bytes")
         }
         do { try await write(message) } catch { throw stream.broken(error) }
-        if pacer.wrote(message.readableBytes) {
+        if pacer.wrote() {
             await stream.yieldToLoop()
         }
     }

@@ -35,7 +35,7 @@ struct StreamConnection: Sendable {
     /// Lets the connection's event loop serve its other channels before the stream writes more
     /// (see ``WritePacer``): a timer on the loop fires only once its queued tasks are done.
     func yieldToLoop() async {
-        try? await connection.channel.eventLoop.scheduleTask(in: .microseconds(50)) {}.futureResult.get()
+        try? await connection.channel.eventLoop.scheduleTask(in: WritePacer.pause) {}.futureResult.get()
     }
 
     /// Ends the stream: no deadline any more, the connection closed.

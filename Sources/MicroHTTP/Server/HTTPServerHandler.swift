@@ -79,7 +79,6 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxQueuedParts = 256
     /// Parts held while the caller's answers back up (bounded anyway by what was read before reading stopped).
     static let maxBackedUpParts = 4096
-    private var pacer = WritePacer()
 
     /// A handler for one channel of `connection` (an HTTP/2 connection's streams share it); `timer`
     /// for an HTTP/1 connection.
@@ -490,11 +489,10 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(message))), promise: nil)
             written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         }
-        guard pacer.wrote(message.readableBytes + 5) else { return written }
-        // Every so often wait for a timer instead of going on at once: the loop's task queue
-        // empties, it serves I/O for its other channels, then the timer lets the writer go on.
-        let loop = context.eventLoop
-        return written.flatMap { loop.scheduleTask(in: .microseconds(50)) {}.futureResult }
+        // Every so often the loop's writers wait for a timer instead of going on at once: the
+        // loop's task queue empties, it serves I/O for its other channels, then the writers go on.
+        guard let turnTaken = LoopWriteGate.current(on: context.eventLoop).wrote() else { return written }
+        return written.flatMap { turnTaken }
     }
 
     /// The stream carried its first message (either way) or the caller's end: from now on it is
