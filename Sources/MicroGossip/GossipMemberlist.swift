@@ -63,6 +63,7 @@ final class GossipMemberlist: Sendable {
             group.addTask { await self.every(self.tickInterval) { self.tick() } }
             group.addTask { await self.pushPullLoop() }
             group.addTask { await self.joinRetryLoop() }
+            group.addTask { await self.recordSyncLoop() }
         }
     }
 
@@ -144,7 +145,8 @@ final class GossipMemberlist: Sendable {
 
     // MARK: Join and push-pull
 
-    /// Push-pulls with each of `seeds` (join); returns how many answered.
+    /// Push-pulls with each of `seeds` (join), then with a Swift Micro member they told of when none of
+    /// them was one (a serf agent carries no records); returns how many seeds answered.
     @discardableResult
     func join(_ seeds: [String]) async -> Int {
         var ok = 0
@@ -157,6 +159,8 @@ final class GossipMemberlist: Sendable {
                 logger.debug("join failed", metadata: ["seed": "\(seed)", "error": "\(error)"])
             }
         }
+        // Before the join returns, so a one-shot client (`micro services`) lists what the Swift members hold.
+        if ok > 0 { await syncRecords() }
         return ok
     }
 
@@ -165,12 +169,31 @@ final class GossipMemberlist: Sendable {
         guard case let (transport, nodes)? = state.withLockedValue({ s in s.transport.map { ($0, s.machine.localNodes) } }) else {
             throw GossipError(.shutdown)
         }
-        let request = try GossipWire.encode(.pushPull(PushPullMessage(join: join, nodes: nodes, userState: delegate.localState(join: join))))
-        let reply = try await transport.exchange(request, to: address, expectReply: true)
-        guard case .pushPull(let remote) = reply else {
-            throw GossipError(.protocolViolation, "push-pull answered with \(String(describing: reply))")
+        do {
+            let request = try GossipWire.encode(.pushPull(PushPullMessage(join: join, nodes: nodes, userState: delegate.localState(join: join))))
+            let reply = try await transport.exchange(request, to: address, expectReply: true)
+            guard case .pushPull(let remote) = reply else {
+                throw GossipError(.protocolViolation, "push-pull answered with \(String(describing: reply))")
+            }
+            apply { s in
+                let now = NIODeadline.now()
+                let actions = s.machine.merge(remote, now: now)
+                s.machine.pushPullEnded(with: address, succeeded: true, now: now)
+                return actions
+            }
+        } catch {
+            state.withLockedValue { $0.machine.pushPullEnded(with: address, succeeded: false, now: .now()) }
+            throw error
         }
-        apply { $0.machine.merge(remote, now: .now()) }
+    }
+
+    /// Push-pulls with a live Swift Micro member while none has answered one yet (see
+    /// ``GossipStateMachine/recordSyncTarget(now:)``); does nothing otherwise.
+    private func syncRecords() async {
+        guard let target = state.withLockedValue({ $0.machine.recordSyncTarget(now: .now()) }), let socket = target.socket else { return }
+        do { try await pushPull(with: socket, join: false) } catch {
+            logger.debug("record sync failed", metadata: ["with": "\(target.name)", "error": "\(error)"])
+        }
     }
 
     // MARK: Inbound
@@ -318,6 +341,15 @@ final class GossipMemberlist: Sendable {
             do { try await pushPull(with: socket, join: false) } catch {
                 logger.debug("push-pull failed", metadata: ["with": "\(target.name)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Until a push-pull with a Swift Micro member succeeds, syncs records with the first one learned of
+    /// later (by gossip, or from another member's push-pull), then ends.
+    private func recordSyncLoop() async {
+        while !Task.isCancelled, !state.withLockedValue({ $0.machine.recordsSynced }) {
+            do { try await Task.sleep(for: tickInterval) } catch { return }
+            await syncRecords()
         }
     }
 

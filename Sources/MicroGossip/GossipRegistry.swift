@@ -11,8 +11,10 @@ import NIOCore
 /// - Membership: UDP probes with indirect probes, Lifeguard suspicion and awareness, TCP
 ///   push-pull on join and every ``GossipConfiguration/pushPullInterval``; see ``members()``.
 /// - Records: register and deregister spread as memberlist user messages to the other Swift
-///   members; the full set rides along every push-pull so late joiners converge. TTLs apply on
-///   every member; a member declared dead takes its records with it. See `GossipRecords`.
+///   members; the full set rides along every push-pull so late joiners converge. A member whose
+///   seeds are serf agents (which carry no records) push-pulls with a Swift member they tell it of
+///   before its join ends. TTLs apply on every member; a member declared dead takes its records
+///   with it. See `GossipRecords`.
 /// - Binds and joins the seeds on first use (or ``start()``); every call waits for that.
 ///   ``shutdown()`` leaves the cluster (serf sees a `left` member) and stops every task.
 public final class GossipRegistry: Registry {

@@ -8,7 +8,8 @@ import NIOCore
 /// Each method takes one input (a decoded message, the current time, a probe's outcome, a join's
 /// push-pull state) and returns what to do as ``GossipAction``s; `GossipMemberlist` performs them.
 /// Random choices come from a ``GossipRandom`` (seeded in tests). The inbound messages are handled
-/// in `GossipStateMachine+Inbound.swift`, the probes in `GossipStateMachine+Probe.swift`.
+/// in `GossipStateMachine+Inbound.swift`, the probes in `GossipStateMachine+Probe.swift`, the record
+/// sync with Swift members learned through serf agents in `GossipStateMachine+RecordSync.swift`.
 struct GossipStateMachine: Sendable {
     /// memberlist's `[pmin, pmax, pcur, dmin, dmax, dcur]`: memberlist 1...5 speaking 2, serf's delegate 2...5 speaking 5.
     static let versions: [UInt8] = [1, 5, 2, 2, 5, 5]
@@ -63,6 +64,12 @@ struct GossipStateMachine: Sendable {
     var userBroadcasts = GossipBroadcastQueue()
     var isLeaving = false
     var isClosed = false
+    /// Whether an outgoing push-pull with a Swift Micro member has succeeded (so the records converged).
+    var recordsSynced = false
+    /// Where the record sync under way goes (see `GossipStateMachine+RecordSync.swift`).
+    var recordSyncUnderWay: SocketAddress?
+    /// When a failed record sync may be tried again.
+    var recordSyncRetryAt: NIODeadline?
     var random: GossipRandom
 
     init(name: String, configuration: GossipConfiguration, advertiseAddr: [UInt8], meta: [UInt8],

@@ -88,4 +88,41 @@ import Testing
 
         await s1.shutdown()
     }
+
+    /// Issue 23, item 11: a node whose only seed is a serf agent (which carries no service records)
+    /// still learns the services of the Swift members the agent tells it of, at once (as `micro
+    /// services` with `MICRO_REGISTRY_ADDRESS` at the agent needs) and in a long-lived member too.
+    @Test func aNodeJoiningThroughASerfAgentLearnsTheSwiftMembersServices() async throws {
+        let serf = try await SerfProcess(name: "serf-seed")
+        defer { serf.stop() }
+        // Periodic push-pull (memberlist: every 30 s, with a random member) is not what this relies on.
+        let a = try await startNode("swift-a", seeds: [serf.address]) { $0.pushPullInterval = .seconds(60) }
+        try await a.register(record("through-serf", nodes: ["through-serf-1"]), ttl: nil)
+        let serfSeesA = await eventually(.seconds(10)) { ((try? serf.members()) ?? []).contains { $0.name == "swift-a" && $0.status == "alive" } }
+        #expect(serfSeesA, "serf members: \(String(describing: try? serf.members()))\n\(serf.log.suffix(2000))")
+        // A first Swift member through the agent hears of the registration by gossip, which uses up its retransmits.
+        let w = try await startNode("swift-w", seeds: [serf.address]) { $0.pushPullInterval = .seconds(60) }
+        #expect(await eventually(.seconds(10)) { await nodeIDs(w, "through-serf") == ["through-serf-1"] })
+        try await Task.sleep(for: .milliseconds(500))
+
+        // The CLI's path: a fresh registry as the engine factory makes it, its only peer the agent, listed once.
+        let started = ContinuousClock.now
+        let cli = GossipRegistry(bind: "127.0.0.1:0", peers: serf.address)
+        let listed = try await cli.listServices().map(\.name)
+        let took = ContinuousClock.now - started
+        await cli.shutdown()
+        #expect(listed.contains("through-serf"), "listed \(listed) through the serf agent")
+        #expect(took < .seconds(10), "listing took \(took)")
+        print("gossip interop: a fresh member listed a Swift member's service through a serf seed in \(took)")
+
+        // A long-lived member with the same seed sees the service, and a later registration of A.
+        let b = try await startNode("swift-b", seeds: [serf.address]) { $0.pushPullInterval = .seconds(60) }
+        #expect(await eventually(.seconds(10)) { await nodeIDs(b, "through-serf") == ["through-serf-1"] })
+        try await a.register(record("through-serf-2", nodes: ["later-1"]), ttl: nil)
+        #expect(await eventually(.seconds(10)) { await nodeIDs(b, "through-serf-2") == ["later-1"] })
+
+        await b.shutdown()
+        await w.shutdown()
+        await a.shutdown()
+    }
 }

@@ -280,6 +280,54 @@ import Testing
         #expect(joinAnswer == [.notify(.joined(m.member("f")!))])
     }
 
+    @Test func aNodeWhoseSeedIsASerfAgentSyncsRecordsWithTheFirstSwiftMemberItLearnsOf() throws {
+        var m = try Self.machine()
+        let serfMeta = SerfTags.encode(["role": "agent"])
+        func node(_ name: String, meta: [UInt8] = Self.microMeta) -> PushNodeState {
+            let a = Self.alive(name, meta: meta)
+            return PushNodeState(name: name, addr: a.addr, port: a.port, meta: a.meta, incarnation: 1, state: .alive, vsn: a.vsn)
+        }
+        // Alone: no Swift member to sync with.
+        #expect(m.recordSyncTarget(now: Self.t0) == nil)
+        // The join's push-pull with the serf agent "s" teaches of nothing else; serf carries no records.
+        _ = m.merge(PushPullMessage(join: true, nodes: [node("s", meta: serfMeta)], userState: []), now: Self.t0)
+        m.pushPullEnded(with: try Self.socket("s"), succeeded: true, now: Self.t0)
+        #expect(!m.recordsSynced)
+        #expect(m.recordSyncTarget(now: Self.t0) == nil)
+        // The agent tells of Swift member "b" (a join answer, or gossip): sync with it, one exchange at a time.
+        _ = m.merge(PushPullMessage(join: false, nodes: [node("s", meta: serfMeta), node("b")], userState: []), now: Self.t0)
+        #expect(m.recordSyncTarget(now: Self.t0)?.name == "b")
+        #expect(m.recordSyncTarget(now: Self.t0) == nil)
+        // It failed: tried again (with any Swift member) a probe interval later, not before.
+        m.pushPullEnded(with: try Self.socket("b"), succeeded: false, now: Self.t0)
+        #expect(m.recordSyncTarget(now: Self.t0 + .milliseconds(999)) == nil)
+        let retry = m.recordSyncTarget(now: Self.t0 + .seconds(1))
+        #expect(retry?.name == "b")
+        // It succeeded: synced for good, even as more Swift members appear.
+        m.pushPullEnded(with: try Self.socket("b"), succeeded: true, now: Self.t0 + .seconds(1))
+        #expect(m.recordsSynced)
+        _ = m.receive([.alive(Self.alive("c"))], from: try Self.socket("c"), now: Self.t0 + .seconds(1))
+        #expect(m.recordSyncTarget(now: Self.t0 + .seconds(2)) == nil)
+    }
+
+    @Test func aNodeWhoseSeedIsASwiftMemberNeedsNoRecordSync() throws {
+        var m = try Self.machine()
+        let b = Self.alive("b")
+        let join = PushPullMessage(join: true, nodes: [
+            PushNodeState(name: "b", addr: b.addr, port: b.port, meta: b.meta, incarnation: 1, state: .alive, vsn: b.vsn),
+            PushNodeState(name: "c", addr: b.addr, port: Self.port("c"), meta: b.meta, incarnation: 1, state: .alive, vsn: b.vsn),
+        ], userState: [])
+        _ = m.merge(join, now: Self.t0)
+        // The join's exchange with Swift seed "b" brought its records already (a periodic one with a Swift member does too).
+        m.pushPullEnded(with: try Self.socket("b"), succeeded: true, now: Self.t0)
+        #expect(m.recordsSynced)
+        #expect(m.recordSyncTarget(now: Self.t0) == nil)
+        // A record sync is never asked of a closed node either.
+        var closed = try Self.machine(["b"])
+        closed.close()
+        #expect(closed.recordSyncTarget(now: Self.t0) == nil)
+    }
+
     // MARK: Relaying and answering
 
     @Test func pingsAreAnsweredAtTheirSourceAddress() throws {
