@@ -258,7 +258,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MicroAddressTests", dependencies: ["MicroAddress"], swiftSettings: strict),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        // Test-only: the store contract, run by every store backend's tests with a factory.
+        .target(name: "StoreConformance", dependencies: ["MicroCore"], path: "Tests/StoreConformance", swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: [
             "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
