@@ -17,7 +17,8 @@ public struct MicroEnvironment: Sendable {
     public var transport: String
     /// `MICRO_TRANSPORT_ADDRESS`: where the transport connects (NATS server URLs).
     public var transportAddress: String?
-    /// `MICRO_STORE`: the store engine's name (default `memory`).
+    /// `MICRO_STORE`: the store engine's name (default `sqlite`: a file per database under
+    /// `$MICRO_HOME/store`, from the `Micro` module's embedded engines).
     public var store: String
     /// `MICRO_STORE_ADDRESS`: where the store is (SQLite's directory, a database URL, server URLs).
     public var storeAddress: String?
@@ -45,7 +46,7 @@ public struct MicroEnvironment: Sendable {
         brokerAddress = values["MICRO_BROKER_ADDRESS"]
         transport = values["MICRO_TRANSPORT"]?.lowercased() ?? "http"
         transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
-        store = values["MICRO_STORE"]?.lowercased() ?? "memory"
+        store = values["MICRO_STORE"]?.lowercased() ?? "sqlite"
         storeAddress = values["MICRO_STORE_ADDRESS"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
