@@ -42,13 +42,13 @@ public final class MemoryStore: Store {
         try StoreKey.validate(key)
         let found = table.state.withLockedValue { $0.entries[MemoryStoreTable.Key(string: key)] }
         guard let entry = found, entry.expiry == nil || entry.isLive(at: StoreClock.nowMilliseconds()) else { return nil }
-        return Self.record(key, entry)
+        return entry.record
     }
 
     public func read(_ query: StoreQuery) async throws -> [StoreRecord] {
         try query.validate()
         let now = StoreClock.nowMilliseconds()
-        return table.state.withLockedValue { $0.matching(query, now: now) }.map { Self.record($0.0.string, $0.1) }
+        return table.state.withLockedValue { $0.matching(query, now: now) }.map(\.1.record)
     }
 
     public func list(_ query: StoreQuery) async throws -> [String] {
@@ -76,7 +76,7 @@ public final class MemoryStore: Store {
                 }
             }
             s.sequence += 1
-            s.entries[key] = .init(value: write.value, metadata: write.metadata, expiry: expiry, revision: s.sequence)
+            s.entries[key] = .init(key: write.key, value: write.value, metadata: write.metadata, expiry: expiry, revision: s.sequence)
             if existing == nil { s.sorted.insert(key, at: s.lowerBound(write.key)) }
             if let expiry { s.earliestExpiry = min(s.earliestExpiry ?? expiry, expiry) }
             let revision = s.sequence
@@ -111,9 +111,4 @@ public final class MemoryStore: Store {
 
     /// Nothing to release: the tables live as long as the store value.
     public func shutdown() async {}
-
-    private static func record(_ key: String, _ entry: MemoryStoreTable.Entry) -> StoreRecord {
-        StoreRecord(key: key, value: entry.value, metadata: entry.metadata,
-                    expiry: entry.expiry.map { StoreClock.date(milliseconds: $0) }, revision: entry.revision)
-    }
 }

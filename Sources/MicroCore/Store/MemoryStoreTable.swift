@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 
 /// One table of a ``MemoryStore``: a dictionary of records by key bytes for reads by key, and the
@@ -9,7 +10,12 @@ final class MemoryStoreTable: Sendable {
         let string: String
 
         static func == (a: Key, b: Key) -> Bool {
-            a.string.utf8.count == b.string.utf8.count && a.string.utf8.elementsEqual(b.string.utf8)
+            let x = a.string.utf8, y = b.string.utf8
+            guard x.count == y.count else { return false }
+            let fast = x.withContiguousStorageIfAvailable { p in
+                y.withContiguousStorageIfAvailable { q in p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
+            }
+            return (fast ?? nil) ?? x.elementsEqual(y)
         }
 
         func hash(into hasher: inout Hasher) {
@@ -18,11 +24,18 @@ final class MemoryStoreTable: Sendable {
         }
     }
 
+    /// A record as reads return it, with its expiry in milliseconds for the liveness checks.
     struct Entry: Sendable {
-        var value: [UInt8]
-        var metadata: [String: String]
+        var record: StoreRecord
         var expiry: Int64?
-        var revision: UInt64
+
+        var revision: UInt64 { record.revision }
+
+        init(key: String, value: [UInt8], metadata: [String: String], expiry: Int64?, revision: UInt64) {
+            self.record = StoreRecord(key: key, value: value, metadata: metadata,
+                                      expiry: expiry.map { StoreClock.date(milliseconds: $0) }, revision: revision)
+            self.expiry = expiry
+        }
 
         func isLive(at now: Int64) -> Bool { expiry.map { $0 > now } ?? true }
     }

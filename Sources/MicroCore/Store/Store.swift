@@ -10,6 +10,21 @@
 /// Implementations: ``MemoryStore`` (in process) and engine modules (SQLite, the embedded default;
 /// PostgreSQL, NATS JetStream key-value, etcd). A store is an ``Engine``: shutting down any scope of
 /// it closes the backend for all of them. The `StoreConformance` test suite states the contract.
+///
+/// ## Implementing a backend
+/// - Validate first, with the shared rules: ``StoreKey/validate(_:)``, ``StoreQuery/validate()``,
+///   ``StoreWrite/validate(_:)`` (names are valid by construction of ``StoreScope``).
+/// - Compare and order keys as bytes: SQLite's default `BINARY` collation, PostgreSQL's `COLLATE "C"`;
+///   ``StoreKey/upperBound(ofPrefix:)`` turns a prefix into an index range.
+/// - Revisions: from a sequence that only grows (per table, database or bucket), bumped atomically
+///   with the write it numbers — never a per-key counter that restarts after a delete.
+/// - Expiry: whole milliseconds (``StoreWrite/expiryMilliseconds(now:)``, ``StoreClock``); filter
+///   expired rows in every query, before offset and limit; an expired row counts as absent for
+///   ``StoreCondition/ifAbsent`` and does not match ``StoreCondition/ifRevision(_:)``.
+/// - Check the condition in the same atomic step as the write (a transaction, a compare-and-swap),
+///   and fail with ``StoreError/Code/conflict`` leaving everything as it was.
+/// - Treat what the backend returns as untrusted: anything that is not a record is
+///   ``StoreError/Code/malformed``; a backend that cannot be reached is ``StoreError/Code/unavailable``.
 public protocol Store: Engine {
     /// The store's name as `MICRO_STORE` spells it (`memory`, `sqlite`, ...).
     var name: String { get }

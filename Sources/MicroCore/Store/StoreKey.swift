@@ -28,7 +28,7 @@ public enum StoreKey {
         guard bytes.count <= maxLength else {
             throw StoreError(.invalidKey, "a \(role) is at most \(maxLength) bytes, got \(bytes.count)")
         }
-        if bytes.contains(0) {
+        if bytes.withContiguousStorageIfAvailable({ $0.contains(0) }) ?? bytes.contains(0) {
             throw StoreError(.invalidKey, "a \(role) may not hold NUL: '\(printable(text))'")
         }
     }
