@@ -1,8 +1,9 @@
 import MicroCore
 import MicroHTTP
+import MicroSQLite
 
 extension Engines {
     /// What runs with nothing else installed: the `local` and `memory` registries, the `http` and
-    /// `memory` brokers and transports. Engine modules' plugins add the rest.
-    public static let embedded = Engines([.inProcess, .http])
+    /// `memory` brokers and transports, the `sqlite` and `memory` stores. Engine modules' plugins add the rest.
+    public static let embedded = Engines([.inProcess, .http, .sqlite])
 }

@@ -26,6 +26,9 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     public let registry: any Registry
     /// The broker subscribers listen on.
     public let broker: any Broker
+    /// The store `MICRO_STORE` chooses (or the one given), bound to ``StoreScope/default``;
+    /// `store.scoped(...)` reaches other tables. A backend opens its files or connections on first use.
+    public let store: any Store
     /// The options the service runs with (TTL and interval resolved against `MICRO_*`).
     public let options: ServiceOptions
     private let timing: RegistrationTiming
@@ -53,10 +56,10 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// A service on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
-    /// (say `[.nats, .grpc]`), or on a registry, broker and transport given here.
+    /// (say `[.nats, .grpc]`), or on a registry, broker, transport and store given here.
     public init(name: String, version: String = "latest", options: ServiceOptions = ServiceOptions(),
                 environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
-                registry: (any Registry)? = nil, broker: (any Broker)? = nil,
+                registry: (any Registry)? = nil, broker: (any Broker)? = nil, store: (any Store)? = nil,
                 transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], logger: Logger? = nil) throws {
         guard !name.isEmpty else { throw ConfigurationError("a service needs a name") }
@@ -85,6 +88,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         let broker = try broker ?? { let b = try engines.makeBroker(context); owned.append(b); return b }()
         self.broker = broker
         let chosen = try transport ?? engines.makeTransport(context)
+        self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
         self.serverTransport = chosen.server
         self.transportName = transport == nil ? environment.transport : Self.transportName(of: chosen.server)
         self.ownedEngines = owned

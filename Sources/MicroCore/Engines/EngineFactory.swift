@@ -26,3 +26,5 @@ public typealias BrokerFactory = EngineFactory<any Broker>
 public typealias ClientTransportFactory = EngineFactory<any ClientTransport>
 /// Makes the serving side of a transport.
 public typealias ServerTransportFactory = EngineFactory<any ServerTransport>
+/// Makes a store, bound to ``StoreScope/default`` (``Store/scoped(_:)`` reaches the others).
+public typealias StoreFactory = EngineFactory<any Store>

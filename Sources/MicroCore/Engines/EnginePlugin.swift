@@ -20,7 +20,8 @@ public struct EnginePlugin: Sendable {
 
 extension EnginePlugin {
     /// The engines in this module: the `local` (files under `$MICRO_HOME`) and `memory` registries,
-    /// the `memory` broker and the `memory` transport (one of each per process, so they reach each other).
+    /// the `memory` broker, the `memory` transport and the `memory` store (one of each per process, so
+    /// they reach each other).
     public static let inProcess = EnginePlugin("in-process") { engines in
         engines.add(RegistryFactory("local") { context in
             LocalRegistry(directory: context.address ?? LocalRegistry.defaultDirectory(environment: context.environment))
@@ -29,12 +30,14 @@ extension EnginePlugin {
         engines.add(BrokerFactory("memory") { _ in SharedInProcessEngines.broker })
         engines.add(ClientTransportFactory("memory") { _ in SharedInProcessEngines.transport })
         engines.add(ServerTransportFactory("memory") { _ in SharedInProcessEngines.transport })
+        engines.add(StoreFactory("memory") { _ in SharedInProcessEngines.store })
     }
 }
 
-/// One memory registry, broker and transport per process, so `memory` engines reach each other.
+/// One memory registry, broker, transport and store per process, so `memory` engines reach each other.
 enum SharedInProcessEngines {
     static let registry = MemoryRegistry()
     static let broker = MemoryBroker()
     static let transport = MemoryTransport()
+    static let store = MemoryStore()
 }

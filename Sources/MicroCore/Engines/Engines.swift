@@ -9,6 +9,8 @@ public struct Engines: Sendable {
     public private(set) var clientTransports: [String: ClientTransportFactory] = [:]
     /// Serving sides of transports by name.
     public private(set) var serverTransports: [String: ServerTransportFactory] = [:]
+    /// Stores by name.
+    public private(set) var stores: [String: StoreFactory] = [:]
 
     /// The engines of `plugins` (none: an empty catalog).
     public init(_ plugins: [EnginePlugin] = []) {
@@ -23,6 +25,8 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: ClientTransportFactory) { clientTransports[factory.name] = factory }
     /// Adds (or replaces) the serving side of a transport.
     public mutating func add(_ factory: ServerTransportFactory) { serverTransports[factory.name] = factory }
+    /// Adds (or replaces) a store.
+    public mutating func add(_ factory: StoreFactory) { stores[factory.name] = factory }
 
     /// These engines and those of `plugins`.
     public func adding(_ plugins: [EnginePlugin]) -> Engines {
@@ -55,6 +59,13 @@ public struct Engines: Sendable {
         let server = try Self.pick(serverTransports, name, role: "transport", variable: "MICRO_TRANSPORT").make(context)
         let client = try Self.pick(clientTransports, name, role: "transport", variable: "MICRO_TRANSPORT").make(context)
         return (client, server)
+    }
+
+    /// The store `MICRO_STORE` names, at `MICRO_STORE_ADDRESS`, bound to ``StoreScope/default``.
+    public func makeStore(_ context: EngineContext) throws -> any Store {
+        var context = context
+        context.address = context.environment.storeAddress
+        return try Self.pick(stores, context.environment.store, role: "store", variable: "MICRO_STORE").make(context)
     }
 
     /// The calling side of the transport `MICRO_TRANSPORT` names.

@@ -17,6 +17,11 @@ public struct MicroEnvironment: Sendable {
     public var transport: String
     /// `MICRO_TRANSPORT_ADDRESS`: where the transport connects (NATS server URLs).
     public var transportAddress: String?
+    /// `MICRO_STORE`: the store engine's name (default `sqlite`: a file per database under
+    /// `$MICRO_HOME/store`, from the `Micro` module's embedded engines).
+    public var store: String
+    /// `MICRO_STORE_ADDRESS`: where the store is (SQLite's directory, a database URL, server URLs).
+    public var storeAddress: String?
     /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
@@ -41,6 +46,8 @@ public struct MicroEnvironment: Sendable {
         brokerAddress = values["MICRO_BROKER_ADDRESS"]
         transport = values["MICRO_TRANSPORT"]?.lowercased() ?? "http"
         transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
+        store = values["MICRO_STORE"]?.lowercased() ?? "sqlite"
+        storeAddress = values["MICRO_STORE_ADDRESS"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]

@@ -1,0 +1,273 @@
+import Logging
+import MicroCore
+import NIOCore
+import SQLiteNIO
+
+/// The embedded default store (`MICRO_STORE=sqlite`): one SQLite file per database under a directory
+/// (`$MICRO_HOME/store/<database>.sqlite`), one table per store table, on sqlite-nio.
+///
+/// Files are in WAL mode with `synchronous=FULL`: a write returns once it is in the synced log, so every
+/// acknowledged write survives kill -9 of the process and a crash of the machine. Conditions are
+/// checked in the write's own transaction (`BEGIN IMMEDIATE`, then an upsert or update guarded by
+/// the condition), so processes sharing a file cannot lose each other's updates. Revisions come from
+/// one sequence per file, bumped in the same transaction. Prefix reads are range queries on the key's
+/// primary-key index (`key >= prefix AND key < bound`). Rows are checked as they are read: one that
+/// is not a record fails the operation with ``StoreError/Code/malformed``.
+public final class SQLiteStore: Store {
+    /// Always `sqlite`.
+    public let name = "sqlite"
+    public let scope: StoreScope
+    private let files: SQLiteStoreFiles
+
+    /// A store whose databases live in `configuration.directory`, bound to `scope`. Nothing is opened
+    /// until the first operation.
+    public init(configuration: SQLiteStoreConfiguration, scope: StoreScope = .default,
+                logger: Logger = Logger(label: "micro.store.sqlite")) {
+        self.scope = scope
+        self.files = SQLiteStoreFiles(configuration: configuration, logger: logger)
+    }
+
+    /// A store in `directory` (default ``SQLiteStoreConfiguration/defaultDirectory(environment:)``).
+    public convenience init(directory: String? = nil, limits: StoreLimits = StoreLimits(), scope: StoreScope = .default) {
+        self.init(configuration: SQLiteStoreConfiguration(directory: directory ?? SQLiteStoreConfiguration.defaultDirectory(), limits: limits),
+                  scope: scope)
+    }
+
+    private init(files: SQLiteStoreFiles, scope: StoreScope) {
+        self.files = files
+        self.scope = scope
+    }
+
+    public var limits: StoreLimits { files.configuration.limits }
+
+    /// The directory holding the database files.
+    public var directory: String { files.configuration.directory }
+
+    /// The file that holds `database`.
+    public func path(of database: String) throws -> String {
+        files.path(of: try StoreScope.validate(database, "database"))
+    }
+
+    public func scoped(_ scope: StoreScope) -> any Store {
+        SQLiteStore(files: files, scope: scope)
+    }
+
+    /// Closes every database file of every scope of this store.
+    public func shutdown() async {
+        await files.close()
+    }
+
+    // MARK: Reading
+
+    public func read(_ key: String) async throws -> StoreRecord? {
+        try StoreKey.validate(key)
+        let rows = try await reading { connection, table in
+            try await connection.query("SELECT key, value, metadata, expiry, revision FROM \(table) WHERE key = ? AND (expiry IS NULL OR expiry > ?)",
+                                       [.text(key), .integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
+        }
+        guard let row = rows.first else { return nil }
+        return try SQLiteRecordDecoding.record(row)
+    }
+
+    public func read(_ query: StoreQuery) async throws -> [StoreRecord] {
+        try query.validate()
+        let rows = try await reading { connection, table in
+            let (sql, binds) = Self.select("key, value, metadata, expiry, revision", from: table, query)
+            return try await connection.query(sql, binds)
+        }
+        return try rows.map(SQLiteRecordDecoding.record)
+    }
+
+    public func list(_ query: StoreQuery) async throws -> [String] {
+        try query.validate()
+        let rows = try await reading { connection, table in
+            let (sql, binds) = Self.select("key", from: table, query)
+            return try await connection.query(sql, binds)
+        }
+        return try rows.map(SQLiteRecordDecoding.key)
+    }
+
+    /// SQLite's plan for the statement a read of `query` runs (one line per step), to show which index it uses.
+    package func queryPlan(_ query: StoreQuery) async throws -> [String] {
+        let rows = try await reading { connection, table in
+            let (sql, binds) = Self.select("key, value, metadata, expiry, revision", from: table, query)
+            return try await connection.query("EXPLAIN QUERY PLAN " + sql, binds)
+        }
+        return rows.compactMap { $0.column("detail")?.string }
+    }
+
+    /// The writer connection's journal mode and `synchronous` setting (2 is FULL) for `database`.
+    package func pragmas(database: String) async throws -> (journalMode: String, synchronous: Int) {
+        let file = try files.database(try StoreScope.validate(database, "database"))
+        return try await file.withWriter(table: Self.tableName(scope.table)) { connection in
+            let mode = try await connection.query("PRAGMA journal_mode").first?.column("journal_mode")?.string ?? ""
+            let synchronous = try await connection.query("PRAGMA synchronous").first?.column("synchronous")?.integer ?? -1
+            return (mode, Int(synchronous))
+        }
+    }
+
+    /// The statement selecting `columns` of the live rows matching `query`: a range on the primary key
+    /// for the prefix, the suffix compared as bytes, key order, limit and offset.
+    static func select(_ columns: String, from table: String, _ query: StoreQuery) -> (String, [SQLiteData]) {
+        var sql = "SELECT \(columns) FROM \(table) WHERE (expiry IS NULL OR expiry > ?)"
+        var binds: [SQLiteData] = [.integer(SQLiteInt64(StoreClock.nowMilliseconds()))]
+        if !query.prefix.isEmpty {
+            sql += " AND key >= ?"
+            binds.append(.text(query.prefix))
+            if let bound = StoreKey.upperBound(ofPrefix: query.prefix) {
+                sql += " AND key < ?"
+                binds.append(.text(bound))
+            }
+        }
+        if !query.suffix.isEmpty {
+            let n = query.suffix.utf8.count
+            sql += " AND length(CAST(key AS BLOB)) >= \(n) AND substr(CAST(key AS BLOB), -\(n)) = ?"
+            binds.append(.blob(ByteBuffer(bytes: Array(query.suffix.utf8))))
+        }
+        sql += " ORDER BY key LIMIT ? OFFSET ?"
+        binds.append(.integer(SQLiteInt64(query.limit ?? -1)))
+        binds.append(.integer(SQLiteInt64(query.offset)))
+        return (sql, binds)
+    }
+
+    // MARK: Writing
+
+    public func write(_ write: StoreWrite) async throws -> UInt64 {
+        try write.validate(limits)
+        let metadata = StoreMetadataCoding.encode(write.metadata)
+        return try await writing { connection, table, database in
+            let now = StoreClock.nowMilliseconds()
+            let expiry: SQLiteData = write.expiryMilliseconds(now: now).map { .integer(SQLiteInt64($0)) } ?? .null
+            let value = SQLiteData.blob(ByteBuffer(bytes: write.value))
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            do {
+                let revision = try await Self.nextRevision(connection)
+                let row: [SQLiteRow]
+                let columns = "(key, value, metadata, expiry, revision) VALUES (?, coalesce(?, x''), ?, ?, ?)"
+                let binds: [SQLiteData] = [.text(write.key), value, .text(metadata), expiry, .integer(SQLiteInt64(revision))]
+                switch write.condition {
+                case .always:
+                    row = try await connection.query("""
+                        INSERT INTO \(table) \(columns) ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                        metadata = excluded.metadata, expiry = excluded.expiry, revision = excluded.revision RETURNING revision
+                        """, binds)
+                case .ifAbsent:
+                    // Only an expired row may be replaced.
+                    row = try await connection.query("""
+                        INSERT INTO \(table) \(columns) ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                        metadata = excluded.metadata, expiry = excluded.expiry, revision = excluded.revision
+                        WHERE \(table).expiry IS NOT NULL AND \(table).expiry <= ? RETURNING revision
+                        """, binds + [.integer(SQLiteInt64(now))])
+                case .ifRevision(let expected):
+                    row = try await connection.query("""
+                        UPDATE \(table) SET value = coalesce(?, x''), metadata = ?, expiry = ?, revision = ?
+                        WHERE key = ? AND revision = ? AND (expiry IS NULL OR expiry > ?) RETURNING revision
+                        """, [value, .text(metadata), expiry, .integer(SQLiteInt64(revision)), .text(write.key),
+                              .integer(SQLiteInt64(exactly: expected) ?? -1), .integer(SQLiteInt64(now))])
+                }
+                guard !row.isEmpty else {
+                    let detail = try await Self.conflictDetail(write.key, write.condition, table: table, now: now, connection)
+                    _ = try await connection.query("ROLLBACK")
+                    throw StoreError(.conflict, detail)
+                }
+                _ = try await connection.query("COMMIT")
+                await database.noteWrite(table: table, on: connection)
+                return revision
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool {
+        try StoreKey.validate(key)
+        return try await writing { connection, table, _ in
+            let now = StoreClock.nowMilliseconds()
+            if let ifRevision {
+                let rows = try await connection.query("""
+                    DELETE FROM \(table) WHERE key = ? AND revision = ? AND (expiry IS NULL OR expiry > ?) RETURNING revision
+                    """, [.text(key), .integer(SQLiteInt64(exactly: ifRevision) ?? -1), .integer(SQLiteInt64(now))])
+                guard !rows.isEmpty else {
+                    throw StoreError(.conflict, try await Self.conflictDetail(key, .ifRevision(ifRevision), table: table, now: now, connection))
+                }
+                return true
+            }
+            let rows = try await connection.query("DELETE FROM \(table) WHERE key = ? RETURNING expiry", [.text(key)])
+            guard let row = rows.first else { return false }
+            switch row.column("expiry") {
+            case .null?: return true
+            case .integer(let expiry)?: return Int64(expiry) > now
+            default: throw StoreError(.malformed, "the deleted row of '\(key)' has an expiry that is not an integer")
+            }
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// Runs `body` on the reader connection of this scope's database, with its table's quoted name.
+    private func reading<T: Sendable>(_ body: (SQLiteConnection, String) async throws -> T) async throws -> T {
+        let table = Self.tableName(scope.table)
+        let database = try files.database(scope.database)
+        do {
+            return try await database.withReader(table: table) { try await body($0, table) }
+        } catch {
+            throw Self.storeError(error, path: database.path)
+        }
+    }
+
+    /// Runs `body` on the writer connection of this scope's database, holding its write lock.
+    private func writing<T: Sendable>(_ body: (SQLiteConnection, String, SQLiteStoreDatabase) async throws -> T) async throws -> T {
+        let table = Self.tableName(scope.table)
+        let database = try files.database(scope.database)
+        do {
+            return try await database.withWriter(table: table) { try await body($0, table, database) }
+        } catch {
+            throw Self.storeError(error, path: database.path)
+        }
+    }
+
+    /// The quoted SQL name of a store table (its name is validated: `[a-z0-9_-]`).
+    static func tableName(_ table: String) -> String {
+        "\"store_\(table)\""
+    }
+
+    private static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
+        let rows = try await connection.query("""
+            UPDATE micro_store_sequence SET revision = revision + 1
+            WHERE id = 1 AND typeof(revision) = 'integer' AND revision >= 0 RETURNING revision
+            """)
+        guard case .integer(let value)? = rows.first?.column("revision"), value > 0 else {
+            throw StoreError(.malformed, "the revision sequence of the database is missing or not a positive integer")
+        }
+        return UInt64(value)
+    }
+
+    /// Why a condition failed, read in the failing transaction.
+    private static func conflictDetail(_ key: String, _ condition: StoreCondition, table: String, now: Int64,
+                                       _ connection: SQLiteConnection) async throws -> String {
+        let rows = try await connection.query("SELECT revision FROM \(table) WHERE key = ? AND (expiry IS NULL OR expiry > ?)",
+                                              [.text(key), .integer(SQLiteInt64(now))])
+        let current = rows.first?.column("revision")?.integer
+        switch (condition, current) {
+        case (.ifAbsent, let revision?): return "'\(key)' exists (revision \(revision))"
+        case (.ifRevision(let expected), let revision?): return "'\(key)' is at revision \(revision), not \(expected)"
+        case (.ifRevision(let expected), nil): return "'\(key)' does not exist (expected revision \(expected))"
+        default: return "the condition on '\(key)' failed"
+        }
+    }
+
+    /// `error` as a ``StoreError``: SQLite's corruption errors are `malformed`, its other errors `unavailable`.
+    static func storeError(_ error: any Error, path: String) -> any Error {
+        if error is StoreError || error is CancellationError { return error }
+        if let sqlite = error as? SQLiteError {
+            switch sqlite.reason {
+            case .corrupt, .notADatabase, .corruptIndex, .corruptSequenceSchema, .corruptVirtualTable, .format:
+                return StoreError(.malformed, "\(path): \(sqlite.message)")
+            default:
+                return StoreError(.unavailable, "\(path): \(sqlite.message) (\(sqlite.reason))")
+            }
+        }
+        return StoreError(.unavailable, "\(path): \(error)")
+    }
+}
