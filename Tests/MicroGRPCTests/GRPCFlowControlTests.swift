@@ -12,9 +12,9 @@ extension GRPCTransportSuite {
     /// are answered meanwhile, and the stream completes once the window opens.
     @Suite struct GRPCFlowControlTests {
         static let messages = 20_000
-        /// Messages a stream may hold for a caller that grants no window. The gate lets a writer pass
-        /// with up to two fences' worth (2 × 64) buffered; without it the stream channel alone takes
-        /// 8 KiB of payload (over 500 of these 16-byte messages) and the writer runs ahead of that.
+        /// Messages a stream may hold for a caller that grants no window. The gate lets a writer go on
+        /// with up to about three fences' worth (3 × 64) buffered; without it the stream channel alone
+        /// takes 8 KiB of payload (over 500 of these 16-byte messages) and the writer runs ahead of that.
         static let bound = 400
 
         @Test func serverStreamWaitsForTheCallersWindow() async throws {

@@ -13,13 +13,15 @@ import NIOHTTP2
 /// - the stream channel turns unwritable at 8 KiB of payload waiting for the window, whatever the
 ///   number of messages: 8 KiB of small messages is hundreds of DATA frames, each held with its buffers.
 ///
-/// So the writer passes a fence every ``fenceMessages`` messages or ``fenceBytes`` bytes: a task on
-/// the stream's event loop, which runs after the writes queued before it, and lets the writer go on
-/// once the stream is writable and fewer than ``maxOutstandingFrames`` of its DATA frames wait to be
-/// written to the socket (or the stream closed). From a stream's first fence on, the gate follows its
-/// DATA frames out (every ``markInterval``-th carries a promise; frames leave in order). A stream then
-/// holds at most about two fences' worth of messages, and 8 KiB plus one fence's bytes, beyond what
-/// the caller's window lets out. Unary calls and short streams never reach a fence and cost nothing.
+/// So the writer posts a fence every ``fenceMessages`` messages or ``fenceBytes`` bytes: a task on the
+/// stream's event loop, which runs after the writes queued before it and passes once the stream is
+/// writable and fewer than ``maxOutstandingFrames`` of its DATA frames wait to be written to the socket
+/// (or the stream closed). At each fence the writer waits for the one before to pass, so the loop works
+/// through one fence's messages while the handler produces the next. From a stream's first fence on,
+/// the gate follows its DATA frames out (every ``markInterval``-th carries a promise; frames leave in
+/// order). A stream then holds at most about three fences' worth of messages (and 8 KiB plus two
+/// fences' bytes) beyond what the caller's window lets out. Unary calls and short streams never reach a
+/// fence and cost nothing.
 final class GRPCStreamGate: ChannelDuplexHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -27,9 +29,9 @@ final class GRPCStreamGate: ChannelDuplexHandler, RemovableChannelHandler, Senda
 
     /// Messages written between fences.
     static let fenceMessages = 64
-    /// Bytes written between fences (a larger message passes a fence on its own).
+    /// Bytes written between fences (a larger message makes a fence on its own).
     static let fenceBytes = 32 << 10
-    /// DATA frames that may wait to be written to the socket when the writer passes a fence.
+    /// DATA frames that may wait to be written to the socket when a fence passes.
     static let maxOutstandingFrames = 64
     /// Every this many DATA frames one carries a promise that tells the gate they went out.
     static let markInterval = 8
@@ -44,15 +46,25 @@ final class GRPCStreamGate: ChannelDuplexHandler, RemovableChannelHandler, Senda
         /// DATA frames written since tracking began, and how many of them are known to have gone out.
         var framesWritten = 0
         var framesDone = 0
-        var nextID: UInt64 = 0
-        /// Writers waiting at a fence, by fence.
-        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        /// The last fence posted.
+        var lastFence: UInt64 = 0
+        /// Fences that passed before their writer waited for them.
+        var passed: Set<UInt64> = []
         /// Fences the event loop reached while the stream took no more.
         var armed: Set<UInt64> = []
+        /// Writers waiting for a fence, by fence.
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         /// Fences whose writer was cancelled before it began to wait.
         var cancelled: Set<UInt64> = []
 
         var open: Bool { closed || writable && framesWritten - framesDone < GRPCStreamGate.maxOutstandingFrames }
+
+        /// Lets fence `id` pass: resumes its writer, or records it for the writer to find.
+        mutating func pass(_ id: UInt64) -> CheckedContinuation<Void, any Error>? {
+            if let waiter = waiters.removeValue(forKey: id) { return waiter }
+            passed.insert(id)
+            return nil
+        }
     }
 
     private let eventLoop: any EventLoop
@@ -64,38 +76,39 @@ final class GRPCStreamGate: ChannelDuplexHandler, RemovableChannelHandler, Senda
 
     // MARK: The writer's side
 
-    /// Counts a message just written; past a fence's worth since the last fence, returns once the
-    /// stream has taken in everything written before and takes more (or closed). Throws
-    /// `CancellationError` when the writing task is cancelled while it waits.
+    /// Counts a message just written; past a fence's worth since the last fence, posts a fence and
+    /// returns once the fence before it passed (or the stream closed). Throws `CancellationError` when
+    /// the writing task is cancelled while it waits.
     func wrote(bytes: Int) async throws {
-        let fence = state.withLockedValue { s -> Bool in
+        let fences = state.withLockedValue { s -> (post: UInt64, previous: UInt64)? in
             s.unfencedMessages += 1
             s.unfencedBytes += bytes
-            guard s.unfencedMessages >= Self.fenceMessages || s.unfencedBytes >= Self.fenceBytes else { return false }
+            guard s.unfencedMessages >= Self.fenceMessages || s.unfencedBytes >= Self.fenceBytes else { return nil }
             s.unfencedMessages = 0
             s.unfencedBytes = 0
-            return true
+            s.lastFence += 1
+            return (s.lastFence, s.lastFence - 1)
         }
-        if fence { try await waitAtFence() }
+        guard let fences else { return }
+        eventLoop.execute { self.reached(fences.post) }
+        if fences.previous > 0 { try await waitFor(fences.previous) }
     }
 
-    private func waitAtFence() async throws {
-        let id = state.withLockedValue { s -> UInt64 in
-            s.nextID += 1
-            return s.nextID
-        }
+    private func waitFor(_ id: UInt64) async throws {
+        let done = state.withLockedValue { s in s.passed.remove(id) != nil || s.closed }
+        if done { return }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome = state.withLockedValue { s -> Result<Bool, CancellationError> in
                     if s.cancelled.remove(id) != nil { return .failure(CancellationError()) }
-                    if s.closed { return .success(true) }
+                    if s.passed.remove(id) != nil || s.closed { return .success(true) }
                     s.waiters[id] = continuation
                     return .success(false)
                 }
                 switch outcome {
                 case .failure(let error): continuation.resume(throwing: error)
                 case .success(true): continuation.resume()
-                case .success(false): eventLoop.execute { self.reached(id) }
+                case .success(false): break  // `reached` or `update` resumes it
                 }
             }
         } onCancel: {
@@ -116,21 +129,22 @@ final class GRPCStreamGate: ChannelDuplexHandler, RemovableChannelHandler, Senda
     private func reached(_ id: UInt64) {
         let ready = state.withLockedValue { s -> CheckedContinuation<Void, any Error>? in
             s.tracking = true
-            guard s.waiters[id] != nil else { return nil }
-            if s.open { return s.waiters.removeValue(forKey: id) }
-            s.armed.insert(id)
-            return nil
+            guard s.open else {
+                s.armed.insert(id)
+                return nil
+            }
+            return s.pass(id)
         }
         ready?.resume()
     }
 
-    /// Applies a change on the event loop and lets armed writers go when the stream takes more.
+    /// Applies a change on the event loop and lets armed fences pass when the stream takes more.
     private func update(_ change: (inout State) -> Void) {
         let ready = state.withLockedValue { s -> [CheckedContinuation<Void, any Error>] in
             change(&s)
             guard s.open, !s.armed.isEmpty else { return [] }
             defer { s.armed = [] }
-            return s.armed.compactMap { s.waiters.removeValue(forKey: $0) }
+            return s.armed.compactMap { s.pass($0) }
         }
         for waiter in ready { waiter.resume() }
     }
