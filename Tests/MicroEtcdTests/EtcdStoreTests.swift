@@ -1,5 +1,8 @@
 @testable import EtcdClient
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MicroCore
 @testable import MicroEtcd
 import MicroTestSupport
@@ -56,22 +59,23 @@ import Testing
         #expect(raw.lease == 0, "no TTL, no lease")
         #expect(raw.value.starts(with: EtcdStoreValue.magic) && Array(raw.value.suffix(2)) == Array("hi".utf8), "\(raw.value)")
 
-        // A TTL write has a lease of its own; replacing the record revokes it, and so does a delete.
+        // TTL writes share a lease per rounded TTL (revoking it by hand only makes the next write take another).
         try await store.write("short", bytes: [1], ttl: .seconds(30))
-        let first = try #require(try await store.client.get("/micro/store/micro/micro/short")).lease
-        #expect(first != 0)
-        #expect(try await store.client.leaseTimeToLive(first) ?? 0 > 0)
-        try await store.write("short", bytes: [2], ttl: .seconds(30))
-        let second = try #require(try await store.client.get("/micro/store/micro/micro/short")).lease
-        #expect(second != 0 && second != first)
-        #expect(try await store.client.leaseTimeToLive(first) == nil, "the replaced record's lease is revoked")
+        try await store.write("other", bytes: [1], ttl: .milliseconds(29_500))
+        let lease = try #require(try await store.client.get("/micro/store/micro/micro/short")).lease
+        #expect(lease != 0)
+        #expect(try await store.client.get("/micro/store/micro/micro/other")?.lease == lease, "the same rounded TTL shares the lease")
+        #expect(try await store.client.leaseTimeToLive(lease) ?? 0 > 30, "the lease outlives the record")
+        try await store.write("long", bytes: [1], ttl: .seconds(300))
+        #expect(try await store.client.get("/micro/store/micro/micro/long")?.lease ?? lease != lease, "another TTL, another lease")
         try await store.write("short", bytes: [3])
-        #expect(try await store.client.get("/micro/store/micro/micro/short")?.lease == 0)
-        #expect(try await store.client.leaseTimeToLive(second) == nil, "rewritten without TTL: the lease is revoked")
-        try await store.write("short", bytes: [4], ttl: .seconds(30))
-        let third = try #require(try await store.client.get("/micro/store/micro/micro/short")).lease
-        #expect(try await store.delete("short"))
-        #expect(try await store.client.leaseTimeToLive(third) == nil, "a delete revokes the lease")
+        #expect(try await store.client.get("/micro/store/micro/micro/short")?.lease == 0, "rewritten without TTL: no lease")
+        try await store.client.revokeLease(lease)
+        #expect(try await store.read("other") == nil, "revoking the lease removed the record")
+        try await store.write("again", bytes: [1], ttl: .seconds(30))
+        let renewed = try #require(try await store.client.get("/micro/store/micro/micro/again")).lease
+        #expect(renewed != 0 && renewed != lease, "a lease etcd lost is replaced")
+        #expect(EtcdStoreLeases.seconds(for: .milliseconds(200)) == 3 && EtcdStoreLeases.seconds(for: .seconds(800)) == 900)
 
         // etcd removes an expired record itself once its lease runs out; reads stopped returning it before.
         try await store.write("gone", bytes: [1], ttl: .milliseconds(200))
@@ -149,11 +153,38 @@ import Testing
         etcd.stop()
     }
 
+    /// Runs every kind of store operation at once while etcd cannot answer: each must fail with
+    /// `unavailable`, within the operation timeout (3 s) plus a margin.
+    static func expectEveryOperationUnavailable(_ store: EtcdStore, _ phase: String, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let operations: [(String, @Sendable () async throws -> Void)] = [
+            ("read", { _ = try await store.read("before") }),
+            ("prefix read", { _ = try await store.read(prefix: "w") }),
+            ("list", { _ = try await store.list() }),
+            ("write", { try await store.write("down", bytes: [1]) }),
+            ("write with TTL", { try await store.write("down-ttl", bytes: [1], ttl: .seconds(5)) }),
+            ("ifAbsent write", { try await store.write("down-new", bytes: [1], condition: .ifAbsent) }),
+            // Not of "before": a request a frozen etcd queued runs when it thaws, though the caller was told `unavailable`.
+            ("delete", { _ = try await store.delete("down") }),
+            ("delete ifRevision", { _ = try await store.delete("down", ifRevision: 1) }),
+        ]
+        await withTaskGroup(of: Void.self) { group in
+            for (what, operation) in operations {
+                group.addTask {
+                    let start = ContinuousClock.now
+                    await Self.expectStoreError(.unavailable, "\(what) while etcd is \(phase)", sourceLocation: sourceLocation) { try await operation() }
+                    let elapsed = ContinuousClock.now - start
+                    #expect(elapsed < .seconds(5), "\(what) while etcd is \(phase) gave up after \(elapsed)", sourceLocation: sourceLocation)
+                }
+            }
+        }
+    }
+
     @Test func etcdStoppedMidOperationIsUnavailableWithinTheTimeoutAndWorksAgainAfterARestart() async throws {
         let etcd = try await EtcdProcess()
         let store = try Self.store(etcd, operationTimeout: .seconds(3))
         try await store.write("before", bytes: [1])
-        // Writers keep writing while etcd is killed: every failure is a typed `unavailable`, in time.
+        // Writers keep writing while etcd freezes, thaws, is killed and restarts: every failure is a
+        // typed `unavailable`, in time, and every acknowledged write is there at the end.
         let acknowledged = Box<[String]>([])
         let failures = Box<[Failure]>([])
         let writers = (0..<4).map { w in
@@ -167,6 +198,7 @@ import Testing
                                               condition: i % 3 == 0 ? .ifAbsent : .always)
                         acknowledged.withLock { $0.append(key) }
                     } catch {
+                        if Task.isCancelled { break }
                         let elapsed = ContinuousClock.now - start
                         let typed = (error as? StoreError)?.code == .unavailable
                         failures.withLock { $0.append(Failure(error: "\(error)", elapsed: elapsed, typed: typed)) }
@@ -176,36 +208,34 @@ import Testing
                 }
             }
         }
-        #expect(await EtcdTest.eventually { acknowledged.get.count >= 20 })
-        etcd.kill()
-        #expect(await EtcdTest.eventually(.seconds(10)) { failures.get.count >= 4 }, "writers fail while etcd is down")
-
-        // Every kind of operation fails typed, within the operation timeout plus a margin.
-        let operations: [(String, @Sendable () async throws -> Void)] = [
-            ("read", { _ = try await store.read("before") }),
-            ("prefix read", { _ = try await store.read(prefix: "w") }),
-            ("list", { _ = try await store.list() }),
-            ("write", { try await store.write("down", bytes: [1]) }),
-            ("write with TTL", { try await store.write("down", bytes: [1], ttl: .seconds(5)) }),
-            ("ifAbsent write", { try await store.write("down", bytes: [1], condition: .ifAbsent) }),
-            ("delete", { try await store.delete("before") }),
-            ("delete ifRevision", { try await store.delete("before", ifRevision: 1) }),
-        ]
-        for (what, operation) in operations {
-            let start = ContinuousClock.now
-            await Self.expectStoreError(.unavailable, "\(what) while etcd is down") { try await operation() }
-            #expect(ContinuousClock.now - start < .seconds(5), "\(what) gave up in \(ContinuousClock.now - start)")
+        func writersGoOn(_ what: Comment) async {
+            let settled = acknowledged.get.count
+            #expect(await EtcdTest.eventually(.seconds(15)) { acknowledged.get.count >= settled + 20 }, what)
         }
+        await writersGoOn("the writers started")
 
+        // Frozen (SIGSTOP): connections stay open and nothing answers, so the timeouts decide.
+        let pid = try #require(etcd.pid())
+        Glibc.kill(pid, SIGSTOP)
+        let frozenFailures = failures.get.count
+        #expect(await EtcdTest.eventually(.seconds(10)) { failures.get.count >= frozenFailures + 4 }, "writers fail while etcd is frozen")
+        await Self.expectEveryOperationUnavailable(store, "frozen")
+        Glibc.kill(pid, SIGCONT)
+        await writersGoOn("the writers went on after etcd thawed")
+
+        // Killed (SIGKILL): connections are refused until it restarts on the same port and data.
+        etcd.kill()
+        let killedFailures = failures.get.count
+        #expect(await EtcdTest.eventually(.seconds(10)) { failures.get.count >= killedFailures + 4 }, "writers fail while etcd is down")
+        await Self.expectEveryOperationUnavailable(store, "down")
         try await etcd.restart()
         #expect(await EtcdTest.eventually(.seconds(15)) { (try? await store.write("after", bytes: [2])) != nil }, "writes work again")
-        let settled = acknowledged.get.count
-        #expect(await EtcdTest.eventually(.seconds(10)) { acknowledged.get.count >= settled + 20 }, "the writers went on")
+        await writersGoOn("the writers went on after etcd restarted")
         for writer in writers { writer.cancel() }
         for writer in writers { await writer.value }
 
         let failed = failures.get
-        #expect(failed.allSatisfy(\.typed), "\(failed.filter { !$0.typed }.map(\.error))")
+        #expect(failed.allSatisfy { $0.typed }, "\(failed.filter { !$0.typed }.map(\.error))")
         #expect(failed.allSatisfy { $0.elapsed < .seconds(5) }, "\(failed.map(\.elapsed))")
         // Every acknowledged write is there (etcd syncs its log before answering).
         let stored = Set(try await store.list(prefix: "w"))

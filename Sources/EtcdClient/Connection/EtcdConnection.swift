@@ -258,6 +258,8 @@ public final class EtcdConnection: Sendable {
         public var watches: Int
         /// How often the client moved to another member.
         public var failovers: Int
+        /// How often a connection was replaced because it carried ``EtcdConfiguration/connectionCallBudget`` requests.
+        public var connectionRotations: Int
         /// The member in use.
         public var activeEndpoint: EtcdEndpoint
     }
@@ -267,7 +269,7 @@ public final class EtcdConnection: Sendable {
         let k = leaseKeeper.streams, w = watcher.streams
         return Statistics(keepAliveStreamsOpened: k.opened, keepAliveStreamOpen: k.active, keptLeases: leaseKeeper.keptLeases,
                           watchStreamsOpened: w.opened, watchStreamOpen: w.active, watches: watcher.count,
-                          failovers: members.failovers, activeEndpoint: members.activeEndpoint)
+                          failovers: members.failovers, connectionRotations: members.rotations, activeEndpoint: members.activeEndpoint)
     }
 
     /// The member in use.
@@ -284,7 +286,7 @@ public final class EtcdConnection: Sendable {
         let maxAttempts = max(3, configuration.endpoints.count * 2 + 1)
         while true {
             if Task.isCancelled { throw EtcdError(.cancelled, "\(what) cancelled") }
-            let member = try members.current()
+            let member = try members.current(request: true)
             let remaining = configuration.operationTimeout - (ContinuousClock.now - start)
             var options = CallOptions.defaults
             // During a failover a member may hold a write for a leader that is gone: give up on it sooner.

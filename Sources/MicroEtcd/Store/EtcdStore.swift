@@ -12,11 +12,10 @@ import MicroCore
 ///   `create_revision` with 0 (or, over an expired record etcd still holds, that record's
 ///   `mod_revision`). The key is read first to check the record is live; a record that expires between
 ///   that read and the transaction (one round trip) may still be matched.
-/// - TTL: a write with a TTL attaches the key to a lease of its own (the TTL rounded up to seconds;
-///   etcd may grant more), revoked when the record is replaced or deleted, so etcd removes the key once
-///   it expires. The expiry is also stored with the value and every read filters on it, so a record
-///   is never returned past its expiry, before etcd's lease runs out (etcd's minimum lease is about
-///   1.5 election timeouts).
+/// - TTL: a write with a TTL attaches the key to a lease shared by the writes of about the same TTL
+///   (`EtcdStoreLeases`: the TTL rounded up to seconds plus a slack of at least 2 s), so etcd removes
+///   the key a little after it expires. The expiry is also stored with the value and every read
+///   filters on it, so a record is never returned past its expiry, whenever etcd's lease runs out.
 /// - Prefix reads and lists are etcd range reads of the prefix at one revision, in etcd's key order
 ///   (ascending bytes), page by page (``EtcdStoreConfiguration/pageSize``); the suffix, the expiry,
 ///   the offset and the limit are applied here, in that order.
@@ -31,17 +30,14 @@ public final class EtcdStore: Store {
     private let backend: EtcdStoreBackend
     private let keyspace: EtcdStoreKeyspace
 
-    /// The longest lease etcd grants (its `MaxLeaseTTL`, about 285 years); a longer TTL gets that lease.
-    static let maxLeaseSeconds: Int64 = 9_000_000_000
-
     /// A store on `client`, which others may share; ``shutdown()`` leaves it open.
-    public init(client: EtcdConnection, configuration: EtcdStoreConfiguration = EtcdStoreConfiguration(), scope: StoreScope = .default,
+    public convenience init(client: EtcdConnection, configuration: EtcdStoreConfiguration = EtcdStoreConfiguration(), scope: StoreScope = .default,
                 logger: Logger = Logger(label: "micro.store.etcd")) {
         self.init(backend: EtcdStoreBackend(client: client, ownsClient: false, configuration: configuration, logger: logger), scope: scope)
     }
 
     /// A store with a client of its own on `etcd`'s members, closed by ``shutdown()``.
-    public init(etcd: EtcdConfiguration, configuration: EtcdStoreConfiguration = EtcdStoreConfiguration(), scope: StoreScope = .default,
+    public convenience init(etcd: EtcdConfiguration, configuration: EtcdStoreConfiguration = EtcdStoreConfiguration(), scope: StoreScope = .default,
                 logger: Logger = Logger(label: "micro.store.etcd")) throws {
         let client = try EtcdConnection(configuration: etcd, logger: logger)
         self.init(backend: EtcdStoreBackend(client: client, ownsClient: true, configuration: configuration, logger: logger), scope: scope)
@@ -76,7 +72,7 @@ public final class EtcdStore: Store {
     }
 
     /// Closes the store for every scope; a client of its own is shut down. Leases of records with a TTL
-    /// stay: etcd removes those records when they expire.
+    /// stay: etcd removes those records after they expire.
     public func shutdown() async {
         await backend.close()
     }
@@ -184,7 +180,6 @@ public final class EtcdStore: Store {
                 attempt += 1
                 // A condition is a comparison in the write's transaction, after a read that checks the record is live.
                 var compare: EtcdCompare?
-                var replacedLease: Int64 = 0
                 var overExpired = false
                 switch write.condition {
                 case .always:
@@ -195,7 +190,6 @@ public final class EtcdStore: Store {
                             throw StoreError(.conflict, "'\(printable)' exists (revision \(kv.modRevision))")
                         }
                         compare = EtcdCompare(etcdKey, .modRevision(kv.modRevision), .equal)
-                        replacedLease = kv.lease
                         overExpired = true
                     } else {
                         compare = .absent(etcdKey)
@@ -208,32 +202,35 @@ public final class EtcdStore: Store {
                         throw StoreError(.conflict, "'\(printable)' is at revision \(kv.modRevision), not \(expected)")
                     }
                     compare = EtcdCompare(etcdKey, .modRevision(kv.modRevision), .equal)
-                    replacedLease = kv.lease
                 }
 
-                let now = StoreClock.nowMilliseconds()
-                let envelope = EtcdStoreValue(value: write.value, metadata: write.metadata, expiry: write.expiryMilliseconds(now: now)).encoded()
-                let lease = try await grantLease(write.ttl)
+                var lease: Int64 = 0
+                if let ttl = write.ttl { lease = try await backend.leases.lease(for: ttl, client: backend.client) }
+                // The expiry counts from after the lease was granted, so the lease outlives the record.
+                let expiry = write.expiryMilliseconds(now: StoreClock.nowMilliseconds())
+                let envelope = EtcdStoreValue(value: write.value, metadata: write.metadata, expiry: expiry).encoded()
                 let revision: Int64
-                if let compare {
-                    // Not retried on another member: a transaction whose answer was lost may have been applied.
-                    let result = try await backend.client.txn(EtcdTxn(compare: [compare], success: [.put(etcdKey, envelope, lease: lease)]))
-                    guard result.succeeded else {
-                        if lease != 0 { await revoke(lease) }
-                        // The expired record etcd held may have gone meanwhile (its lease ran out): look again.
-                        if overExpired, attempt < 3 { continue }
-                        throw StoreError(.conflict, write.condition == .ifAbsent
-                            ? "'\(printable)' was written by someone else meanwhile"
-                            : "'\(printable)' was written or deleted by someone else meanwhile")
+                do {
+                    if let compare {
+                        // Not retried on another member: a transaction whose answer was lost may have been applied.
+                        let result = try await backend.client.txn(EtcdTxn(compare: [compare], success: [.put(etcdKey, envelope, lease: lease)]))
+                        guard result.succeeded else {
+                            // The expired record etcd held may have gone meanwhile (its lease ran out): look again.
+                            if overExpired, attempt < 3 { continue }
+                            throw StoreError(.conflict, write.condition == .ifAbsent
+                                ? "'\(printable)' was written by someone else meanwhile"
+                                : "'\(printable)' was written or deleted by someone else meanwhile")
+                        }
+                        revision = result.revision
+                    } else {
+                        revision = try await backend.client.put(etcdKey, value: envelope, lease: lease).revision
                     }
-                    revision = result.revision
-                } else {
-                    // A failed put keeps its lease: the put may have landed, and the lease ends with the TTL anyway.
-                    let result = try await backend.client.put(etcdKey, value: envelope, lease: lease, prevKV: true)
-                    revision = result.revision
-                    replacedLease = result.previous?.lease ?? 0
+                } catch let error as EtcdError where error.code == .leaseNotFound && lease != 0 && attempt < 3 {
+                    // etcd lost the shared lease (revoked by hand, or held past its end): take a new one.
+                    backend.logger.debug("etcd lost a store lease, granting another", metadata: ["lease": "\(lease)"])
+                    backend.leases.forget(lease)
+                    continue
                 }
-                if replacedLease != 0, replacedLease != lease { await revoke(replacedLease) }
                 guard revision > 0 else { throw StoreError(.malformed, "etcd answered the write of '\(printable)' with revision \(revision)") }
                 return UInt64(revision)
             }
@@ -255,13 +252,11 @@ public final class EtcdStore: Store {
                 let result = try await backend.client.txn(EtcdTxn(compare: [EtcdCompare(etcdKey, .modRevision(kv.modRevision), .equal)],
                                                                   success: [.delete(.key(etcdKey))]))
                 guard result.succeeded else { throw StoreError(.conflict, "'\(printable)' was written or deleted by someone else meanwhile") }
-                if kv.lease != 0 { await revoke(kv.lease) }
                 return true
             }
             let result = try await backend.client.delete(.key(etcdKey), prevKV: true)
             guard result.deleted > 0 else { return false }
             guard let previous = result.previous.first else { return true }
-            if previous.lease != 0 { await revoke(previous.lease) }
             // What was not a record is gone now: the delete did what was asked.
             guard let value = try? EtcdStoreValue.decode(previous.value, key: key) else { return true }
             return value.isLive(at: StoreClock.nowMilliseconds())
@@ -277,23 +272,6 @@ public final class EtcdStore: Store {
             return try await body()
         } catch {
             throw StoreError.etcd(error, "\(operation) in \(scope)")
-        }
-    }
-
-    /// A lease of its own for a write with `ttl` (0: none).
-    private func grantLease(_ ttl: Duration?) async throws -> Int64 {
-        guard let ttl else { return 0 }
-        return try await backend.client.grantLease(ttl: min(ttl, .seconds(Self.maxLeaseSeconds))).id
-    }
-
-    /// Revokes the lease of a record that was replaced or deleted (it holds nothing else); a failure
-    /// only leaves it to run out.
-    private func revoke(_ lease: Int64) async {
-        do {
-            try await backend.client.revokeLease(lease)
-        } catch {
-            backend.logger.debug("revoking the lease of a replaced etcd store record failed; it runs out by itself",
-                                 metadata: ["lease": "\(lease)", "error": "\(error)"])
         }
     }
 

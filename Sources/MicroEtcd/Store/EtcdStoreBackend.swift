@@ -9,6 +9,8 @@ final class EtcdStoreBackend: Sendable {
     let client: EtcdConnection
     let configuration: EtcdStoreConfiguration
     let logger: Logger
+    /// The leases of TTL writes, shared by every scope.
+    let leases = EtcdStoreLeases()
     private let ownsClient: Bool
     private let closed = Mutex(false)
 
