@@ -9,6 +9,9 @@ import Logging
 /// - Requests go to one member at a time. When it cannot serve them (connection refused or lost, no
 ///   leader, a timeout) the request is tried again on the next member, with a short backoff, until
 ///   ``EtcdConfiguration/operationTimeout``; the client stays on the member that answered.
+/// - A connection carries at most ``EtcdConfiguration/connectionCallBudget`` requests per 30 s; the
+///   next one opens a fresh connection to the member and the old one closes when its work is done
+///   (etcd's flow-control PINGs would otherwise get the connection closed under its requests).
 /// - Leases are kept alive over ONE `LeaseKeepAlive` stream per client, however many there are
 ///   (``keepAlive(lease:ttl:onLost:)``, ``refreshLease(_:)``).
 /// - Watches share ONE `Watch` stream per client; after a failover each resumes from the revision after

@@ -22,7 +22,8 @@ import MicroCore
 /// - What etcd holds is untrusted: a value that is not an envelope, or a key under the prefix that is
 ///   not a valid key, fails a read or list with ``MicroCore/StoreError/Code/malformed``; a delete
 ///   removes it (and answers true). etcd out of reach is ``MicroCore/StoreError/Code/unavailable``
-///   once the client's `EtcdConfiguration/operationTimeout` has passed.
+///   within the client's `EtcdConfiguration/operationTimeout`; a write that fails so may or may not
+///   have been applied (a transaction whose answer was lost is not sent again).
 public final class EtcdStore: Store {
     /// Always `etcd`.
     public let name = "etcd"
