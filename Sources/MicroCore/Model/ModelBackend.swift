@@ -1,0 +1,37 @@
+/// A model's row as a backend returns it: the model's JSON and its revision.
+package struct ModelRow: Sendable {
+    /// The model's Codable form.
+    package var json: [UInt8]
+    /// The row's revision.
+    package var revision: UInt64
+
+    package init(json: [UInt8], revision: UInt64) {
+        self.json = json
+        self.revision = revision
+    }
+}
+
+/// How one store keeps one model's rows: on any ``Store`` as records and index records
+/// (``KeyValueModelBackend``), or natively (a SQL table). Arguments are validated by ``ModelStore``.
+package protocol ModelBackend: Sendable {
+    /// Adds a row; ``StoreError/Code/conflict`` when one with its key exists.
+    func create(key: ModelValue, values: [String: ModelValue], json: [UInt8]) async throws -> UInt64
+    /// The row with `key`, nil when there is none.
+    func read(key: ModelValue) async throws -> ModelRow?
+    /// Replaces a row; ``StoreError/Code/notFound`` when there is none, ``StoreError/Code/conflict``
+    /// when `ifRevision` is given and the row's revision is another.
+    func update(key: ModelValue, values: [String: ModelValue], json: [UInt8], ifRevision: UInt64?) async throws -> UInt64
+    /// Deletes a row: false when there was none (``StoreError/Code/conflict`` then, or for another
+    /// revision, when `ifRevision` is given).
+    func delete(key: ModelValue, ifRevision: UInt64?) async throws -> Bool
+    /// The rows `query` selects, in its order.
+    func list(_ query: ModelQuery) async throws -> [ModelRow]
+    /// How many rows meet every predicate.
+    func count(_ predicates: [ModelPredicate]) async throws -> Int
+}
+
+/// A store that keeps models natively rather than as key-value records (SQL backends).
+package protocol ModelBackendProvider {
+    /// The backend for a model laid out as `layout`, in this store's database.
+    func modelBackend(for layout: ModelLayout) throws -> any ModelBackend
+}
