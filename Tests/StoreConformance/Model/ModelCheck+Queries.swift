@@ -5,10 +5,16 @@ extension ModelCheck {
     /// 40 people with repeating ages, scores, names sharing prefixes, some nicknames.
     static func population() -> [Person] {
         let names = ["Ada", "Adam", "Al", "Alan", "Bea", "Ben", "cara", "Cleo", "Zoë", "Zoe\u{308}", "Émile", "Eve"]
-        return (0..<40).map { i in
-            Person(String(format: "p%03d", (i * 17) % 40), names[i % names.count], age: 18 + (i * 7) % 23, score: Double((i * 13) % 9) - 2.5,
-                   active: i % 3 != 0, role: i % 4 == 0 ? .admin : .member, nickname: i % 5 == 0 ? nil : "n\(i % 4)")
+        var people: [Person] = []
+        for i in 0..<40 {
+            let id = String(format: "p%03d", (i * 17) % 40)
+            let age: Int = 18 + (i * 7) % 23
+            let score: Double = Double((i * 13) % 9) - 2.5
+            let role: Person.Role = i % 4 == 0 ? .admin : .member
+            let nickname: String? = i % 5 == 0 ? nil : "n\(i % 4)"
+            people.append(Person(id, names[i % names.count], age: age, score: score, active: i % 3 != 0, role: role, nickname: nickname))
         }
+        return people
     }
 
     static func byKey(_ people: [Person]) -> [String] {
