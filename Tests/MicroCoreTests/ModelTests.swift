@@ -26,6 +26,7 @@ private final class FaultyStore: Store, @unchecked Sendable {
     let base: any Store
     private let lock = NSLock()
     private var failing: (@Sendable (Operation, String) -> Bool)?
+    private var reads: [String] = []
 
     init(_ base: any Store) { self.base = base }
 
@@ -36,6 +37,15 @@ private final class FaultyStore: Store, @unchecked Sendable {
     /// From now on, fails every operation `rule` picks (nil: none).
     func fail(when rule: (@Sendable (Operation, String) -> Bool)?) {
         lock.withLock { failing = rule }
+    }
+
+    /// Every read since the last call: `key` for a read by key, `prefix*` for a prefix read.
+    func takeReads() -> [String] {
+        lock.withLock { defer { reads = [] }; return reads }
+    }
+
+    fileprivate func noteRead(_ what: String) {
+        lock.withLock { reads.append(what) }
     }
 
     private func check(_ operation: Operation, _ key: String) throws {
@@ -71,8 +81,14 @@ private final class FaultyStore: Store, @unchecked Sendable {
         var scope: StoreScope { store.scope }
         var limits: StoreLimits { store.limits }
         func scoped(_ scope: StoreScope) -> any Store { parent.scoped(scope) }
-        func read(_ key: String) async throws -> StoreRecord? { try await store.base.read(key) }
-        func read(_ query: StoreQuery) async throws -> [StoreRecord] { try await store.base.read(query) }
+        func read(_ key: String) async throws -> StoreRecord? {
+            parent.noteRead(key)
+            return try await store.base.read(key)
+        }
+        func read(_ query: StoreQuery) async throws -> [StoreRecord] {
+            parent.noteRead(query.prefix + "*")
+            return try await store.base.read(query)
+        }
         func list(_ query: StoreQuery) async throws -> [String] { try await store.base.list(query) }
         func write(_ write: StoreWrite) async throws -> UInt64 {
             try parent.check(.write, write.key)
@@ -134,6 +150,8 @@ private final class FaultyStore: Store, @unchecked Sendable {
         owners["a2"] = nil
         balances["a2"] = nil
         faulty.fail(when: nil)
+        let ownerRecords = try await faulty.scoped(table: "accounts").list(prefix: "i/owner/")
+        #expect(ownerRecords.count > owners.count, "stale index records were left: \(ownerRecords)")
         try await expectQueries(accounts, owners: owners, balances: balances)   // stale records for ann/100 and bob/50 skipped
 
         // 3. Updates after the faults keep working, and stale records of a value stay harmless when it comes back.
@@ -142,6 +160,22 @@ private final class FaultyStore: Store, @unchecked Sendable {
         balances["a1"] = 100
         try await expectQueries(accounts, owners: owners, balances: balances)
         #expect(try await accounts.list(where: [\.owner == "ann"]).count == 2)   // a1 once, though two index records lead to it
+    }
+
+    @Test func indexedQueriesReadOnlyTheRowsTheIndexNames() async throws {
+        let faulty = FaultyStore(MemoryStore())
+        let accounts = faulty.model(Account.self)
+        for i in 0..<100 { try await accounts.create(Account(id: String(format: "a%03d", i), owner: "o\(i % 10)", balance: i)) }
+        _ = try await accounts.count(where: [\.owner == "o0"])   // the first indexed query records the indexes as complete (one scan)
+        _ = faulty.takeReads()
+        #expect(try await accounts.list(where: [\.owner == "o3"]).count == 10)
+        var reads = faulty.takeReads()
+        #expect(!reads.contains("r/*") && reads.filter { $0.hasPrefix("r/") }.count == 10, "\(reads)")
+        #expect(try await accounts.list(where: [\.balance >= 40, \.balance < 45]).map(\.value.id) == ["a040", "a041", "a042", "a043", "a044"])
+        reads = faulty.takeReads()
+        #expect(!reads.contains("r/*") && reads.filter { $0.hasPrefix("r/") }.count == 5, "\(reads)")
+        #expect(try await accounts.count(where: [\.owner != "o3"]) == 90)
+        #expect(faulty.takeReads().contains("r/*"), "!= reads every row")
     }
 
     @Test func anIndexDeclaredLaterIsFilledFromTheRows() async throws {

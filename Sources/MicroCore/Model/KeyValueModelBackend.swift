@@ -222,8 +222,15 @@ package struct KeyValueModelBackend: ModelBackend {
             case .prefix:
                 let prefix = base + ModelIndexEncoding.stringPrefix(p.value.stringValue)
                 narrow(lower: prefix, upper: StoreKey.upperBound(ofPrefix: prefix))
+            case .greater where isExact(p.value, field):
+                // Past every index record of the value itself.
+                let exact = base + ModelIndexEncoding.encode(p.value, as: field.kind)
+                narrow(lower: StoreKey.upperBound(ofPrefix: exact) ?? exact, upper: nil)
             case .greater, .greaterOrEqual:
                 narrow(lower: base + ModelIndexEncoding.lowerBound(p.value, as: field.kind), upper: nil)
+            case .less where isExact(p.value, field):
+                // Before every index record of the value itself.
+                narrow(lower: base + ModelIndexEncoding.tag(field.kind), upper: base + ModelIndexEncoding.encode(p.value, as: field.kind))
             case .less, .lessOrEqual:
                 narrow(lower: base + ModelIndexEncoding.tag(field.kind),
                        upper: StoreKey.upperBound(ofPrefix: base + ModelIndexEncoding.upperPrefix(p.value, as: field.kind)))
@@ -241,6 +248,16 @@ package struct KeyValueModelBackend: ModelBackend {
             if seen.insert(target).inserted { keys.append(target) }
         }
         return keys
+    }
+
+    /// Whether `value` has the one encoding a field's equal values have (not an integer field compared
+    /// with a fraction, not a string the index cuts), so a strict bound can exclude the value's records.
+    private func isExact(_ value: ModelValue, _ field: ModelLayout.Field) -> Bool {
+        switch (field.kind, value) {
+        case (.int, .int), (.double, .double), (.bool, .bool): return true
+        case (.string, .string): return !value.isTruncatedInIndex
+        default: return false
+        }
     }
 
     /// The record naming the indexes every row has entries in (comma-separated field names).
