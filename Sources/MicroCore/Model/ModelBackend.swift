@@ -1,16 +1,3 @@
-/// A model's row as a backend returns it: the model's JSON and its revision.
-package struct ModelRow: Sendable {
-    /// The model's Codable form.
-    package var json: [UInt8]
-    /// The row's revision.
-    package var revision: UInt64
-
-    package init(json: [UInt8], revision: UInt64) {
-        self.json = json
-        self.revision = revision
-    }
-}
-
 /// How one store keeps one model's rows: on any ``Store`` as records and index records
 /// (``KeyValueModelBackend``), or natively (a SQL table). Arguments are validated by ``ModelStore``.
 package protocol ModelBackend: Sendable {
@@ -28,10 +15,4 @@ package protocol ModelBackend: Sendable {
     func list(_ query: ModelQuery) async throws -> [ModelRow]
     /// How many rows meet every predicate.
     func count(_ predicates: [ModelPredicate]) async throws -> Int
-}
-
-/// A store that keeps models natively rather than as key-value records (SQL backends).
-package protocol ModelBackendProvider {
-    /// The backend for a model laid out as `layout`, in this store's database.
-    func modelBackend(for layout: ModelLayout) throws -> any ModelBackend
 }
