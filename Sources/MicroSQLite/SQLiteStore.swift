@@ -17,7 +17,7 @@ public final class SQLiteStore: Store {
     /// Always `sqlite`.
     public let name = "sqlite"
     public let scope: StoreScope
-    private let files: SQLiteStoreFiles
+    let files: SQLiteStoreFiles
 
     /// A store whose databases live in `configuration.directory`, bound to `scope`. Nothing is opened
     /// until the first operation.
@@ -232,7 +232,7 @@ public final class SQLiteStore: Store {
         "\"store_\(table)\""
     }
 
-    private static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
+    static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
         let rows = try await connection.query("""
             UPDATE micro_store_sequence SET revision = revision + 1
             WHERE id = 1 AND typeof(revision) = 'integer' AND revision >= 0 RETURNING revision

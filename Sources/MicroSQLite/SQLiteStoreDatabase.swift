@@ -70,6 +70,25 @@ final class SQLiteStoreDatabase: Sendable {
         }
     }
 
+    /// Runs `body` on the writer connection holding the write lock, creating no store table (models
+    /// create their own).
+    func withWriterConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            try await body(try await openedWriter())
+        }
+    }
+
+    /// Runs `body` on the reader connection, opening the file first if needed.
+    func withReaderConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        if !state.withLockedValue({ $0.reader != nil }) {
+            try await withWriterConnection { _ in }
+        }
+        return try await readLock.withLock {
+            guard let reader = state.withLockedValue({ $0.closed ? nil : $0.reader }) else { throw Self.closedError }
+            return try await body(reader)
+        }
+    }
+
     /// Counts a write to `table`; every ``sweepEvery`` writes deletes its expired rows (through the
     /// expiry index). Call on the writer connection, holding the write lock.
     func noteWrite(table: String, on connection: SQLiteConnection) async {
