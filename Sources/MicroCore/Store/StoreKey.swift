@@ -62,7 +62,7 @@ public enum StoreKey {
     }
 
     /// `text` cut to 64 characters with control characters escaped, for error messages.
-    static func printable(_ text: String) -> String {
+    package static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(64) {
             if scalar.value < 0x20 || scalar.value == 0x7F {

@@ -108,7 +108,7 @@ public final class EtcdStore: Store {
         let etcdKey = keyspace.etcdKey(key)
         guard let kv = try await backend.client.get(etcdKey) else { return nil }
         guard kv.key.elementsEqual(etcdKey.utf8) else {
-            throw StoreError(.malformed, "etcd answered the key '\(EtcdStoreKeyspace.printable(kv.keyString))' for '\(EtcdStoreKeyspace.printable(etcdKey))'")
+            throw StoreError(.malformed, "etcd answered the key '\(StoreKey.printable(kv.keyString))' for '\(StoreKey.printable(etcdKey))'")
         }
         try Self.checkRevision(kv, key)
         return (kv, try EtcdStoreValue.decode(kv.value, key: key))
@@ -149,7 +149,7 @@ public final class EtcdStore: Store {
             let now = StoreClock.nowMilliseconds()
             for kv in page.kvs {
                 if let previous, !previous.lexicographicallyPrecedes(kv.key) {
-                    throw StoreError(.malformed, "etcd answered a range out of key order at '\(EtcdStoreKeyspace.printable(kv.keyString))'")
+                    throw StoreError(.malformed, "etcd answered a range out of key order at '\(StoreKey.printable(kv.keyString))'")
                 }
                 previous = kv.key
                 let key = try keyspace.storeKey(kv.key)
@@ -174,7 +174,7 @@ public final class EtcdStore: Store {
     public func write(_ write: StoreWrite) async throws -> UInt64 {
         try write.validate(limits)
         let etcdKey = keyspace.etcdKey(write.key)
-        let printable = EtcdStoreKeyspace.printable(write.key)
+        let printable = StoreKey.printable(write.key)
         return try await perform("write") {
             var attempt = 0
             while true {
@@ -241,7 +241,7 @@ public final class EtcdStore: Store {
     public func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool {
         try StoreKey.validate(key)
         let etcdKey = keyspace.etcdKey(key)
-        let printable = EtcdStoreKeyspace.printable(key)
+        let printable = StoreKey.printable(key)
         return try await perform("delete") {
             if let expected = ifRevision {
                 guard let (kv, value) = try await current(key), value.isLive(at: StoreClock.nowMilliseconds()) else {
@@ -278,7 +278,7 @@ public final class EtcdStore: Store {
 
     private static func checkRevision(_ kv: EtcdKeyValue, _ key: String) throws {
         guard kv.modRevision > 0 else {
-            throw StoreError(.malformed, "etcd answered '\(EtcdStoreKeyspace.printable(key))' with revision \(kv.modRevision)")
+            throw StoreError(.malformed, "etcd answered '\(StoreKey.printable(key))' with revision \(kv.modRevision)")
         }
     }
 

@@ -30,30 +30,17 @@ package struct EtcdStoreKeyspace: Sendable, Hashable {
     /// or is not a valid key (what etcd answers is untrusted).
     package func storeKey(_ etcdKey: [UInt8]) throws -> String {
         guard etcdKey.count > prefix.count, etcdKey.starts(with: prefix) else {
-            throw StoreError(.malformed, "etcd answered a key outside the store's scope: '\(Self.printable(String(decoding: etcdKey, as: UTF8.self)))'")
+            throw StoreError(.malformed, "etcd answered a key outside the store's scope: '\(StoreKey.printable(String(decoding: etcdKey, as: UTF8.self)))'")
         }
         let bytes = etcdKey[prefix.count...]
         guard let key = String(validating: bytes, as: UTF8.self) else {
-            throw StoreError(.malformed, "an etcd key of the store is not UTF-8: '\(Self.printable(String(decoding: bytes, as: UTF8.self)))'")
+            throw StoreError(.malformed, "an etcd key of the store is not UTF-8: '\(StoreKey.printable(String(decoding: bytes, as: UTF8.self)))'")
         }
         do {
             try StoreKey.validate(key)
         } catch {
-            throw StoreError(.malformed, "an etcd key of the store is not a valid store key: '\(Self.printable(key))'")
+            throw StoreError(.malformed, "an etcd key of the store is not a valid store key: '\(StoreKey.printable(key))'")
         }
         return key
-    }
-
-    /// `text` cut to 64 characters with control characters escaped, for error messages.
-    package static func printable(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return text.unicodeScalars.count > 64 ? out + "…" : out
     }
 }

@@ -49,7 +49,7 @@ package struct EtcdStoreValue: Sendable, Hashable {
     /// The record in `bytes` (read from etcd under `key`); throws ``StoreError/Code/malformed`` naming the key.
     package static func decode(_ bytes: [UInt8], key: String) throws -> EtcdStoreValue {
         func malformed(_ why: String) -> StoreError {
-            StoreError(.malformed, "the etcd value of '\(EtcdStoreKeyspace.printable(key))' is not a store record: \(why)")
+            StoreError(.malformed, "the etcd value of '\(StoreKey.printable(key))' is not a store record: \(why)")
         }
         guard bytes.count >= magic.count + 1 + 4, bytes.starts(with: magic) else {
             throw malformed(bytes.starts(with: magic.prefix(3)) ? "unknown version \(bytes.count > 3 ? bytes[3] : 0)" : "no envelope")
