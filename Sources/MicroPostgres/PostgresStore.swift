@@ -30,7 +30,9 @@ public final class PostgresStore: Store {
     /// first operation.
     public init(configuration: PostgresStoreConfiguration, scope: StoreScope = .default,
                 logger: Logger = Logger(label: "micro.store.postgres")) {
-        self.init(client: PostgresStoreClient(configuration: configuration, logger: logger), scope: scope)
+        self.client = PostgresStoreClient(configuration: configuration, logger: logger)
+        self.scope = scope
+        self.table = PostgresStoreTable(scope: scope, prefix: configuration.schemaPrefix)
     }
 
     /// A store on the server at `url` (`postgres://user:password@host:port/database`).

@@ -72,7 +72,8 @@ final class PostgresStoreClient: Sendable {
                             } onCancel: {
                                 // A statement the timeout interrupts cannot be cancelled in place: the
                                 // connection goes, the pool replaces it.
-                                _ = connection.close()
+                                let closing: EventLoopFuture<Void> = connection.close()
+                                _ = closing
                             }
                         }
                     } catch where attempt == 1 && PostgresStoreErrors.isMissingRelation(error) {

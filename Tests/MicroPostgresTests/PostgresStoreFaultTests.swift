@@ -33,9 +33,12 @@ import Testing
         #expect("\(String(describing: error))".contains("may or may not have been applied"))
 
         // While the server is down every operation fails typed, each within the 2 s bound.
-        for (name, op) in [("read", { _ = try await store.read("k") }), ("write", { try await store.write("k", bytes: [3]) }),
-                           ("list", { _ = try await store.list() }), ("delete", { try await store.delete("k") })]
-            as [(String, @Sendable () async throws -> Void)] {
+        let names = ["read", "write", "list", "delete"]
+        let ops: [@Sendable () async throws -> Void] = [
+            { _ = try await store.read("k") }, { try await store.write("k", bytes: [3]) },
+            { _ = try await store.list() }, { _ = try await store.delete("k") },
+        ]
+        for (name, op) in zip(names, ops) {
             let started = ContinuousClock.now
             await #expect("\(name)") { try await op() } throws: { ($0 as? StoreError)?.code == .unavailable }
             #expect(ContinuousClock.now - started < .seconds(4), "\(name) bounded")
@@ -94,8 +97,9 @@ import Testing
         }
 
         let acks = log.acknowledged.withLock { $0 }
-        #expect(log.restarted.load(ordering: .acquiring))
-        #expect(log.failures.load(ordering: .relaxed) > 0, "the restart interrupted writes")
+        let restarted = log.restarted.load(ordering: .acquiring), failures = log.failures.load(ordering: .relaxed)
+        #expect(restarted)
+        #expect(failures > 0, "the restart interrupted writes")
         #expect(acks.contains { $0.afterRestart }, "writes were acknowledged after the restart")
         var latest: [String: LoadLog.Ack] = [:]
         for ack in acks where ack.revision > (latest[ack.key]?.revision ?? 0) { latest[ack.key] = ack }
