@@ -70,12 +70,11 @@ public final class PostgresStore: Store {
     public func read(_ key: String) async throws -> StoreRecord? {
         try StoreKey.validate(key)
         let table = self.table
-        let logger = client.logger
-        let rows = try await client.withConnection(table, idempotent: true) { connection in
+        let rows = try await client.withSession(table, idempotent: true) { session in
             var binds = PostgresStoreBinds()
             _ = binds.add(key)
             _ = binds.add(StoreClock.nowMilliseconds())
-            return try await connection.query(binds.query(table.readOne), logger: logger).collect()
+            return try await session.query(binds.query(table.readOne))
         }
         guard let row = rows.first else { return nil }
         return try PostgresRecordDecoding.record(row)
@@ -95,17 +94,16 @@ public final class PostgresStore: Store {
     /// show which index it uses; with `preferIndex`, sequential scans are disabled for that statement.
     package func queryPlan(_ query: StoreQuery, preferIndex: Bool = false) async throws -> [String] {
         let table = self.table
-        let logger = client.logger
-        let rows = try await client.withConnection(table, idempotent: true) { connection in
+        let rows = try await client.withSession(table, idempotent: true) { session in
             let (sql, binds) = table.select(PostgresStoreTable.columns, query, now: StoreClock.nowMilliseconds())
-            _ = try await connection.query("BEGIN", logger: logger)
+            try await session.execute("BEGIN")
             do {
-                if preferIndex { _ = try await connection.query("SET LOCAL enable_seqscan = off", logger: logger) }
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + sql, binds: binds.bindings), logger: logger).collect()
-                _ = try await connection.query("COMMIT", logger: logger)
+                if preferIndex { try await session.execute("SET LOCAL enable_seqscan = off") }
+                let rows = try await session.query(PostgresQuery(unsafeSQL: "EXPLAIN " + sql, binds: binds.bindings))
+                try await session.execute("COMMIT")
                 return rows
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await session.execute("ROLLBACK")
                 throw error
             }
         }
@@ -114,10 +112,9 @@ public final class PostgresStore: Store {
 
     private func select(_ columns: String, _ query: StoreQuery) async throws -> [PostgresRow] {
         let table = self.table
-        let logger = client.logger
-        return try await client.withConnection(table, idempotent: true) { connection in
+        return try await client.withSession(table, idempotent: true) { session in
             let (sql, binds) = table.select(columns, query, now: StoreClock.nowMilliseconds())
-            return try await connection.query(binds.query(sql), logger: logger).collect()
+            return try await session.query(binds.query(sql))
         }
     }
 
@@ -128,8 +125,7 @@ public final class PostgresStore: Store {
         let metadata = StoreMetadataCoding.encode(write.metadata)
         let table = self.table
         let client = self.client
-        let logger = client.logger
-        return try await client.withConnection(table, idempotent: false) { connection in
+        return try await client.withSession(table, idempotent: false) { session in
             let now = StoreClock.nowMilliseconds()
             var bindings = PostgresBindings(capacity: 6)
             bindings.append(write.key)
@@ -149,13 +145,12 @@ public final class PostgresStore: Store {
                 bindings.append(Int64(exactly: expected) ?? -1)
                 bindings.append(now)
             }
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).collect()
+            let rows = try await session.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
             guard let row = rows.first else {
-                throw StoreError(.conflict, try await Self.conflictDetail(write.key, write.condition, table: table, now: now,
-                                                                             connection, logger: logger))
+                throw StoreError(.conflict, try await Self.conflictDetail(write.key, write.condition, table: table, now: now, session))
             }
             let revision = try PostgresRecordDecoding.revision(row, key: write.key)
-            if client.noteWrite(table) { await Self.sweep(table, connection, logger: logger) }
+            if client.noteWrite(table) { await Self.sweep(table, session) }
             return revision
         }
     }
@@ -163,22 +158,20 @@ public final class PostgresStore: Store {
     public func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool {
         try StoreKey.validate(key)
         let table = self.table
-        let logger = client.logger
-        return try await client.withConnection(table, idempotent: false) { connection in
+        return try await client.withSession(table, idempotent: false) { session in
             let now = StoreClock.nowMilliseconds()
             var binds = PostgresStoreBinds()
             _ = binds.add(key)
             if let ifRevision {
                 _ = binds.add(Int64(exactly: ifRevision) ?? -1)
                 _ = binds.add(now)
-                let rows = try await connection.query(binds.query(table.deleteIfRevision), logger: logger).collect()
+                let rows = try await session.query(binds.query(table.deleteIfRevision))
                 guard !rows.isEmpty else {
-                    throw StoreError(.conflict, try await Self.conflictDetail(key, .ifRevision(ifRevision), table: table, now: now,
-                                                                                 connection, logger: logger))
+                    throw StoreError(.conflict, try await Self.conflictDetail(key, .ifRevision(ifRevision), table: table, now: now, session))
                 }
                 return true
             }
-            let rows = try await connection.query(binds.query(table.delete), logger: logger).collect()
+            let rows = try await session.query(binds.query(table.delete))
             guard let row = rows.first else { return false }
             guard let expiry = try PostgresRecordDecoding.expiry(row, key: key) else { return true }
             return expiry > now
@@ -189,12 +182,11 @@ public final class PostgresStore: Store {
 
     /// Why a condition failed, read right after it did (for the message only: the write itself was atomic).
     private static func conflictDetail(_ key: String, _ condition: StoreCondition, table: PostgresStoreTable, now: Int64,
-                                       _ connection: PostgresConnection, logger: Logger) async throws -> String {
+                                       _ session: PostgresStoreSession) async throws -> String {
         var binds = PostgresStoreBinds()
         _ = binds.add(key)
         _ = binds.add(now)
-        let rows = try await connection.query(binds.query("SELECT revision FROM \(table.table) WHERE key = $1 AND (expiry IS NULL OR expiry > $2)"),
-                                              logger: logger).collect()
+        let rows = try await session.query(binds.query("SELECT revision FROM \(table.table) WHERE key = $1 AND (expiry IS NULL OR expiry > $2)"))
         let current = try rows.first.map { try PostgresRecordDecoding.revision($0, key: key) }
         let printable = PostgresRecordDecoding.printable(key)
         switch (condition, current) {
@@ -206,13 +198,13 @@ public final class PostgresStore: Store {
     }
 
     /// Deletes `table`'s expired rows (through the expiry index); a failure only costs space.
-    private static func sweep(_ table: PostgresStoreTable, _ connection: PostgresConnection, logger: Logger) async {
+    private static func sweep(_ table: PostgresStoreTable, _ session: PostgresStoreSession) async {
         var binds = PostgresStoreBinds()
         _ = binds.add(StoreClock.nowMilliseconds())
         do {
-            _ = try await connection.query(binds.query(table.sweep), logger: logger).collect()
+            _ = try await session.query(binds.query(table.sweep))
         } catch {
-            logger.debug("sweep of expired rows failed", metadata: ["table": "\(table.table)", "error": "\(error)"])
+            session.logger.debug("sweep of expired rows failed", metadata: ["table": "\(table.table)", "error": "\(error)"])
         }
     }
 }

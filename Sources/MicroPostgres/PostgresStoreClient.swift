@@ -38,7 +38,10 @@ final class PostgresStoreClient: Sendable {
     init(configuration: PostgresStoreConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        // The pool reports every failed dial at info; the operations that fail say so themselves.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .notice)
+        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: background)
     }
 
     /// The server, for messages (no password).
@@ -48,48 +51,65 @@ final class PostgresStoreClient: Sendable {
         StoreError(.unavailable, "the postgres store for \(server) is shut down")
     }
 
-    /// Runs `body` on a pooled connection with `table` created, within the operation timeout.
+    /// Runs `body` in a session on a pooled connection with `table` created, within the operation timeout.
     ///
-    /// A table dropped under the store is created again and `body` retried once; a read (`idempotent`)
-    /// whose connection failed is retried once on another. Failures are ``StoreError``s; when a
-    /// non-idempotent `body` may have run, the error says its outcome is unknown.
-    func withConnection<T: Sendable>(_ table: PostgresStoreTable, idempotent: Bool,
-                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// An attempt whose statements did not go out (the connection was found closed, or failed before
+    /// `body` sent anything) is made again on another connection, and so is a read (`idempotent`) whose
+    /// connection failed; a table dropped under the store is created again once. At most three
+    /// attempts. Failures are ``StoreError``s; when a non-idempotent `body` may have sent its
+    /// statement, the error says its outcome is unknown.
+    func withSession<T: Sendable>(_ table: PostgresStoreTable, idempotent: Bool,
+                                  _ body: @escaping @Sendable (PostgresStoreSession) async throws -> T) async throws -> T {
         try start()
         let timeout = configuration.operationTimeout
-        let sent = NIOLockedValueBox(false)
+        // Whether the body of the latest attempt may have sent a statement.
+        let maybeSent = NIOLockedValueBox(false)
         do {
             return try await Self.bounded(timeout) { [self] in
                 var attempt = 0
+                var recreated = false
                 while true {
                     attempt += 1
+                    let sent = NIOLockedValueBox(false)
+                    let inBody = NIOLockedValueBox(false)
                     do {
                         return try await client.withConnection { connection in
-                            try await withTaskCancellationHandler {
-                                try await ensure(table, on: connection)
-                                sent.withLockedValue { $0 = true }
-                                return try await body(connection)
+                            let session = PostgresStoreSession(connection: connection, logger: logger, sent: sent)
+                            return try await withTaskCancellationHandler {
+                                try await ensure(table, session)
+                                session.resetSent()
+                                inBody.withLockedValue { $0 = true }
+                                return try await body(session)
                             } onCancel: {
-                                // A statement the timeout interrupts cannot be cancelled in place: the
-                                // connection goes, the pool replaces it.
+                                // The timeout or the caller gave up: a statement on its way cannot be
+                                // cancelled in place, so the connection goes (failing it) and the pool
+                                // replaces it.
                                 let closing: EventLoopFuture<Void> = connection.close()
                                 _ = closing
                             }
                         }
-                    } catch where attempt == 1 && PostgresStoreErrors.isMissingRelation(error) {
-                        forget(table)
-                    } catch where attempt == 1 && idempotent && PostgresStoreErrors.isConnectionFailure(error) {
-                        continue
+                    } catch {
+                        let bodySent = inBody.withLockedValue { $0 } && sent.withLockedValue { $0 }
+                        maybeSent.withLockedValue { $0 = bodySent }
+                        guard attempt < 3 else { throw error }
+                        if !recreated, PostgresStoreErrors.isMissingRelation(error) {
+                            recreated = true
+                            forget(table)
+                            continue
+                        }
+                        let connectionFailed = error is PostgresStoreSession.Stale || PostgresStoreErrors.isConnectionFailure(error)
+                        if connectionFailed, idempotent || !bodySent { continue }
+                        throw error
                     }
                 }
             }
         } catch is DeadlinePassed {
-            let unknown = !idempotent && sent.withLockedValue { $0 } ? " (the write may or may not have been applied)" : ""
             if state.withLockedValue({ $0.closed }) { throw Self.closedError(server) }
+            let unknown = !idempotent && maybeSent.withLockedValue { $0 } ? " (the write may or may not have been applied)" : ""
             throw StoreError(.unavailable, "\(server): no answer within \(timeout)\(unknown)")
         } catch {
             if state.withLockedValue({ $0.closed }), !(error is StoreError) { throw Self.closedError(server) }
-            throw PostgresStoreErrors.storeError(error, server: server, mayHaveApplied: !idempotent && sent.withLockedValue { $0 })
+            throw PostgresStoreErrors.storeError(error, server: server, mayHaveApplied: !idempotent && maybeSent.withLockedValue { $0 })
         }
     }
 
@@ -131,38 +151,36 @@ final class PostgresStoreClient: Sendable {
     /// Creates `table`'s schema, sequence, table and index unless this process already has, in one
     /// transaction holding ``creationLock`` (refusing a table whose sequence is gone); checks once that
     /// the server's encoding is UTF8.
-    private func ensure(_ table: PostgresStoreTable, on connection: PostgresConnection) async throws {
+    private func ensure(_ table: PostgresStoreTable, _ session: PostgresStoreSession) async throws {
         let (known, checked) = state.withLockedValue { ($0.tables.contains(table), $0.encodingChecked) }
         if known { return }
         if !checked {
-            let rows = try await connection.query("SELECT current_setting('server_encoding')", logger: logger).collect()
+            let rows = try await session.execute("SELECT current_setting('server_encoding')")
             let encoding = try rows.first?.decode(String.self)
             guard encoding == "UTF8" else {
                 throw StoreError(.unavailable, "\(server): the database's encoding is \(encoding ?? "unknown"); the store needs UTF8")
             }
             state.withLockedValue { $0.encodingChecked = true }
         }
-        _ = try await connection.query("BEGIN", logger: logger)
+        try await session.execute("BEGIN")
         do {
             var lock = PostgresBindings()
             lock.append(Self.creationLock)
-            _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_advisory_xact_lock($1)", binds: lock), logger: logger).collect()
-            _ = try await connection.query(PostgresQuery(unsafeSQL: table.createSchema), logger: logger).collect()
+            _ = try await session.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_advisory_xact_lock($1)", binds: lock))
+            try await session.execute(table.createSchema)
             // A table whose sequence is gone would start its revisions again at 1, reusing old ones.
             var names = PostgresBindings()
             names.append(table.table)
             names.append(table.sequenceName)
-            let found = try await connection.query(PostgresQuery(unsafeSQL: "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
-                                                                 binds: names), logger: logger).collect()
+            let found = try await session.query(PostgresQuery(unsafeSQL: "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                                                              binds: names))
             if let row = found.first, try row.decode((Bool, Bool).self) == (true, false) {
                 throw StoreError(.malformed, "\(server): the revision sequence of \(table.table) is missing")
             }
-            for sql in table.creation {
-                _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
-            }
-            _ = try await connection.query("COMMIT", logger: logger)
+            for sql in table.creation { try await session.execute(sql) }
+            try await session.execute("COMMIT")
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await session.execute("ROLLBACK")
             throw error
         }
         state.withLockedValue { _ = $0.tables.insert(table) }

@@ -39,6 +39,9 @@ enum PostgresStoreErrors {
     static func storeError(_ error: any Error, server: String, mayHaveApplied: Bool) -> any Error {
         if error is StoreError || error is CancellationError { return error }
         let unknown = mayHaveApplied ? " (the write may or may not have been applied)" : ""
+        if error is PostgresStoreSession.Stale {
+            return StoreError(.unavailable, "\(server): the connection closed")
+        }
         if let decoding = error as? PostgresDecodingError {
             return StoreError(.malformed, "\(server): a column does not decode: \(decoding.code) (\(decoding.postgresType))")
         }

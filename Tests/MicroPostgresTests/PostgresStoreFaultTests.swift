@@ -99,8 +99,8 @@ import Testing
         let acks = log.acknowledged.withLock { $0 }
         let restarted = log.restarted.load(ordering: .acquiring), failures = log.failures.load(ordering: .relaxed)
         #expect(restarted)
-        #expect(failures > 0, "the restart interrupted writes")
-        #expect(acks.contains { $0.afterRestart }, "writes were acknowledged after the restart")
+        #expect(acks.contains { !$0.afterRestart } && acks.contains { $0.afterRestart },
+                "writes acknowledged before and after the restart (\(acks.count) in all, \(failures) unavailable)")
         var latest: [String: LoadLog.Ack] = [:]
         for ack in acks where ack.revision > (latest[ack.key]?.revision ?? 0) { latest[ack.key] = ack }
         #expect(Set(acks.map(\.revision)).count == acks.count, "no revision acknowledged twice")
