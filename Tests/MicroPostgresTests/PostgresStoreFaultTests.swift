@@ -21,6 +21,15 @@ import Testing
         try await waitUntil("the holder has the row locked") {
             (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
         }
+        // A server that does not answer (the row stays locked): the write gives up at the 2 s bound,
+        // saying its outcome is unknown (its statement may still run once the lock is released).
+        let waited = ContinuousClock.now
+        await #expect { try await store.write("k", bytes: [9]) } throws: { error in
+            let e = error as? StoreError
+            return e?.code == .unavailable && e?.detail.contains("no answer within") == true && e?.detail.contains("may or may not") == true
+        }
+        #expect(ContinuousClock.now - waited < .seconds(5), "bounded by the 2 s operation timeout")
+
         let blocked = Task { () -> (any Error)? in
             do { _ = try await store.write("k", bytes: [2]); return nil } catch { return error }
         }
