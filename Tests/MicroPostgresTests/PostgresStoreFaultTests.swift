@@ -60,7 +60,12 @@ import Testing
         try await waitUntil("the store works again", timeout: .seconds(30)) {
             do { record = try await store.read("k"); return true } catch { return false }
         }
-        #expect(record?.value == [1] && record?.revision == before, "neither the holder's nor the interrupted write is visible")
+        // The holder never committed. The two writes that were waiting for its lock were reported as
+        // of unknown outcome: when the shutdown ends the holder first, one may commit before it is ended.
+        // Whatever is there is one whole write, never the holder's.
+        let found = try #require(record)
+        #expect([[1], [2], [9]].contains(found.value), "\(found.value)")
+        #expect(found.value == [1] ? found.revision == before : found.revision > before)
         let after = try await store.write("k", bytes: [4])
         #expect(after > before)
         #expect(try await store.read("k")?.value == [4])
