@@ -312,6 +312,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "MicroPostgresTests", dependencies: [
             "MicroPostgres", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Test-only: writes records to a SQLite store and prints each acknowledged key (the kill -9 test's child).
         .executableTarget(name: "StoreWriter", dependencies: ["MicroSQLite", "MicroCore"], path: "Tests/StoreWriter", swiftSettings: strict),

@@ -33,6 +33,9 @@ public struct PostgresStoreConfiguration: Sendable {
     public var maximumConnections: Int
     /// How long opening one connection may take.
     public var connectTimeout: Duration
+    /// The `application_name` the connections report (`pg_stat_activity` shows it); `application_name`
+    /// in the URL.
+    public var applicationName: String
 
     /// The server used when `MICRO_STORE_ADDRESS` is unset.
     public static let defaultURL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -41,7 +44,7 @@ public struct PostgresStoreConfiguration: Sendable {
     public init(host: String = "127.0.0.1", port: Int = 5432, username: String = "postgres", password: String? = nil,
                 database: String = "postgres", tls: PostgresClient.Configuration.TLS = .disable, schemaPrefix: String = "store_",
                 limits: StoreLimits = StoreLimits(), operationTimeout: Duration = .seconds(10), maximumConnections: Int = 16,
-                connectTimeout: Duration = .seconds(5)) {
+                connectTimeout: Duration = .seconds(5), applicationName: String = "swift-micro") {
         self.host = host
         self.port = port
         self.username = username
@@ -53,11 +56,12 @@ public struct PostgresStoreConfiguration: Sendable {
         self.operationTimeout = operationTimeout
         self.maximumConnections = maximumConnections
         self.connectTimeout = connectTimeout
+        self.applicationName = applicationName
     }
 
     /// A configuration from a URL: `postgres://` or `postgresql://`, user and password (percent-encoded),
     /// host (default 127.0.0.1), port (default 5432), database (default the user's name), and the query
-    /// parameters `sslmode` and `schema_prefix`. Throws a ``ConfigurationError`` for anything else.
+    /// parameters `sslmode`, `schema_prefix` and `application_name`. Throws a ``ConfigurationError`` for anything else.
     public init(url: String, limits: StoreLimits = StoreLimits(), operationTimeout: Duration = .seconds(10)) throws {
         guard let components = URLComponents(string: url),
               let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
@@ -78,6 +82,7 @@ public struct PostgresStoreConfiguration: Sendable {
         }
         var tls: PostgresClient.Configuration.TLS = .prefer(Self.unverified)
         var prefix = "store_"
+        var applicationName = "swift-micro"
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -94,13 +99,15 @@ public struct PostgresStoreConfiguration: Sendable {
                 }
             case "schema_prefix":
                 prefix = item.value ?? ""
+            case "application_name":
+                applicationName = item.value ?? ""
             default:
-                throw ConfigurationError("unknown parameter '\(item.name)' in the postgres URL (known: sslmode, schema_prefix)")
+                throw ConfigurationError("unknown parameter '\(item.name)' in the postgres URL (known: sslmode, schema_prefix, application_name)")
             }
         }
         self.init(host: host, port: port, username: username, password: password,
                   database: database.isEmpty ? username : database, tls: tls, schemaPrefix: prefix, limits: limits,
-                  operationTimeout: operationTimeout)
+                  operationTimeout: operationTimeout, applicationName: applicationName)
         try validate()
     }
 
@@ -114,6 +121,9 @@ public struct PostgresStoreConfiguration: Sendable {
             throw ConfigurationError("postgres timeouts must be positive")
         }
         guard maximumConnections >= 1 else { throw ConfigurationError("a postgres pool needs at least one connection") }
+        guard applicationName.utf8.count < 64, !applicationName.utf8.contains(0) else {
+            throw ConfigurationError("a postgres application_name is under 64 bytes without NUL")
+        }
     }
 
     /// The configuration `MICRO_STORE_ADDRESS` gives (``defaultURL`` when unset).
@@ -134,6 +144,7 @@ public struct PostgresStoreConfiguration: Sendable {
         c.options.minimumConnections = 0
         c.options.connectTimeout = connectTimeout
         c.options.connectionIdleTimeout = .seconds(60)
+        c.options.additionalStartupParameters = [("application_name", applicationName)]
         return c
     }
 

@@ -204,9 +204,10 @@ import Testing
     }
 
     @Test func urlsAreParsedOnceAndStrictly() throws {
-        let full = try PostgresStoreConfiguration(url: "postgresql://app%40x:p%3Ass%2Fw@db.local:6543/orders?sslmode=disable&schema_prefix=kv_")
+        let full = try PostgresStoreConfiguration(url: "postgresql://app%40x:p%3Ass%2Fw@db.local:6543/orders?sslmode=disable&schema_prefix=kv_&application_name=billing")
         #expect(full.username == "app@x" && full.password == "p:ss/w")
         #expect(full.host == "db.local" && full.port == 6543 && full.database == "orders" && full.schemaPrefix == "kv_")
+        #expect(full.applicationName == "billing")
         #expect(full.displayURL == "postgres://app@x@db.local:6543/orders", "no password in messages")
         let bare = try PostgresStoreConfiguration(url: "postgres://u@127.0.0.1")
         #expect(bare.port == 5432 && bare.database == "u" && bare.password == nil)
