@@ -5,7 +5,7 @@ extension EnginePlugin {
     /// (`postgres://user:password@host:port/database`; default `postgres://postgres@127.0.0.1:5432/postgres`).
     public static let postgres = EnginePlugin("postgres") { engines in
         engines.add(StoreFactory("postgres") { context in
-            PostgresStore(configuration: try PostgresStoreConfiguration(url: context.address ?? PostgresStoreConfiguration.defaultURL),
+            try PostgresStore(configuration: try PostgresStoreConfiguration(url: context.address ?? PostgresStoreConfiguration.defaultURL),
                           logger: context.logger)
         })
     }

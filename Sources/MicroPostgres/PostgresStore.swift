@@ -27,9 +27,11 @@ public final class PostgresStore: Store {
     private let table: PostgresStoreTable
 
     /// A store on the server `configuration` names, bound to `scope`. Nothing connects until the
-    /// first operation.
+    /// first operation; a configuration out of range (``PostgresStoreConfiguration/validate()``)
+    /// throws a `ConfigurationError`.
     public init(configuration: PostgresStoreConfiguration, scope: StoreScope = .default,
-                logger: Logger = Logger(label: "micro.store.postgres")) {
+                logger: Logger = Logger(label: "micro.store.postgres")) throws {
+        try configuration.validate()
         self.client = PostgresStoreClient(configuration: configuration, logger: logger)
         self.scope = scope
         self.table = PostgresStoreTable(scope: scope, prefix: configuration.schemaPrefix)
@@ -38,7 +40,7 @@ public final class PostgresStore: Store {
     /// A store on the server at `url` (`postgres://user:password@host:port/database`).
     public convenience init(url: String, limits: StoreLimits = StoreLimits(), operationTimeout: Duration = .seconds(10),
                             scope: StoreScope = .default) throws {
-        self.init(configuration: try PostgresStoreConfiguration(url: url, limits: limits, operationTimeout: operationTimeout), scope: scope)
+        try self.init(configuration: try PostgresStoreConfiguration(url: url, limits: limits, operationTimeout: operationTimeout), scope: scope)
     }
 
     private init(client: PostgresStoreClient, scope: StoreScope) {

@@ -8,7 +8,7 @@ import Testing
     /// Every check on one server (each check has a database, so a schema, of its own).
     static let suite = StoreConformance(backend: "postgres") {
         let server = try await PostgresProcess.shared()
-        return PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url))
+        return try PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url))
     }
 
     @Test(arguments: StoreCheck.all) func conformance(_ check: StoreCheck) async throws {

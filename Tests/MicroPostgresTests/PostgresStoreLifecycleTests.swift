@@ -9,7 +9,7 @@ import Testing
     @Test func aServiceGroupRunsTheStoreAndItsShutdownClosesThePool() async throws {
         let server = try await PostgresProcess.shared()
         let name = "lifecycle-test-" + String(UInt32.random(in: 0...UInt32.max))
-        let store = PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url + "?application_name=" + name),
+        let store = try PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url + "?application_name=" + name),
                                   scope: try StoreScope(database: "lifecycle", table: "t"))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: store)],
                                                                           logger: Logger(label: "test")))

@@ -57,7 +57,7 @@ import Testing
         let revision = try await first.write("k", bytes: [1, 2], metadata: ["m": "v"], ttl: .seconds(600))
         let expiry = try await first.read("k")?.expiry
         await first.shutdown()
-        let second = PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: first.scope)
+        let second = try PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: first.scope)
         #expect(try await second.read("k") == StoreRecord(key: "k", value: [1, 2], metadata: ["m": "v"], expiry: expiry, revision: revision))
         try await second.delete("k")
         #expect(try await second.write("k", bytes: [3]) > revision, "the revision sequence lives in the database")
@@ -67,7 +67,7 @@ import Testing
     @Test func twoStoresOnOneTableLoseNoUpdate() async throws {
         // Two stores with pools of their own, as two processes would have.
         let (a, server) = try await Self.freshStore()
-        let b = PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: a.scope)
+        let b = try PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: a.scope)
         try await a.write("n", value: 0)
         let successes = try await withThrowingTaskGroup(of: Int.self) { group in
             for store in [a, b, a, b] {
@@ -170,7 +170,7 @@ import Testing
         // A sequence dropped under the store: writes fail typed, never reusing revisions from 1 again.
         try await server.psql(#"DROP SEQUENCE "store_\#(store.scope.database)"."s_micro""#)
         await #expect { try await store.write("new", bytes: [1]) } throws: { ($0 as? StoreError)?.code == .malformed }
-        let fresh = PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: store.scope)
+        let fresh = try PostgresStore(configuration: try PostgresStoreConfiguration(url: server.url), scope: store.scope)
         await #expect { try await fresh.write("new", bytes: [1]) } throws: { ($0 as? StoreError)?.code == .malformed }
         await #expect { try await store.read("new") } throws: { ($0 as? StoreError)?.code == .malformed }
         #expect(try await server.psql("SELECT count(*) FROM \(store.tableName) WHERE key = 'new'") == "0", "nothing written")
@@ -217,6 +217,10 @@ import Testing
                     "postgres://u@h/d?other=1", "postgres://u@h/d?schema_prefix=Bad-Prefix", "postgres://u:secret@h:99999/d"] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try PostgresStoreConfiguration(url: bad) }
         }
+        for prefix in ["x\"; DROP SCHEMA public; --", "UPPER", "a-b", String(repeating: "p", count: 16)] {
+            #expect(throws: ConfigurationError.self, "\(prefix)") { try PostgresStore(configuration: PostgresStoreConfiguration(schemaPrefix: prefix)) }
+        }
+        #expect(throws: ConfigurationError.self) { try PostgresStore(configuration: PostgresStoreConfiguration(operationTimeout: .zero)) }
         do {
             _ = try PostgresStoreConfiguration(url: "mysql://u:secret@h/d")
         } catch {
