@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "ConsulClient", targets: ["ConsulClient"]),
         .library(name: "MicroConsul", targets: ["MicroConsul"]),
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
+        .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -42,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -202,6 +204,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The store on PostgreSQL (postgres-nio's pooled client): only what links it builds postgres-nio.
+        .target(
+            name: "MicroPostgres",
+            dependencies: [
+                "MicroCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -293,6 +309,10 @@ let package = Package(
         ),
         .testTarget(name: "MicroSQLiteTests", dependencies: [
             "MicroSQLite", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroPostgresTests", dependencies: [
+            "MicroPostgres", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Test-only: writes records to a SQLite store and prints each acknowledged key (the kill -9 test's child).
         .executableTarget(name: "StoreWriter", dependencies: ["MicroSQLite", "MicroCore"], path: "Tests/StoreWriter", swiftSettings: strict),

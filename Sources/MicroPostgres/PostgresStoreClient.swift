@@ -1,0 +1,213 @@
+import Logging
+import MicroCore
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+
+/// The connection pool of a ``PostgresStore``, shared by every scope of it: postgres-nio's
+/// `PostgresClient`, whose `run()` is a task this value owns (started on first use, ended by
+/// ``close()``), the tables known to exist, and the bound on every operation.
+///
+/// When the server goes away, operations fail with ``StoreError/Code/unavailable`` within
+/// ``PostgresStoreConfiguration/operationTimeout``; the pool keeps dialling (backing off) and the
+/// same store works again once the server is back.
+final class PostgresStoreClient: Sendable {
+    let configuration: PostgresStoreConfiguration
+    let logger: Logger
+    private let client: PostgresClient
+    private let runner = OwnedTasks()
+
+    private struct State {
+        var started = false
+        var closed = false
+        /// Tables created (or found) by this process, so each is set up once.
+        var tables: Set<PostgresStoreTable> = []
+        /// Whether the server's encoding was checked to be UTF8.
+        var encodingChecked = false
+        /// Writes per table since its last sweep of expired rows.
+        var writes: [PostgresStoreTable: Int] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    /// Writes to a table between two deletions of its expired rows.
+    static let sweepEvery = 256
+    /// The advisory lock held while creating tables, so processes creating the same table at once do
+    /// not trip over PostgreSQL's non-atomic `IF NOT EXISTS` ("micro_st" in ASCII).
+    static let creationLock: Int64 = 0x6D69_6372_6F5F_7374
+
+    init(configuration: PostgresStoreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        // The pool reports every failed dial at info; the operations that fail say so themselves.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .notice)
+        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: background)
+    }
+
+    /// The server, for messages (no password).
+    var server: String { configuration.displayURL }
+
+    static func closedError(_ server: String) -> StoreError {
+        StoreError(.unavailable, "the postgres store for \(server) is shut down")
+    }
+
+    /// Runs `body` in a session on a pooled connection with `table` created, within the operation timeout.
+    ///
+    /// An attempt whose statements did not go out (the connection was found closed, or failed before
+    /// `body` sent anything) is made again on another connection, and so is a read (`idempotent`) whose
+    /// connection failed; a table dropped under the store is created again once. At most three
+    /// attempts. Failures are ``StoreError``s; when a non-idempotent `body` may have sent its
+    /// statement, the error says its outcome is unknown.
+    func withSession<T: Sendable>(_ table: PostgresStoreTable, idempotent: Bool,
+                                  _ body: @escaping @Sendable (PostgresStoreSession) async throws -> T) async throws -> T {
+        try start()
+        let timeout = configuration.operationTimeout
+        // Whether the body of the latest attempt may have sent a statement.
+        let maybeSent = NIOLockedValueBox(false)
+        do {
+            return try await Self.bounded(timeout) { [self] in
+                var attempt = 0
+                var recreated = false
+                while true {
+                    attempt += 1
+                    let sent = NIOLockedValueBox(false)
+                    let inBody = NIOLockedValueBox(false)
+                    do {
+                        return try await client.withConnection { connection in
+                            let session = PostgresStoreSession(connection: connection, logger: logger, sent: sent)
+                            return try await withTaskCancellationHandler {
+                                try await ensure(table, session)
+                                session.resetSent()
+                                inBody.withLockedValue { $0 = true }
+                                return try await body(session)
+                            } onCancel: {
+                                // The timeout or the caller gave up: a statement on its way cannot be
+                                // cancelled in place, so the connection goes (failing it) and the pool
+                                // replaces it.
+                                let closing: EventLoopFuture<Void> = connection.close()
+                                _ = closing
+                            }
+                        }
+                    } catch {
+                        let bodySent = inBody.withLockedValue { $0 } && sent.withLockedValue { $0 }
+                        maybeSent.withLockedValue { $0 = bodySent }
+                        guard attempt < 3 else { throw error }
+                        if !recreated, PostgresStoreErrors.isMissingRelation(error) {
+                            recreated = true
+                            forget(table)
+                            continue
+                        }
+                        let connectionFailed = error is PostgresStoreSession.Stale || PostgresStoreErrors.isConnectionFailure(error)
+                        if connectionFailed, idempotent || !bodySent { continue }
+                        throw error
+                    }
+                }
+            }
+        } catch is DeadlinePassed {
+            if state.withLockedValue({ $0.closed }) { throw Self.closedError(server) }
+            let unknown = !idempotent && maybeSent.withLockedValue { $0 } ? " (the write may or may not have been applied)" : ""
+            throw StoreError(.unavailable, "\(server): no answer within \(timeout)\(unknown)")
+        } catch {
+            if state.withLockedValue({ $0.closed }), !(error is StoreError) { throw Self.closedError(server) }
+            throw PostgresStoreErrors.storeError(error, server: server, mayHaveApplied: !idempotent && maybeSent.withLockedValue { $0 })
+        }
+    }
+
+    /// Counts a write to `table`; true every ``sweepEvery`` writes, when its expired rows are due for deletion.
+    func noteWrite(_ table: PostgresStoreTable) -> Bool {
+        state.withLockedValue { s in
+            let n = (s.writes[table] ?? 0) + 1
+            s.writes[table] = n >= Self.sweepEvery ? 0 : n
+            return n >= Self.sweepEvery
+        }
+    }
+
+    /// Ends the pool's task (closing every connection) and waits for it; later operations fail with
+    /// ``StoreError/Code/unavailable``.
+    func close() async {
+        state.withLockedValue { $0.closed = true }
+        await runner.close()
+    }
+
+    // MARK: Plumbing
+
+    /// Starts the pool's task on first use; throws once closed.
+    private func start() throws {
+        let spawn = try state.withLockedValue { s -> Bool in
+            if s.closed { throw Self.closedError(server) }
+            if s.started { return false }
+            s.started = true
+            return true
+        }
+        guard spawn else { return }
+        let client = self.client
+        if runner.spawn({ await client.run() }) == nil { throw Self.closedError(server) }
+    }
+
+    private func forget(_ table: PostgresStoreTable) {
+        _ = state.withLockedValue { $0.tables.remove(table) }
+    }
+
+    /// Creates `table`'s schema, sequence, table and index unless this process already has, in one
+    /// transaction holding ``creationLock`` (refusing a table whose sequence is gone); checks once that
+    /// the server's encoding is UTF8.
+    private func ensure(_ table: PostgresStoreTable, _ session: PostgresStoreSession) async throws {
+        let (known, checked) = state.withLockedValue { ($0.tables.contains(table), $0.encodingChecked) }
+        if known { return }
+        if !checked {
+            let rows = try await session.execute("SELECT current_setting('server_encoding')")
+            let encoding = try rows.first?.decode(String.self)
+            guard encoding == "UTF8" else {
+                throw StoreError(.unavailable, "\(server): the database's encoding is \(encoding ?? "unknown"); the store needs UTF8")
+            }
+            state.withLockedValue { $0.encodingChecked = true }
+        }
+        try await session.execute("BEGIN")
+        do {
+            var lock = PostgresBindings()
+            lock.append(Self.creationLock)
+            _ = try await session.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_advisory_xact_lock($1)", binds: lock))
+            try await session.execute(table.createSchema)
+            // A table whose sequence is gone would start its revisions again at 1, reusing old ones.
+            var names = PostgresBindings()
+            names.append(table.table)
+            names.append(table.sequenceName)
+            let found = try await session.query(PostgresQuery(unsafeSQL: "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                                                              binds: names))
+            if let row = found.first, try row.decode((Bool, Bool).self) == (true, false) {
+                throw StoreError(.malformed, "\(server): the revision sequence of \(table.table) is missing")
+            }
+            for sql in table.creation { try await session.execute(sql) }
+            try await session.execute("COMMIT")
+        } catch {
+            _ = try? await session.execute("ROLLBACK")
+            throw error
+        }
+        state.withLockedValue { _ = $0.tables.insert(table) }
+    }
+
+    private struct DeadlinePassed: Error {}
+
+    private enum Outcome<T: Sendable>: Sendable {
+        case done(T)
+        case timedOut
+    }
+
+    /// `body`'s result, or ``DeadlinePassed`` once `timeout` has passed (`body` is cancelled then, and
+    /// ends promptly: waiting for a connection is cancellable, and a running statement loses its connection).
+    private static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask { .done(try await body()) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw DeadlinePassed() }
+            switch first {
+            case .done(let value): return value
+            case .timedOut: throw DeadlinePassed()
+            }
+        }
+    }
+}

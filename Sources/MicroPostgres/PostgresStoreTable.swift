@@ -1,0 +1,111 @@
+import MicroCore
+
+/// The SQL names and statements of one store table: schema `<prefix><database>`, and in it the table
+/// `t_<table>`, its revision sequence `s_<table>`, its primary key `k_<table>` and its expiry index
+/// `e_<table>` (distinct prefixes, so no two store tables' relations can collide).
+///
+/// Names are built only from validated scope names (`[a-z0-9_-]`) and a validated prefix, and always
+/// quoted; every value goes into statements as a bind, never as text.
+struct PostgresStoreTable: Sendable, Hashable {
+    /// The quoted schema, `"store_micro"`.
+    let schema: String
+    /// The quoted, schema-qualified table, `"store_micro"."t_micro"`.
+    let table: String
+    /// The quoted, schema-qualified sequence, `"store_micro"."s_micro"`.
+    let sequenceName: String
+    /// The sequence's name as a `regclass` literal, `'"store_micro"."s_micro"'`.
+    let sequence: String
+    /// The primary key's index name, unquoted (as query plans show it).
+    let keyIndex: String
+    let scope: StoreScope
+
+    init(scope: StoreScope, prefix: String) {
+        self.scope = scope
+        schema = "\"\(prefix)\(scope.database)\""
+        table = "\(schema).\"t_\(scope.table)\""
+        sequenceName = "\(schema).\"s_\(scope.table)\""
+        sequence = "'\(sequenceName)'"
+        keyIndex = "k_\(scope.table)"
+    }
+
+    /// The statement creating the schema, safe to run again.
+    var createSchema: String { "CREATE SCHEMA IF NOT EXISTS \(schema)" }
+
+    /// The statements creating the sequence, table and index, each safe to run again.
+    var creation: [String] {
+        [
+            "CREATE SEQUENCE IF NOT EXISTS \(sequenceName) AS bigint MINVALUE 1 NO CYCLE",
+            """
+            CREATE TABLE IF NOT EXISTS \(table) (
+                key text COLLATE "C" NOT NULL,
+                value bytea NOT NULL,
+                metadata text NOT NULL,
+                expiry bigint,
+                revision bigint NOT NULL,
+                CONSTRAINT "k_\(scope.table)" PRIMARY KEY (key)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS \"e_\(scope.table)\" ON \(table) (expiry) WHERE expiry IS NOT NULL",
+        ]
+    }
+
+    static let columns = "key, value, metadata, expiry, revision"
+
+    /// `$1` key, `$2` now.
+    var readOne: String {
+        "SELECT \(Self.columns) FROM \(table) WHERE key = $1 AND (expiry IS NULL OR expiry > $2)"
+    }
+
+    /// `$1` key, `$2` value, `$3` metadata, `$4` expiry; for ``StoreCondition/ifAbsent`` `$5` now. The
+    /// revision is drawn from the sequence after the row is locked, so a later write of a key always
+    /// gets a higher revision than the one it replaces.
+    func upsert(ifAbsent: Bool) -> String {
+        """
+        INSERT INTO \(table) AS t (key, value, metadata, expiry, revision) VALUES ($1, $2, $3, $4, nextval(\(sequence)))
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, expiry = excluded.expiry,
+        revision = nextval(\(sequence))\(ifAbsent ? " WHERE t.expiry IS NOT NULL AND t.expiry <= $5" : "") RETURNING revision
+        """
+    }
+
+    /// `$1` key, `$2` value, `$3` metadata, `$4` expiry, `$5` expected revision, `$6` now.
+    var updateIfRevision: String {
+        """
+        UPDATE \(table) SET value = $2, metadata = $3, expiry = $4, revision = nextval(\(sequence))
+        WHERE key = $1 AND revision = $5 AND (expiry IS NULL OR expiry > $6) RETURNING revision
+        """
+    }
+
+    /// `$1` key.
+    var delete: String { "DELETE FROM \(table) WHERE key = $1 RETURNING expiry" }
+
+    /// `$1` key, `$2` revision, `$3` now.
+    var deleteIfRevision: String {
+        "DELETE FROM \(table) WHERE key = $1 AND revision = $2 AND (expiry IS NULL OR expiry > $3) RETURNING revision"
+    }
+
+    /// `$1` now.
+    var sweep: String { "DELETE FROM \(table) WHERE expiry IS NOT NULL AND expiry <= $1" }
+
+    /// The statement selecting `columns` of the live rows matching `query` and its binds: a range on
+    /// the primary key for the prefix (`key >= prefix AND key < bound`, byte order under `COLLATE "C"`),
+    /// the suffix compared on the key's last characters, key order, limit and offset.
+    func select(_ columns: String, _ query: StoreQuery, now: Int64) -> (sql: String, binds: PostgresStoreBinds) {
+        var binds = PostgresStoreBinds()
+        var sql = "SELECT \(columns) FROM \(table) WHERE (expiry IS NULL OR expiry > \(binds.add(now)))"
+        if !query.prefix.isEmpty {
+            sql += " AND key >= \(binds.add(query.prefix))"
+            if let bound = StoreKey.upperBound(ofPrefix: query.prefix) {
+                sql += " AND key < \(binds.add(bound))"
+            }
+        }
+        if !query.suffix.isEmpty {
+            // A UTF-8 suffix of a UTF-8 key starts on a character boundary, so comparing the key's last
+            // characters compares its last bytes.
+            sql += " AND right(key, \(binds.add(Int64(query.suffix.unicodeScalars.count)))::int) = \(binds.add(query.suffix))"
+        }
+        sql += " ORDER BY key"
+        if let limit = query.limit { sql += " LIMIT \(binds.add(Int64(limit)))" }
+        if query.offset > 0 { sql += " OFFSET \(binds.add(Int64(query.offset)))" }
+        return (sql, binds)
+    }
+}
