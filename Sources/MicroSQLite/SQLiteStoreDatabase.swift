@@ -70,6 +70,15 @@ final class SQLiteStoreDatabase: Sendable {
         }
     }
 
+    /// The names of the file's tables (store tables are `store_<name>`), read on the writer connection.
+    func tableNames() async throws -> [String] {
+        try await writeLock.withLock {
+            let connection = try await openedWriter()
+            let rows = try await connection.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            return rows.compactMap { $0.column("name")?.string }
+        }
+    }
+
     /// Counts a write to `table`; every ``sweepEvery`` writes deletes its expired rows (through the
     /// expiry index). Call on the writer connection, holding the write lock.
     func noteWrite(table: String, on connection: SQLiteConnection) async {
