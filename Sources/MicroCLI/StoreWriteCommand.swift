@@ -24,7 +24,7 @@ struct StoreWriteCommand: AsyncParsableCommand {
             for (name, text) in try parseMetadata(metadata) { pairs[name] = text }
             let write = StoreWrite(key: key, value: try MessageInput.bytes(value), metadata: pairs,
                                    ttl: try ttl.map(StoreOptions.duration),
-                                   condition: ifAbsent ? .ifAbsent : ifRevision.map { .ifRevision($0) } ?? .always)
+                                   condition: ifAbsent ? .ifAbsent : ifRevision.map { StoreCondition.ifRevision($0) } ?? StoreCondition.always)
             let revision = try await store.withStore(global) { try await $0.write(write) }
             try emit("\(revision)")
         }

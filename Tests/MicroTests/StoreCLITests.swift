@@ -73,7 +73,7 @@ extension IntegrationTests {
                                  (["store", "read", ""], "invalidKey"),
                                  (["store", "write", "k", "v", "--ttl", "soon"], "duration"),
                                  (["store", "write", "k", "v", "--if-absent", "--if-revision", "3"], "exclude"),
-                                 (["store", "list", "--limit", "-1"], "invalidArgument"),
+                                 (["store", "list", "--limit=-1"], "invalidArgument"),
                                  (["store", "write", "k", "@/nonexistent/file"], "cannot read")] {
                 let r = try await h.run("micro", args)
                 #expect(r.exited && r.status != 0 && r.stdout.isEmpty, "\(r)")

@@ -13,10 +13,10 @@ import Testing
     static let suite = StoreConformance(backend: "service") {
         let served = try await ServedStore.start()
         let store = served.remote()
-        Self.served.withLock { $0[ObjectIdentifier(store)] = served }
+        StoreServiceConformanceTests.served.withLock { $0[ObjectIdentifier(store)] = served }
         return store
     } cleanup: { store in
-        let served = Self.served.withLock { $0.removeValue(forKey: ObjectIdentifier(store as AnyObject)) }
+        let served = StoreServiceConformanceTests.served.withLock { $0.removeValue(forKey: ObjectIdentifier(store as AnyObject)) }
         await served?.stop()
     }
 

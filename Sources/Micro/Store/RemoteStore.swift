@@ -1,5 +1,6 @@
 import Foundation
 import MicroCore
+import SwiftProtobuf
 import NIOConcurrencyHelpers
 
 /// A store in another process, reached through a store service (`go.micro.store`: ``StoreHandler``, or

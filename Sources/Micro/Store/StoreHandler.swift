@@ -1,5 +1,6 @@
 import Foundation
 import MicroCore
+import SwiftProtobuf
 
 /// go-micro's store service (`go.micro.store`) over any ``Store``: the endpoints `Store.Read`,
 /// `Store.Write`, `Store.Delete`, `Store.List` (a server stream), `Store.Databases` and

@@ -1,5 +1,6 @@
 import Foundation
 import MicroCore
+import SwiftProtobuf
 
 /// How store values travel in go-micro's store service messages (`Protos/Micro/go/micro/store`), both
 /// ways: what ``StoreHandler`` and ``RemoteStore`` share.
