@@ -1,8 +1,9 @@
 import Foundation
 import Micro
+import MicroGRPC
 
-/// A store served by a `go.micro.store` service on its own memory registry, over the real HTTP
-/// transport on loopback: what the store service tests call.
+/// A store served by a `go.micro.store` service on its own memory registry, over the real HTTP (or
+/// gRPC) transport on loopback: what the store service tests call.
 final class ServedStore: Sendable {
     let service: MicroService
     let registry: MemoryRegistry
@@ -16,12 +17,14 @@ final class ServedStore: Sendable {
         self.task = task
     }
 
-    /// Serves `backing` and returns once the service is registered.
-    static func start(_ backing: any Store = MemoryStore(), handler: StoreHandler? = nil) async throws -> ServedStore {
+    /// Serves `backing` (over gRPC with `grpc`) and returns once the service is registered.
+    static func start(_ backing: any Store = MemoryStore(), handler: StoreHandler? = nil, grpc: Bool = false) async throws -> ServedStore {
+        let transport: (client: any ClientTransport, server: any ServerTransport) = grpc
+            ? (GRPCClientTransport(), GRPCServerTransport()) : (HTTPClientTransport(), HTTPServerTransport())
         let registry = MemoryRegistry()
         let service = try MicroService(name: StoreHandler.serviceName, options: ServiceOptions(drainTimeout: .seconds(1)),
                                        environment: MicroEnvironment([:]), registry: registry, broker: MemoryBroker(), store: backing,
-                                       transport: (HTTPClientTransport(), HTTPServerTransport()))
+                                       transport: transport)
         service.register(handler ?? StoreHandler(store: backing))
         let task = Task { try await service.run() }
         let served = ServedStore(service: service, registry: registry, backing: backing, task: task)

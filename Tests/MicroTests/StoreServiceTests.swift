@@ -25,6 +25,25 @@ import Testing
     }
 }
 
+/// The same over gRPC: go-micro's path `/go.micro.store.Store/Read` is the proto's own full name.
+/// One check at a time: 23 gRPC servers at once on a loaded 2-core machine made the 400 ms TTL of the
+/// expiry check pass before its first read.
+@Suite(.serialized) struct StoreServiceGRPCConformanceTests {
+    static let suite = StoreConformance(backend: "service over gRPC") {
+        let served = try await ServedStore.start(grpc: true)
+        let store = served.remote()
+        StoreServiceConformanceTests.served.withLock { $0[ObjectIdentifier(store)] = served }
+        return store
+    } cleanup: { store in
+        let served = StoreServiceConformanceTests.served.withLock { $0.removeValue(forKey: ObjectIdentifier(store as AnyObject)) }
+        await served?.stop()
+    }
+
+    @Test(arguments: StoreCheck.all) func conformance(_ check: StoreCheck) async throws {
+        try await Self.suite.run(check)
+    }
+}
+
 @Suite struct StoreServiceTests {
     typealias ReadRequest = Go_Micro_Store_ReadRequest
     typealias ReadResponse = Go_Micro_Store_ReadResponse
@@ -214,3 +233,4 @@ import Testing
         await user.client.shutdown()
     }
 }
+
