@@ -41,10 +41,12 @@ final class ServedStore: Sendable {
         RemoteStore(client: service.client, scope: scope)
     }
 
-    /// A client on the service's registry, calling in `contentType`.
-    func client(contentType: String = "application/protobuf") -> Client {
+    /// A client on the service's registry, calling in `contentType`, asking for Swift Micro's
+    /// extension fields with `extensions`.
+    func client(contentType: String = "application/protobuf", extensions: Bool = true) -> Client {
         Client(registry: registry, transports: [HTTPClientTransport()], broker: MemoryBroker(),
-               defaults: CallOptions(retries: 0, contentType: contentType))
+               defaults: CallOptions(retries: 0, contentType: contentType,
+                                     metadata: extensions ? [StoreHandler.extensionsHeader: "1"] : [:]))
     }
 
     func stop() async {

@@ -35,6 +35,7 @@ public final class RemoteStore: Store {
             self.owned = owned
             var reads = options
             reads.contentType = "application/protobuf"
+            reads.metadata[StoreHandler.extensionsHeader] = "1"
             self.reads = reads
             var writes = reads
             writes.shouldRetry = { error in (error as? TransportError)?.code == .connectFailed }

@@ -14,14 +14,17 @@ import SwiftProtobuf
 /// go-micro's semantics: a read of one key that is not there is 404; `ReadOptions.prefix` and
 /// `suffix` make the key a prefix or suffix; a limit of 0 is no limit; an empty database or table is
 /// the `Micro-Database` / `Micro-Table` metadata, else the store's own scope. Swift Micro's extensions
-/// (fields from 1001: revisions, conditions, exact expiry) are skipped by go-micro peers speaking
-/// protobuf. Failures are ``StoreError``s as ``MicroError``s: 404, 409, 400, 413, 503.
+/// (fields from 1001: revisions, conditions, exact expiry) are read from every request, but answered
+/// only to callers that send the metadata ``extensionsHeader`` (``RemoteStore`` does): go-micro's JSON
+/// decoders refuse unknown fields. Failures are ``StoreError``s as ``MicroError``s: 404, 409, 400, 413, 503.
 public struct StoreHandler: EndpointGroup {
     /// The name go-micro's store clients call: `go.micro.store`.
     public static let serviceName = "go.micro.store"
     /// The most key, value and metadata bytes one `Store.Read` answers with (default 2 MiB, which
     /// fits the transports' 4 MiB messages in JSON too); a larger result is 413, to be read with a limit.
     public static let defaultMaxReadBytes = 2 << 20
+    /// The metadata a caller sends (any value) to be answered with Swift Micro's extension fields.
+    public static let extensionsHeader = "Micro-Store-Extensions"
     /// Keys per `Store.List` message.
     static let keysPerMessage = 1000
 
@@ -70,7 +73,7 @@ public struct StoreHandler: EndpointGroup {
             guard let record = try await store.read(request.key) else {
                 throw StoreError(.notFound, "'\(Self.quoted(request.key))' not found in \(store.scope)")
             }
-            return .with { $0.records = [StoreWire.message(record, now: now)] }
+            return .with { $0.records = [Self.answer(StoreWire.message(record, now: now), context)] }
         }
         let suffix = options.suffixKey.isEmpty ? request.key : options.suffixKey
         let query = StoreQuery(prefix: options.prefix ? request.key : "", suffix: options.suffix ? suffix : "",
@@ -84,7 +87,7 @@ public struct StoreHandler: EndpointGroup {
                 throw StoreError(.tooLarge, "the \(records.count) records read hold more than \(maxReadBytes) bytes; read fewer with a limit")
             }
         }
-        return .with { $0.records = records.map { StoreWire.message($0, now: now) } }
+        return .with { $0.records = records.map { Self.answer(StoreWire.message($0, now: now), context) } }
     }
 
     func write(_ request: Go_Micro_Store_WriteRequest, _ context: HandlerContext) async throws -> Go_Micro_Store_WriteResponse {
@@ -103,7 +106,7 @@ public struct StoreHandler: EndpointGroup {
         for (name, field) in record.metadata { metadata[name] = field.value }
         let revision = try await store.write(StoreWrite(key: record.key, value: Array(record.value), metadata: metadata, ttl: ttl,
                                                         condition: condition))
-        return .with { $0.revision = revision }
+        return .with { if Self.extended(context) { $0.revision = revision } }
     }
 
     func delete(_ request: Go_Micro_Store_DeleteRequest, _ context: HandlerContext) async throws -> Go_Micro_Store_DeleteResponse {
@@ -117,7 +120,7 @@ public struct StoreHandler: EndpointGroup {
         case nil: break
         }
         let deleted = try await store.delete(request.key, ifRevision: ifRevision)
-        return .with { $0.deleted = deleted }
+        return .with { if Self.extended(context) { $0.deleted = deleted } }
     }
 
     func list(_ request: Go_Micro_Store_ListRequest, _ stream: ServerStream<Go_Micro_Store_ListResponse>, _ context: HandlerContext) async throws {
@@ -135,6 +138,20 @@ public struct StoreHandler: EndpointGroup {
     }
 
     // MARK: Helpers
+
+    /// Whether the caller asked for Swift Micro's extension fields.
+    static func extended(_ context: HandlerContext) -> Bool {
+        context.metadata[extensionsHeader] != nil
+    }
+
+    /// `record` as the caller gets it: without the extension fields unless it asked for them.
+    static func answer(_ record: Go_Micro_Store_Record, _ context: HandlerContext) -> Go_Micro_Store_Record {
+        guard !extended(context) else { return record }
+        var plain = record
+        plain.revision = 0
+        plain.expiresAtMs = 0
+        return plain
+    }
 
     /// The store bound to the request's database and table: the request's, else the caller's
     /// `Micro-Database` / `Micro-Table` metadata (go-micro's store client sends them), else the store's own.
