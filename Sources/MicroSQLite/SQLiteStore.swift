@@ -18,7 +18,7 @@ public final class SQLiteStore: Store {
     /// Always `sqlite`.
     public let name = "sqlite"
     public let scope: StoreScope
-    private let files: SQLiteStoreFiles
+    let files: SQLiteStoreFiles
 
     /// A store whose databases live in `configuration.directory`, bound to `scope`. Nothing is opened
     /// until the first operation.
@@ -230,7 +230,9 @@ public final class SQLiteStore: Store {
         let database = try files.database(scope.database)
         guard FileManager.default.fileExists(atPath: database.path) else { return [] }
         do {
-            let names = try await database.tableNames()
+            let names = try await database.withWriterConnection { connection in
+                try await connection.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0.column("name")?.string }
+            }
             return names.compactMap { name -> String? in
                 guard name.hasPrefix("store_") else { return nil }
                 let table = String(name.dropFirst("store_".count))
@@ -271,7 +273,7 @@ public final class SQLiteStore: Store {
         "\"store_\(table)\""
     }
 
-    private static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
+    static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
         let rows = try await connection.query("""
             UPDATE micro_store_sequence SET revision = revision + 1
             WHERE id = 1 AND typeof(revision) = 'integer' AND revision >= 0 RETURNING revision

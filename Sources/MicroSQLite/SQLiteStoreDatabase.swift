@@ -70,12 +70,22 @@ final class SQLiteStoreDatabase: Sendable {
         }
     }
 
-    /// The names of the file's tables (store tables are `store_<name>`), read on the writer connection.
-    func tableNames() async throws -> [String] {
+    /// Runs `body` on the writer connection holding the write lock, creating no store table (models
+    /// create their own).
+    func withWriterConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
         try await writeLock.withLock {
-            let connection = try await openedWriter()
-            let rows = try await connection.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            return rows.compactMap { $0.column("name")?.string }
+            try await body(try await openedWriter())
+        }
+    }
+
+    /// Runs `body` on the reader connection, opening the file first if needed.
+    func withReaderConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        if !state.withLockedValue({ $0.reader != nil }) {
+            try await withWriterConnection { _ in }
+        }
+        return try await readLock.withLock {
+            guard let reader = state.withLockedValue({ $0.closed ? nil : $0.reader }) else { throw Self.closedError }
+            return try await body(reader)
         }
     }
 

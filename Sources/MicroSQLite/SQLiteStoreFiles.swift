@@ -6,6 +6,8 @@ import NIOConcurrencyHelpers
 final class SQLiteStoreFiles: Sendable {
     let configuration: SQLiteStoreConfiguration
     private let logger: Logger
+    /// Model tables created or migrated by this store (database, table and fields), so each is set up once.
+    let preparedModels = NIOLockedValueBox<Set<String>>([])
     private let databases = NIOLockedValueBox<(open: [String: SQLiteStoreDatabase], closed: Bool)>(([:], false))
 
     init(configuration: SQLiteStoreConfiguration, logger: Logger) {

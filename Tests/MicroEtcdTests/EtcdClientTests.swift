@@ -193,6 +193,43 @@ import Testing
         etcd.stop()
     }
 
+    /// etcd (grpc-go) answers nearly every request with a flow-control PING, and swift-nio-http2 closes
+    /// a connection that receives over 200 PINGs in 30 s, failing what is in flight on it (a
+    /// transaction then fails as `unavailable`, since it is not retried). The client moves requests to
+    /// a fresh connection every ``EtcdConfiguration/connectionCallBudget`` of them; with no budget the
+    /// same run loses requests (the control).
+    @Test(arguments: [100, 0]) func manyTransactionsInARowKeepTheirConnection(_ budget: Int) async throws {
+        let etcd = try await EtcdProcess()
+        var c = try EtcdTest.configuration(etcd.endpoints)
+        c.connectionCallBudget = budget
+        let client = try EtcdConnection(configuration: c, logger: EtcdTest.logger("test.etcd"))
+        let failures = Box<[String]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    for i in 0..<200 {
+                        do {
+                            _ = try await client.txn(EtcdTxn(compare: [.absent("/b/\(writer)/\(i)")], success: [.put("/b/\(writer)/\(i)", [1])]))
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+            }
+        }
+        if budget > 0 {
+            #expect(failures.get.isEmpty, "\(failures.get)")
+            #expect(client.statistics.connectionRotations >= 7, "\(client.statistics)")
+            // Replaced connections close once their requests are done.
+            #expect(await EtcdTest.eventually(.seconds(6)) { client.members.retiredConnections == 0 })
+        } else {
+            #expect(!failures.get.isEmpty, "without a budget the connection is closed under the requests")
+            #expect(client.statistics.connectionRotations == 0)
+        }
+        await client.shutdown()
+        etcd.stop()
+    }
+
     @Test func nothingListeningIsUnavailableAndShutdownEndsEverything() async throws {
         let port = try freePort()
         var config = try EtcdTest.configuration(["127.0.0.1:\(port)"])

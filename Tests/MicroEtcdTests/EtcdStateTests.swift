@@ -79,6 +79,23 @@ import Testing
         check(single.failed(0, now: t0) == nil && single.current == 0)
     }
 
+    // MARK: Request budget per connection
+
+    @Test func aConnectionCarriesAtMostItsBudgetOfRequestsPerWindow() {
+        let t0 = Instant.now
+        var b = EtcdCallBudget(limit: 3, window: .seconds(30))
+        check((0..<3).allSatisfy { b.admit(now: t0 + .seconds($0)) })
+        // A fourth within 30 s of the first is refused and not recorded.
+        check(!b.admit(now: t0 + .seconds(29)))
+        check(!b.admit(now: t0 + .seconds(29)))
+        // Once the first is 30 s old there is room for one more, then the second has to age.
+        check(b.admit(now: t0 + .seconds(30)))
+        check(!b.admit(now: t0 + .milliseconds(30_500)))
+        check(b.admit(now: t0 + .seconds(31)))
+        var one = EtcdCallBudget(limit: 0, window: .seconds(1))
+        check(one.limit == 1 && one.admit(now: t0) && !one.admit(now: t0))
+    }
+
     // MARK: Keep-alive bookkeeping
 
     @Test func keptLeasesAreRefreshedEveryThirdOfTheirTTL() {

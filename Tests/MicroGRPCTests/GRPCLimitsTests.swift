@@ -34,15 +34,16 @@ extension GRPCTransportSuite {
         @Test func idleConnectionIsClosed() async throws {
             var configuration = GRPCServerConfiguration()
             #expect(configuration.idleConnectionTimeout == .seconds(60))
-            configuration.idleConnectionTimeout = .milliseconds(300)
+            // Long enough that a loaded machine still opens the slow call's stream before it passes.
+            configuration.idleConnectionTimeout = .seconds(1)
             let server = try await GRPCTestServer.start(configuration: configuration) { router in
                 router.handle("Test.Slow") { (req: Hello, _: HandlerContext) -> Reply in
-                    try await Task.sleep(for: .milliseconds(800))
+                    try await Task.sleep(for: .milliseconds(2500))
                     return Reply(message: "slow \(req.name)")
                 }
             }
             let raw = try await RawHTTP2.connect(port: server.port)
-            let deadline = ContinuousClock.now + .seconds(3)
+            let deadline = ContinuousClock.now + .seconds(6)
             while !raw.isClosed && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(raw.isClosed, "an idle gRPC connection stayed open")
             // A call in flight longer than the timeout keeps its connection.
@@ -55,7 +56,7 @@ extension GRPCTransportSuite {
                 let greeter = Helloworld_Greeter.Client(wrapping: client)
                 for i in 0..<5 {
                     _ = try await greeter.sayHello(hello("n\(i)"))
-                    try await Task.sleep(for: .milliseconds(100))
+                    try await Task.sleep(for: .milliseconds(400))
                 }
             }
             await server.stop()

@@ -14,7 +14,9 @@ final class RawHTTP2: Sendable {
         var payload: [UInt8]
     }
 
-    static let data: UInt8 = 0, headers: UInt8 = 1, rstStream: UInt8 = 3, settings: UInt8 = 4, goaway: UInt8 = 7
+    static let data: UInt8 = 0, headers: UInt8 = 1, rstStream: UInt8 = 3, settings: UInt8 = 4, goaway: UInt8 = 7, windowUpdate: UInt8 = 8
+    /// `SETTINGS_INITIAL_WINDOW_SIZE`: the window each new stream starts with.
+    static let initialWindowSize: UInt16 = 4
     static let endStream: UInt8 = 1, endHeaders: UInt8 = 4, ack: UInt8 = 1
 
     final class Collector: ChannelInboundHandler, Sendable {
@@ -39,8 +41,8 @@ final class RawHTTP2: Sendable {
         self.collector = collector
     }
 
-    /// Connects and, unless told otherwise, sends the client preface and an empty SETTINGS frame.
-    static func connect(port: Int, preface: Bool = true) async throws -> RawHTTP2 {
+    /// Connects and, unless told otherwise, sends the client preface and a SETTINGS frame with `settings`.
+    static func connect(port: Int, preface: Bool = true, settings initial: [(UInt16, UInt32)] = []) async throws -> RawHTTP2 {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -49,7 +51,10 @@ final class RawHTTP2: Sendable {
             .connect(host: "127.0.0.1", port: port).get()
         let raw = RawHTTP2(channel: channel, collector: collector)
         if preface {
-            try await raw.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(settings, 0, 0, []))
+            let payload = initial.flatMap { id, value in
+                [UInt8(id >> 8), UInt8(id & 0xff), UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+            }
+            try await raw.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(settings, 0, 0, payload))
             // Acknowledge the server's settings, so its limits are in force.
             if await raw.wait(until: { r in r.frames.contains { $0.type == settings && $0.flags & ack == 0 } }) {
                 try await raw.send(frame(settings, ack, 0, []))
@@ -70,6 +75,11 @@ final class RawHTTP2: Sendable {
         let n = payload.count
         return [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags,
                 UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
+    }
+
+    /// A WINDOW_UPDATE frame granting `increment` more bytes on `stream` (0: the connection).
+    static func windowUpdateFrame(_ stream: UInt32, _ increment: UInt32) -> [UInt8] {
+        frame(windowUpdate, 0, stream, [UInt8(increment >> 24 & 0x7f), UInt8(increment >> 16 & 0xff), UInt8(increment >> 8 & 0xff), UInt8(increment & 0xff)])
     }
 
     /// A header block of literal fields (no indexing, no Huffman).

@@ -25,6 +25,12 @@ public struct EtcdConfiguration: Sendable {
     public var maxResponseBytes: Int = 32 * 1024 * 1024
     /// The largest request message sent.
     public var maxRequestBytes: Int = 4 * 1024 * 1024
+    /// The most requests one connection to a member carries within 30 s; the next request opens a fresh
+    /// connection and the old one closes once its requests and streams are done (0: never). etcd
+    /// (grpc-go) answers nearly every request with a flow-control PING, and swift-nio-http2 closes a
+    /// connection that receives more than 200 PING or SETTINGS frames within 30 s, failing whatever is
+    /// in flight on it; 100 leaves room for the PINGs that streams and keep-alives draw.
+    public var connectionCallBudget: Int = 100
     /// Keys per page when a read fetches a whole prefix.
     public var rangePageSize: Int = 1000
     /// The most watches one client keeps open.

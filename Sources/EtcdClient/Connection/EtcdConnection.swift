@@ -9,6 +9,9 @@ import Logging
 /// - Requests go to one member at a time. When it cannot serve them (connection refused or lost, no
 ///   leader, a timeout) the request is tried again on the next member, with a short backoff, until
 ///   ``EtcdConfiguration/operationTimeout``; the client stays on the member that answered.
+/// - A connection carries at most ``EtcdConfiguration/connectionCallBudget`` requests per 30 s; the
+///   next one opens a fresh connection to the member and the old one closes when its work is done
+///   (etcd's flow-control PINGs would otherwise get the connection closed under its requests).
 /// - Leases are kept alive over ONE `LeaseKeepAlive` stream per client, however many there are
 ///   (``keepAlive(lease:ttl:onLost:)``, ``refreshLease(_:)``).
 /// - Watches share ONE `Watch` stream per client; after a failover each resumes from the revision after
@@ -258,6 +261,8 @@ public final class EtcdConnection: Sendable {
         public var watches: Int
         /// How often the client moved to another member.
         public var failovers: Int
+        /// How often a connection was replaced because it carried ``EtcdConfiguration/connectionCallBudget`` requests.
+        public var connectionRotations: Int
         /// The member in use.
         public var activeEndpoint: EtcdEndpoint
     }
@@ -267,7 +272,7 @@ public final class EtcdConnection: Sendable {
         let k = leaseKeeper.streams, w = watcher.streams
         return Statistics(keepAliveStreamsOpened: k.opened, keepAliveStreamOpen: k.active, keptLeases: leaseKeeper.keptLeases,
                           watchStreamsOpened: w.opened, watchStreamOpen: w.active, watches: watcher.count,
-                          failovers: members.failovers, activeEndpoint: members.activeEndpoint)
+                          failovers: members.failovers, connectionRotations: members.rotations, activeEndpoint: members.activeEndpoint)
     }
 
     /// The member in use.
@@ -284,7 +289,7 @@ public final class EtcdConnection: Sendable {
         let maxAttempts = max(3, configuration.endpoints.count * 2 + 1)
         while true {
             if Task.isCancelled { throw EtcdError(.cancelled, "\(what) cancelled") }
-            let member = try members.current()
+            let member = try members.current(request: true)
             let remaining = configuration.operationTimeout - (ContinuousClock.now - start)
             var options = CallOptions.defaults
             // During a failover a member may hold a write for a leader that is gone: give up on it sooner.

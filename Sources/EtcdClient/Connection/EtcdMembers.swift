@@ -11,18 +11,34 @@ final class EtcdMembers: Sendable {
     typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
 
     struct Member: Sendable {
+        let id: UInt64
         let endpoint: EtcdEndpoint
         let client: Client
+        /// Runs the client's connections until it is shut down.
         let task: Task<Void, Never>
+    }
+
+    /// A connection replaced because it carried its budget of requests: it closes once a pause has
+    /// let the requests that already picked it start, and what runs on it has ended.
+    private struct Retired: Sendable {
+        let member: Member
+        let closer: Task<Void, Never>
     }
 
     private struct State {
         var selection: EtcdMemberSelection
         var members: [Int: Member] = [:]
+        var budgets: [Int: EtcdCallBudget] = [:]
+        var retired: [UInt64: Retired] = [:]
+        var nextID: UInt64 = 0
         var closed = false
         var failovers = 0
+        var rotations = 0
         var lastFailover: ContinuousClock.Instant?
     }
+
+    /// How long a replaced connection stays open for requests that picked it just before.
+    static let retirementPause: Duration = .seconds(2)
 
     let endpoints: [EtcdEndpoint]
     private let configuration: EtcdConfiguration
@@ -37,22 +53,67 @@ final class EtcdMembers: Sendable {
                                                                          quarantine: configuration.memberQuarantine)))
     }
 
-    /// The member in use and its gRPC client (connecting it if it is new).
-    func current() throws -> (index: Int, endpoint: EtcdEndpoint, client: Client) {
+    /// The member in use and its gRPC client (connecting it if it is new). A `request` (a unary call,
+    /// not a stream) counts against the connection's ``EtcdConfiguration/connectionCallBudget``: past
+    /// it, the request gets a fresh connection and the old one is retired.
+    func current(request: Bool = false) throws -> (index: Int, endpoint: EtcdEndpoint, client: Client) {
         try state.withLock { s in
             guard !s.closed else { throw EtcdError(.shutdown, "the etcd client is shut down") }
             let index = s.selection.current
-            if let m = s.members[index] { return (index, m.endpoint, m.client) }
-            let endpoint = endpoints[index]
-            let client = try makeClient(endpoint)
-            let task = Task { [logger] in
-                do { try await client.runConnections() } catch {
-                    logger.debug("etcd connection ended", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+            let budget = configuration.connectionCallBudget
+            if let m = s.members[index] {
+                guard request, budget > 0 else { return (index, m.endpoint, m.client) }
+                let now = ContinuousClock.now
+                if s.budgets[index, default: EtcdCallBudget(limit: budget, window: .seconds(30))].admit(now: now) {
+                    return (index, m.endpoint, m.client)
                 }
+                retire(m, &s)
             }
-            s.members[index] = Member(endpoint: endpoint, client: client, task: task)
-            return (index, endpoint, client)
+            let member = try connect(index, &s)
+            if request, budget > 0 {
+                var fresh = EtcdCallBudget(limit: budget, window: .seconds(30))
+                _ = fresh.admit(now: .now)
+                s.budgets[index] = fresh
+            } else {
+                s.budgets[index] = nil
+            }
+            return (index, member.endpoint, member.client)
         }
+    }
+
+    /// A client for member `index`, running its connections, recorded as the member's.
+    private func connect(_ index: Int, _ s: inout State) throws -> Member {
+        let endpoint = endpoints[index]
+        let client = try makeClient(endpoint)
+        s.nextID += 1
+        let id = s.nextID
+        let task = Task { [logger, weak self] in
+            do { try await client.runConnections() } catch {
+                logger.debug("etcd connection ended", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+            }
+            self?.ended(id)
+        }
+        let member = Member(id: id, endpoint: endpoint, client: client, task: task)
+        s.members[index] = member
+        return member
+    }
+
+    /// Replaces `member`'s connection: no new request picks it; it closes after a pause, once what
+    /// runs on it has ended.
+    private func retire(_ member: Member, _ s: inout State) {
+        s.rotations += 1
+        let client = member.client
+        let closer = Task {
+            try? await Task.sleep(for: Self.retirementPause)
+            client.beginGracefulShutdown()
+        }
+        s.retired[member.id] = Retired(member: member, closer: closer)
+        logger.debug("etcd connection carried its request budget, opening a fresh one", metadata: ["endpoint": "\(member.endpoint)"])
+    }
+
+    /// Forgets a retired connection whose client has finished.
+    private func ended(_ id: UInt64) {
+        state.withLock { _ = $0.retired.removeValue(forKey: id) }
     }
 
     /// Reports that the member at `index` failed; moves on unless another caller already did.
@@ -86,12 +147,20 @@ final class EtcdMembers: Sendable {
     /// How often the client moved to another member.
     var failovers: Int { state.withLock { $0.failovers } }
 
+    /// How often a connection was replaced because it carried its request budget.
+    var rotations: Int { state.withLock { $0.rotations } }
+
+    /// Connections replaced but not closed yet.
+    var retiredConnections: Int { state.withLock { $0.retired.count } }
+
     /// Closes every connection, waiting for them to finish.
     func shutdown() async {
         let members = state.withLock { s -> [Member] in
             s.closed = true
-            let m = Array(s.members.values)
+            let m = Array(s.members.values) + s.retired.values.map(\.member)
+            for r in s.retired.values { r.closer.cancel() }
             s.members = [:]
+            s.retired = [:]
             return m
         }
         for m in members { m.client.beginGracefulShutdown() }

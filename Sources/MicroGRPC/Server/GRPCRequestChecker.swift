@@ -7,6 +7,7 @@ import NIOHTTP2
 /// header), and reads the request's message framing so that what grpc-swift would answer with a bare
 /// stream reset gets a gRPC status instead: a message over the size limit (RESOURCE_EXHAUSTED), a
 /// message cut short by the end of the stream, a compressed message without `grpc-encoding` (INTERNAL).
+/// It also names the stream's ``GRPCStreamGate`` to the dispatcher in a private header.
 final class GRPCRequestChecker: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
@@ -14,6 +15,8 @@ final class GRPCRequestChecker: ChannelInboundHandler {
 
     private let maxMessageSize: Int
     private let state: GRPCServerStreamState
+    /// The stream's ``GRPCStreamGate``, named to the dispatcher in a private request header.
+    private let gateID: UInt64?
     private var sawRequestHeaders = false
     private var compressionAllowed = false
     // The framing reader: the current prefix's bytes so far (flag, then length big-endian) and how
@@ -22,9 +25,10 @@ final class GRPCRequestChecker: ChannelInboundHandler {
     private var prefixCount = 0
     private var remaining = 0
 
-    init(maxMessageSize: Int, state: GRPCServerStreamState) {
+    init(maxMessageSize: Int, state: GRPCServerStreamState, gateID: UInt64? = nil) {
         self.maxMessageSize = maxMessageSize
         self.state = state
+        self.gateID = gateID
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -33,6 +37,8 @@ final class GRPCRequestChecker: ChannelInboundHandler {
         case .headers(var headers) where !sawRequestHeaders:
             sawRequestHeaders = true
             headers.headers.remove(name: GRPCContentType.subtypeHeader)
+            headers.headers.remove(name: GRPCStreamGates.header)
+            if let gateID { headers.headers.add(name: GRPCStreamGates.header, value: String(gateID)) }
             if let encoding = headers.headers.first(name: "grpc-encoding"), encoding != "identity" { compressionAllowed = true }
             if let value = headers.headers.first(name: "content-type"), value != "application/grpc",
                let sub = GRPCContentType.subtype(of: value) {

@@ -53,6 +53,8 @@ final class GRPCServerDispatcher: Sendable {
     let serviceName: String
     let configuration: GRPCServerConfiguration
     let logger: Logger
+    /// The open streams' gates, which hold writers back while a stream is not writable.
+    let gates: GRPCStreamGates
     private let table = NIOLockedValueBox(Table())
     private let builtins = NIOLockedValueBox<[any GRPCBuiltinService]>([])
     private let draining = NIOLockedValueBox(false)
@@ -62,8 +64,10 @@ final class GRPCServerDispatcher: Sendable {
     let answers = OwnedTasks()
     private static let builtinCodecs = Codecs([ProtobufCodec(), JSONCodec()])
 
-    init(handler: any RPCHandler, serviceName: String?, configuration: GRPCServerConfiguration, logger: Logger) {
+    init(handler: any RPCHandler, serviceName: String?, configuration: GRPCServerConfiguration,
+         gates: GRPCStreamGates = GRPCStreamGates(), logger: Logger) {
         self.handler = handler
+        self.gates = gates
         let description = handler.serverDescription
         self.passesUnlisted = description.acceptsUnlistedEndpoints
         self.serviceName = serviceName ?? description.service
@@ -169,10 +173,14 @@ final class GRPCServerDispatcher: Sendable {
         }
 
         let request = makeRequest(headers)
+        var requestMetadata = headers
+        let gate = requestMetadata[stringValues: GRPCStreamGates.header].first { _ in true }.flatMap(gates.gate(named:))
+        if gate != nil { requestMetadata.removeAllValues(forKey: GRPCStreamGates.header) }
         let call = GRPCCallContext(path: "/" + descriptor.fullyQualifiedMethod, remotePeer: context.remotePeer,
-                                   localPeer: context.localPeer, requestMetadata: headers,
+                                   localPeer: context.localPeer, requestMetadata: requestMetadata,
                                    transportSpecific: context.transportSpecific)
-        let writer = ResponseWriter(outbound: outbound, call: call, maxMessageSize: configuration.maxResponseMessageSize, id: serviceName)
+        let writer = ResponseWriter(outbound: outbound, call: call, maxMessageSize: configuration.maxResponseMessageSize, id: serviceName,
+                                    gate: gate)
         let serviceName = self.serviceName
         let timeout: @Sendable () -> (Status, GRPCCore.Metadata) = {
             GRPCStatusMapping.status(for: .timeout(serviceName, "deadline exceeded"))
@@ -223,7 +231,7 @@ final class GRPCServerDispatcher: Sendable {
         for (key, value) in headers {
             if key.hasPrefix(":") { continue }
             switch key {
-            case "content-type", "te", "grpc-encoding", "grpc-accept-encoding", "x-content-type":
+            case "content-type", "te", "grpc-encoding", "grpc-accept-encoding", "x-content-type", GRPCStreamGates.header:
                 continue
             case GRPCContentType.subtypeHeader:
                 if case .string(let s) = value { subtype = s }
@@ -339,18 +347,22 @@ final class InboundMessages: @unchecked Sendable {
 }
 
 /// Writes a call's answer in order: headers (once, before the first message), messages, status.
+/// Messages go at the pace the stream takes them: past a fence's worth, `send` waits at the
+/// stream's gate while the stream is not writable.
 final class ResponseWriter: Sendable {
     let outbound: GRPCServerDispatcher.Outbound
     let call: GRPCCallContext
     let maxMessageSize: Int
     let id: String
+    let gate: GRPCStreamGate?
     private let closed = NIOLockedValueBox(false)
 
-    init(outbound: GRPCServerDispatcher.Outbound, call: GRPCCallContext, maxMessageSize: Int, id: String) {
+    init(outbound: GRPCServerDispatcher.Outbound, call: GRPCCallContext, maxMessageSize: Int, id: String, gate: GRPCStreamGate? = nil) {
         self.outbound = outbound
         self.call = call
         self.maxMessageSize = maxMessageSize
         self.id = id
+        self.gate = gate
     }
 
     func send(_ message: ByteBuffer) async throws {
@@ -360,6 +372,7 @@ final class ResponseWriter: Sendable {
         guard !closed.withLockedValue({ $0 }) else { throw CancellationError() }
         if let headers = call.takeHeaders() { try await outbound.write(.metadata(headers)) }
         try await outbound.write(.message(GRPCBytes(message.readableBytesView)))
+        try await gate?.wrote(bytes: message.readableBytes)
     }
 
     func sendHeadersIfPending() async throws {

@@ -33,7 +33,9 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
     public func listen(on address: String, handler: any RPCHandler) async throws -> any TransportListener {
         let bind = try HostPort.transportAddress(address.isEmpty ? "127.0.0.1:0" : address)
         let (host, port) = (bind.host, bind.port)
-        let dispatcher = GRPCServerDispatcher(handler: handler, serviceName: serviceName, configuration: configuration, logger: logger)
+        let gates = GRPCStreamGates()
+        let dispatcher = GRPCServerDispatcher(handler: handler, serviceName: serviceName, configuration: configuration, gates: gates,
+                                              logger: logger)
         if configuration.healthService {
             dispatcher.addBuiltin(GRPCHealthService(dispatcher: dispatcher, interval: configuration.healthWatchInterval))
         }
@@ -54,10 +56,16 @@ public final class GRPCServerTransport: MicroCore.ServerTransport {
         let limit = configuration.maxRequestMessageSize
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
             let added = channel.eventLoop.makeCompletedFuture {
-                // The checker first (its rejections go straight out), then the rewriter.
+                // The gate first (it only watches writability), the checker (its rejections go straight
+                // out), then the rewriter.
                 let state = GRPCServerStreamState()
+                let gate = GRPCStreamGate(eventLoop: channel.eventLoop)
+                let gateID = gates.add(gate)
+                channel.closeFuture.whenComplete { _ in gates.remove(gateID) }
                 try channel.pipeline.syncOperations.addHandler(GRPCResponseHeadersRewriter(state: state), position: .first)
-                try channel.pipeline.syncOperations.addHandler(GRPCRequestChecker(maxMessageSize: limit, state: state), position: .first)
+                try channel.pipeline.syncOperations.addHandler(GRPCRequestChecker(maxMessageSize: limit, state: state, gateID: gateID),
+                                                               position: .first)
+                try channel.pipeline.syncOperations.addHandler(gate, position: .first)
                 GRPCIdleConnectionCloser.track(channel)
             }
             guard let previous else { return added }
