@@ -25,6 +25,18 @@ enum MessageInput {
         return try jsonBody(readAll(fd, from: path))
     }
 
+    /// The bytes `argument` names as they are (`micro store write`'s value): the text itself, `-` for
+    /// stdin, `@path` for a file.
+    static func bytes(_ argument: String) throws -> [UInt8] {
+        if argument == "-" { return Array(try readAll(STDIN_FILENO, from: "stdin")) }
+        guard argument.hasPrefix("@") else { return Array(argument.utf8) }
+        let path = String(argument.dropFirst())
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw cannotRead(path, errno) }
+        defer { close(fd) }
+        return Array(try readAll(fd, from: path))
+    }
+
     /// Reads `fd` to its end, failing once more than ``limit`` bytes arrive.
     private static func readAll(_ fd: CInt, from name: String) throws -> Data {
         var data = Data()

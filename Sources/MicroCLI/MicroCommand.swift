@@ -9,13 +9,13 @@ import MicroGossip
 import MicroMDNS
 import MicroNATS
 
-/// `micro`: list, describe, call, stream, publish, subscribe and health-check services.
+/// `micro`: list, describe, call, stream, publish, subscribe and health-check services; read and write stores.
 @main
 struct MicroCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
-        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self])
+        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, StoreCommand.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MicroCore
 import NIOCore
@@ -200,6 +201,46 @@ public final class SQLiteStore: Store {
             case .integer(let expiry)?: return Int64(expiry) > now
             default: throw StoreError(.malformed, "the deleted row of '\(key)' has an expiry that is not an integer")
             }
+        }
+    }
+
+    // MARK: Listing
+
+    /// The databases: the `<name>.sqlite` files in the directory, in ascending order.
+    public func databases() async throws -> [String] {
+        let directory = files.configuration.directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw StoreError(.unavailable, "cannot list the store directory \(directory): \(error.localizedDescription)")
+        }
+        return names.compactMap { name -> String? in
+            guard name.hasSuffix(".sqlite") else { return nil }
+            let database = String(name.dropLast(".sqlite".count))
+            guard let valid = try? StoreScope.validate(database, "database"), valid == database else { return nil }
+            return database
+        }.sorted()
+    }
+
+    /// The store tables in this scope's database file, in ascending order (none when there is no file).
+    public func tables() async throws -> [String] {
+        let database = try files.database(scope.database)
+        guard FileManager.default.fileExists(atPath: database.path) else { return [] }
+        do {
+            let names = try await database.withWriterConnection { connection in
+                try await connection.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0.column("name")?.string }
+            }
+            return names.compactMap { name -> String? in
+                guard name.hasPrefix("store_") else { return nil }
+                let table = String(name.dropFirst("store_".count))
+                guard let valid = try? StoreScope.validate(table, "table"), valid == table else { return nil }
+                return table
+            }.sorted()
+        } catch {
+            throw Self.storeError(error, path: database.path)
         }
     }
 

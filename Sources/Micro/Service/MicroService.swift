@@ -88,10 +88,8 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         let broker = try broker ?? { let b = try engines.makeBroker(context); owned.append(b); return b }()
         self.broker = broker
         let chosen = try transport ?? engines.makeTransport(context)
-        self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
         self.serverTransport = chosen.server
         self.transportName = transport == nil ? environment.transport : Self.transportName(of: chosen.server)
-        self.ownedEngines = owned
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers
@@ -105,6 +103,10 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         self.client = Client(registry: registry, transports: try engines.clientTransports(primary: chosen.client, context),
                              broker: broker, defaults: options.callDefaults, callWrappers: calls, publishWrappers: publishes,
                              fromService: name)
+        // After the client: a store that calls a store service (`MICRO_STORE=service`) calls through it.
+        context.client = client
+        self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
+        self.ownedEngines = owned
     }
 
     /// The name node metadata gives a transport that was passed in rather than chosen by name.

@@ -9,6 +9,8 @@ public struct EngineContext: Sendable {
     public var address: String?
     /// The registry, once made (a broker that registers its subscribers needs it).
     public var registry: (any Registry)?
+    /// A client, once made (a store that calls a store service uses it rather than making its own).
+    public var client: Client?
     /// Options set in code for particular engines, keyed by the engine module's ``ExtensionKey``s.
     public var options: Extensions
     /// The logger engines log to.

@@ -106,6 +106,21 @@ public final class MemoryStore: Store {
         }
     }
 
+    /// The databases with a table that has been written to, in ascending order.
+    public func databases() async throws -> [String] {
+        Set(writtenScopes().map(\.database)).sorted()
+    }
+
+    /// The tables of this database that have been written to, in ascending order.
+    public func tables() async throws -> [String] {
+        writtenScopes().filter { $0.database == scope.database }.map(\.table).sorted()
+    }
+
+    private func writtenScopes() -> [StoreScope] {
+        let all = tables.withLockedValue { Array($0) }
+        return all.filter { $0.value.state.withLockedValue { $0.sequence > 0 } }.map(\.key)
+    }
+
     /// How many records this scope's table holds, expired ones not yet swept included (for tests).
     package var entryCount: Int { table.state.withLockedValue { $0.entries.count } }
 

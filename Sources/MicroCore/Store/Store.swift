@@ -49,4 +49,21 @@ public protocol Store: Engine {
     func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool
     /// The keys of the live records matching `query`, in ascending byte order.
     func list(_ query: StoreQuery) async throws -> [String]
+    /// The databases of this store that hold tables, in ascending order (go-micro's `Store.Databases`).
+    /// A backend may create a database or table on first use, so one only read may be listed too.
+    /// The default throws ``StoreError/Code/unsupported``.
+    func databases() async throws -> [String]
+    /// The tables of this value's database, in ascending order (go-micro's `Store.Tables`), as
+    /// ``databases()`` lists databases. The default throws ``StoreError/Code/unsupported``.
+    func tables() async throws -> [String]
+}
+
+extension Store {
+    public func databases() async throws -> [String] {
+        throw StoreError(.unsupported, "the \(name) store cannot list its databases")
+    }
+
+    public func tables() async throws -> [String] {
+        throw StoreError(.unsupported, "the \(name) store cannot list its tables")
+    }
 }

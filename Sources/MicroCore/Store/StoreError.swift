@@ -4,7 +4,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Mi
     /// The kinds of store failure, open for additions.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
-            case notFound, conflict, invalidKey, invalidName, invalidArgument, tooLarge, unavailable, malformed
+            case notFound, conflict, invalidKey, invalidName, invalidArgument, tooLarge, unavailable, malformed, unsupported
         }
         private let wrapped: Wrapped
         /// The record an operation requires does not exist (or has expired).
@@ -27,6 +27,11 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Mi
         /// What the backend holds cannot be read back as a record (a corrupt row, a value that does not
         /// decode as the requested type).
         public static let malformed = Code(wrapped: .malformed)
+        /// The backend cannot do this at all (listing its databases, say).
+        public static let unsupported = Code(wrapped: .unsupported)
+        /// Every code, for mapping a code's ``description`` back to it (a store service's errors).
+        public static let all: [Code] = [.notFound, .conflict, .invalidKey, .invalidName, .invalidArgument, .tooLarge,
+                                         .unavailable, .malformed, .unsupported]
         public var description: String { "\(wrapped)" }
     }
 
@@ -43,7 +48,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Mi
 
     public var description: String { "store \(code): \(detail)" }
 
-    /// As a ``MicroError`` from `micro.store`: 404, 409, 400, 413, 503 or 500.
+    /// As a ``MicroError`` from `micro.store`: 404, 409, 400, 413, 503, 501 or 500. The detail is
+    /// ``description``, `store <code>: <detail>`, so a caller can tell the code back (``init(_:)``).
     public var microError: MicroError {
         let id = "micro.store"
         switch code {
@@ -52,7 +58,31 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible, Mi
         case .invalidKey, .invalidName, .invalidArgument: return .badRequest(id, description)
         case .tooLarge: return .tooLarge(id, description)
         case .unavailable: return .unavailable(id, description)
+        case .unsupported: return MicroError(id: id, code: 501, detail: description)
         default: return .internalServerError(id, description)
+        }
+    }
+
+    /// The store error a ``MicroError`` from a store service stands for: the code its detail names
+    /// (`store conflict: …`, as ``microError`` writes it), else one from its status (404 not found,
+    /// 409 conflict, 400 invalid argument, 413 too large, 501 unsupported, anything else unavailable).
+    public init(_ error: MicroError) {
+        let prefix = "store "
+        if error.detail.hasPrefix(prefix), let colon = error.detail.firstIndex(of: ":") {
+            let name = error.detail[error.detail.index(error.detail.startIndex, offsetBy: prefix.count)..<colon]
+            if let code = Code.all.first(where: { $0.description == name }) {
+                let rest = error.detail[error.detail.index(after: colon)...].drop { $0 == " " }
+                self.init(code, String(rest))
+                return
+            }
+        }
+        switch error.code {
+        case 404: self.init(.notFound, error.detail)
+        case 409: self.init(.conflict, error.detail)
+        case 400: self.init(.invalidArgument, error.detail)
+        case 413: self.init(.tooLarge, error.detail)
+        case 501: self.init(.unsupported, error.detail)
+        default: self.init(.unavailable, "\(error.id): \(error.detail) (\(error.code))")
         }
     }
 }
