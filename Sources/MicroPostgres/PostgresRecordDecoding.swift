@@ -11,7 +11,7 @@ enum PostgresRecordDecoding {
         let cells = Array(row)
         guard cells.count == 5 else { throw StoreError(.malformed, "a row has \(cells.count) columns, not 5") }
         let key = try self.key(cells[0])
-        let printable = printable(key)
+        let printable = StoreKey.printable(key)
         guard let value = cells[1].bytes, cells[1].dataType == .bytea, cells[1].format == .binary else {
             throw StoreError(.malformed, "the value of '\(printable)' is not bytea (\(describe(cells[1])))")
         }
@@ -44,7 +44,7 @@ enum PostgresRecordDecoding {
     /// The single `revision` a `RETURNING revision` row holds, checked positive.
     static func revision(_ row: PostgresRow, key: String) throws -> UInt64 {
         guard let cell = row.first, let revision = integer(cell), revision > 0 else {
-            throw StoreError(.malformed, "the revision written for '\(printable(key))' is not a positive bigint")
+            throw StoreError(.malformed, "the revision written for '\(StoreKey.printable(key))' is not a positive bigint")
         }
         return UInt64(revision)
     }
@@ -54,7 +54,7 @@ enum PostgresRecordDecoding {
         guard let cell = row.first else { throw StoreError(.malformed, "a deleted row has no columns") }
         if cell.bytes == nil { return nil }
         guard let ms = integer(cell) else {
-            throw StoreError(.malformed, "the deleted row of '\(printable(key))' has an expiry that is not a bigint")
+            throw StoreError(.malformed, "the deleted row of '\(StoreKey.printable(key))' has an expiry that is not a bigint")
         }
         return ms
     }
@@ -81,18 +81,6 @@ enum PostgresRecordDecoding {
         }
     }
 
-    /// `text` cut to 64 characters with control characters escaped, for error messages.
-    static func printable(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return text.unicodeScalars.count > 64 ? out + "…" : out
-    }
 
     private static func describe(_ cell: PostgresCell) -> String {
         cell.bytes == nil ? "NULL" : "type \(cell.dataType)"

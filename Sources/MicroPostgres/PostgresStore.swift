@@ -190,7 +190,7 @@ public final class PostgresStore: Store {
         _ = binds.add(now)
         let rows = try await session.query(binds.query("SELECT revision FROM \(table.table) WHERE key = $1 AND (expiry IS NULL OR expiry > $2)"))
         let current = try rows.first.map { try PostgresRecordDecoding.revision($0, key: key) }
-        let printable = PostgresRecordDecoding.printable(key)
+        let printable = StoreKey.printable(key)
         switch (condition, current) {
         case (.ifAbsent, let revision?): return "'\(printable)' exists (revision \(revision))"
         case (.ifRevision(let expected), let revision?): return "'\(printable)' is at revision \(revision), not \(expected)"

@@ -192,7 +192,7 @@ final class SQLiteStoreDatabase: Sendable {
     /// SQLite opens it; SQLite gives its `-wal` and `-shm` files the database file's mode.
     private static func preparePrivateFile(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        if let err = makePrivateDirectory(directory) {
+        if let err = PrivateDirectory.make(directory) {
             throw StoreError(.unavailable, "cannot create the store directory \(directory): \(String(cString: strerror(err)))")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -201,18 +201,6 @@ final class SQLiteStoreDatabase: Sendable {
             throw StoreError(.unavailable, "cannot open \(path): \(String(cString: strerror(err)))")
         }
         closeDescriptor(fd)
-    }
-
-    /// Creates `dir` and its missing parents with mode 0700 (existing ones keep theirs); the errno
-    /// of a failure, nil when `dir` is a directory now.
-    private static func makePrivateDirectory(_ dir: String) -> Int32? {
-        var st = stat()
-        if stat(dir, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? nil : ENOTDIR }
-        let parent = (dir as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != dir, let err = makePrivateDirectory(parent) { return err }
-        if mkdir(dir, 0o700) == 0 { return nil }
-        let err = errno
-        return err == EEXIST && stat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR ? nil : err
     }
 }
 

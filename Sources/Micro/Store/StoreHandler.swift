@@ -71,7 +71,7 @@ public struct StoreHandler: EndpointGroup {
         let now = StoreClock.nowMilliseconds()
         guard options.prefix || options.suffix else {
             guard let record = try await store.read(request.key) else {
-                throw StoreError(.notFound, "'\(Self.quoted(request.key))' not found in \(store.scope)")
+                throw StoreError(.notFound, "'\(StoreKey.printable(request.key))' not found in \(store.scope)")
             }
             return .with { $0.records = [Self.answer(StoreWire.message(record, now: now), context)] }
         }
@@ -182,16 +182,4 @@ public struct StoreHandler: EndpointGroup {
         return nil
     }
 
-    /// `text` cut to 64 characters with control characters escaped, for error details.
-    static func quoted(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return text.unicodeScalars.count > 64 ? out + "…" : out
-    }
 }

@@ -289,7 +289,7 @@ public final class LocalRegistry: Registry {
         var attempt = 0
         while true {
             attempt += 1
-            if let err = Self.makePrivateDirectory(dir) {
+            if let err = PrivateDirectory.make(dir) {
                 throw MicroError.internalServerError(Self.errorID, "cannot create \(dir): \(Self.describe(err))")
             }
             let temp = Self.join(dir, ".tmp-" + UUID().uuidString)
@@ -341,18 +341,6 @@ public final class LocalRegistry: Registry {
         var st = stat()
         guard lstat(path, &st) == 0, Self.modificationTime(st) + Self.staleTempAge < now else { return }
         _ = unlink(path)
-    }
-
-    /// Creates `dir` and its missing parents with mode 0700 (existing ones keep theirs); the errno
-    /// of a failure, nil when `dir` is a directory now.
-    private static func makePrivateDirectory(_ dir: String) -> Int32? {
-        var st = stat()
-        if stat(dir, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? nil : ENOTDIR }
-        let parent = (dir as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != dir, let err = makePrivateDirectory(parent) { return err }
-        if mkdir(dir, 0o700) == 0 { return nil }
-        let err = errno
-        return err == EEXIST && stat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR ? nil : err
     }
 
     /// Logs the files one read skipped that were not reported before, as one line: their count, the
