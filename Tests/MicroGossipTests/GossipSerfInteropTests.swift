@@ -118,6 +118,9 @@ import Testing
         // A long-lived member with the same seed sees the service, and a later registration of A.
         let b = try await startNode("swift-b", seeds: [serf.address]) { $0.pushPullInterval = .seconds(60) }
         #expect(await eventually(.seconds(10)) { await nodeIDs(b, "through-serf") == ["through-serf-1"] })
+        // A later registration travels by gossip (push-pull is 60 s away), which reaches the members A
+        // knows: B may have synced with W before A heard of it, so wait until A sees B alive.
+        #expect(await eventually(.seconds(10)) { await memberNames(a).contains("swift-b") })
         try await a.register(record("through-serf-2", nodes: ["later-1"]), ttl: nil)
         #expect(await eventually(.seconds(10)) { await nodeIDs(b, "through-serf-2") == ["later-1"] })
 
