@@ -4,7 +4,7 @@ public struct JetStreamError: Error, Sendable, Hashable, CustomStringConvertible
     /// The kinds of JetStream failure, open for additions.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
-            case api, noResponders, timeout, connection, invalidResponse, invalidArgument, consumerReset, keyExists
+            case api, noResponders, timeout, connection, invalidResponse, invalidArgument, tooLarge, consumerReset, keyExists
         }
         private let wrapped: Wrapped
         /// The server answered with an API error; ``JetStreamError/api`` holds it.
@@ -19,6 +19,8 @@ public struct JetStreamError: Error, Sendable, Hashable, CustomStringConvertible
         public static let invalidResponse = Code(wrapped: .invalidResponse)
         /// An argument cannot be sent: an invalid stream, consumer, bucket or key name, say.
         public static let invalidArgument = Code(wrapped: .invalidArgument)
+        /// A message is larger than the server's `max_payload`.
+        public static let tooLarge = Code(wrapped: .tooLarge)
         /// An ordered consumer lost its place and was told not to recreate itself.
         public static let consumerReset = Code(wrapped: .consumerReset)
         /// A key-value create found a live value under the key.
@@ -64,7 +66,8 @@ public struct JetStreamError: Error, Sendable, Hashable, CustomStringConvertible
         switch nats.code {
         case .noResponders: return JetStreamError(.noResponders, "\(context): no responders (JetStream not enabled, or no stream for the subject)")
         case .timeout: return JetStreamError(.timeout, "\(context): \(nats.detail)")
-        case .badSubject, .badHeader, .maxPayloadExceeded: return JetStreamError(.invalidArgument, "\(context): \(nats)")
+        case .maxPayloadExceeded: return JetStreamError(.tooLarge, "\(context): \(nats.detail)")
+        case .badSubject, .badHeader: return JetStreamError(.invalidArgument, "\(context): \(nats)")
         default: return JetStreamError(.connection, "\(context): \(nats)")
         }
     }

@@ -1,0 +1,30 @@
+import MicroCore
+import NATSClient
+
+/// How a ``NATSStore`` names its buckets, sizes its records and waits for JetStream.
+public struct NATSStoreConfiguration: Sendable {
+    /// What every bucket name starts with, before `_<database>_T_<table>` (default `micro`; `[A-Za-z0-9_-]`).
+    public var bucketPrefix: String
+    /// The largest value and metadata a write may carry. NATS refuses a message over the server's
+    /// `max_payload` (1 MiB by default) — value plus the metadata and expiry headers — so the defaults
+    /// are 896 KiB of value and 64 KiB of metadata; a write within them that still exceeds the
+    /// server's limit fails with ``MicroCore/StoreError/Code/tooLarge`` too.
+    public var limits: StoreLimits
+    /// Where buckets keep their records (default on disk).
+    public var storage: JetStream.StorageType
+    /// How many copies of a bucket a cluster keeps.
+    public var replicas: Int
+    /// How long one JetStream request waits (default 5 s): a server that does not answer within it
+    /// makes the operation fail with ``MicroCore/StoreError/Code/unavailable``.
+    public var timeout: Duration
+
+    /// A configuration; the defaults suit a default `nats-server -js`.
+    public init(bucketPrefix: String = "micro", limits: StoreLimits = StoreLimits(maxValueBytes: 896 << 10, maxMetadataBytes: 64 << 10),
+                storage: JetStream.StorageType = .file, replicas: Int = 1, timeout: Duration = .seconds(5)) {
+        self.bucketPrefix = bucketPrefix
+        self.limits = limits
+        self.storage = storage
+        self.replicas = max(1, replicas)
+        self.timeout = timeout
+    }
+}
