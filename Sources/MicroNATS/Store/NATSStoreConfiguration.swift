@@ -6,9 +6,10 @@ public struct NATSStoreConfiguration: Sendable {
     /// What every bucket name starts with, before `_<database>_T_<table>` (default `micro`; `[A-Za-z0-9_-]`).
     public var bucketPrefix: String
     /// The largest value and metadata a write may carry. NATS refuses a message over the server's
-    /// `max_payload` (1 MiB by default) — value plus the metadata and expiry headers — so the defaults
-    /// are 896 KiB of value and 64 KiB of metadata; a write within them that still exceeds the
-    /// server's limit fails with ``MicroCore/StoreError/Code/tooLarge`` too.
+    /// `max_payload` (1 MiB by default), value and headers together, and JetStream refuses headers over
+    /// 64 KiB; so the defaults are 960 KiB of value and 32 KiB of metadata, and a write within them
+    /// that still exceeds a server limit (metadata of many control characters, escaped six-fold in its
+    /// header, say) fails with ``MicroCore/StoreError/Code/tooLarge`` too.
     public var limits: StoreLimits
     /// Where buckets keep their records (default on disk).
     public var storage: JetStream.StorageType
@@ -19,7 +20,7 @@ public struct NATSStoreConfiguration: Sendable {
     public var timeout: Duration
 
     /// A configuration; the defaults suit a default `nats-server -js`.
-    public init(bucketPrefix: String = "micro", limits: StoreLimits = StoreLimits(maxValueBytes: 896 << 10, maxMetadataBytes: 64 << 10),
+    public init(bucketPrefix: String = "micro", limits: StoreLimits = StoreLimits(maxValueBytes: 960 << 10, maxMetadataBytes: 32 << 10),
                 storage: JetStream.StorageType = .file, replicas: Int = 1, timeout: Duration = .seconds(5)) {
         self.bucketPrefix = bucketPrefix
         self.limits = limits

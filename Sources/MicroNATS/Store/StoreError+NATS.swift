@@ -15,7 +15,7 @@ extension StoreError {
         guard let js = error as? JetStreamError else { return StoreError(.unavailable, "nats \(operation): \(error)") }
         switch js.code {
         case .api where js.isWrongLastSequence: return StoreError(.conflict, "nats \(operation): written by someone else meanwhile")
-        case .api where js.errorCode == .messageExceedsMaximum: return StoreError(.tooLarge, "nats \(operation): \(js)")
+        case .api where js.errorCode == .messageExceedsMaximum || js.errorCode == .headerExceedsMaximum: return StoreError(.tooLarge, "nats \(operation): \(js)")
         case .tooLarge: return StoreError(.tooLarge, "nats \(operation): \(js)")
         case .invalidResponse: return StoreError(.malformed, "nats \(operation): \(js)")
         default: return StoreError(.unavailable, "nats \(operation): \(js)")

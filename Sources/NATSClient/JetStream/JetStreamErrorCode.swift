@@ -19,6 +19,8 @@ public struct JetStreamErrorCode: RawRepresentable, Sendable, Hashable, CustomSt
     public static let notEnabledForAccount = JetStreamErrorCode(rawValue: 10039)
     /// 10054: the message is larger than the stream's `max_msg_size`.
     public static let messageExceedsMaximum = JetStreamErrorCode(rawValue: 10054)
+    /// 10097: the headers are larger than the 64 KiB JetStream stores.
+    public static let headerExceedsMaximum = JetStreamErrorCode(rawValue: 10097)
     /// 10058: a stream of that name exists with another configuration.
     public static let streamNameExists = JetStreamErrorCode(rawValue: 10058)
     /// 10059: no such stream.

@@ -77,16 +77,11 @@ enum JetStreamJSON {
             return nil
         }
         guard index == b.count, year > 1 else { return nil }
-        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard let whole = calendar.date(from: components), calendar.component(.day, from: whole) == day else { return nil }
+        return Date(timeIntervalSince1970: whole.timeIntervalSince1970 - Double(offset) + fraction)
     }
 }
 
