@@ -10,14 +10,8 @@ extension NATSSuite {
     /// The JetStream API against a real `nats-server -js`: streams, publish acknowledgements and their
     /// checks, message gets, pull and ordered consumers, and answers that are not what the API promises.
     @Suite struct JetStreamTests {
-        static func start() async throws -> (NATSServerProcess, NATSConnection, JetStream) {
-            let server = try await NATSServerProcess(jetStream: true)
-            let connection = try await Kit.connect(server)
-            return (server, connection, JetStream(connection: connection))
-        }
-
         @Test func streamLifecycleAndPublishChecks() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             _ = server
             let config = JetStream.StreamConfiguration(name: "ORDERS", subjects: ["orders.>"], maxMessagesPerSubject: 10, allowDirect: true)
             let created = try await js.createStream(config)
@@ -124,7 +118,7 @@ extension NATSSuite {
         }
 
         @Test func pullConsumerFetchAckNakAndRedelivery() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             _ = server
             try await js.createStream(JetStream.StreamConfiguration(name: "JOBS", subjects: ["jobs.*"]))
             for n in 1...4 { try await js.publish("jobs.run", bytes: Array("job \(n)".utf8)) }
@@ -178,7 +172,7 @@ extension NATSSuite {
         }
 
         @Test func orderedConsumerDeliversInOrderThenNewMessages() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             _ = server
             try await js.createStream(JetStream.StreamConfiguration(name: "LOG", subjects: ["log.>"]))
             for n in 1...50 { try await js.publish("log.\(n % 3)", bytes: Array("\(n)".utf8)) }

@@ -10,16 +10,10 @@ extension NATSSuite {
     /// Key-value buckets in NATS's layout against a real `nats-server -js`: conditional writes, deletes,
     /// keys and watches.
     @Suite struct KeyValueTests {
-        static func start() async throws -> (NATSServerProcess, NATSConnection, JetStream) {
-            let server = try await NATSServerProcess(jetStream: true)
-            let connection = try await Kit.connect(server)
-            return (server, connection, JetStream(connection: connection))
-        }
-
         static func text(_ entry: KeyValueEntry?) -> String? { entry.map { String(buffer: $0.value) } }
 
         @Test func bucketLayoutAndConditionalWrites() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             _ = server
             #expect(try await js.keyValue("profiles") == nil)
             let kv = try await js.createKeyValue(KeyValueConfiguration(bucket: "profiles", history: 5))
@@ -92,7 +86,7 @@ extension NATSSuite {
         }
 
         @Test func watchDeliversInitialValuesThenChanges() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             _ = server
             let kv = try await js.createKeyValue(KeyValueConfiguration(bucket: "config"))
             try await kv.put("a", value: ByteBuffer(string: "1"))
@@ -139,7 +133,7 @@ extension NATSSuite {
         }
 
         @Test func watchSurvivesAServerRestart() async throws {
-            let (server, connection, js) = try await Self.start()
+            let (server, connection, js) = try await Kit.jetStream()
             let kv = try await js.createKeyValue(KeyValueConfiguration(bucket: "durable"))
             try await kv.put("k", value: ByteBuffer(string: "before"))
             let watcher = try await kv.watch(options: KeyValueWatchOptions(idleHeartbeat: .milliseconds(200)))
