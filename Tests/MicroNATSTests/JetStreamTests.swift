@@ -134,11 +134,11 @@ extension NATSSuite {
             #expect(batch.allSatisfy { $0.metadata.stream == "JOBS" && $0.metadata.consumer == "workers" && $0.metadata.delivered == 1 })
             #expect(batch.first?.metadata.pending == 3)
             try await batch[0].ackSync()
-            try await batch[1].nak()
+            try await batch[1].nak(confirm: true)
             batch = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 1, expires: .seconds(2))
             #expect(batch.map(\.metadata.streamSequence) == [2], "a nak'ed message comes again first")
             #expect(batch.first?.metadata.delivered == 2)
-            try await batch[0].term()
+            try await batch[0].term(confirm: true)
 
             // Not acknowledged within the ack wait: delivered again.
             batch = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 1, expires: .seconds(2))
@@ -147,13 +147,13 @@ extension NATSSuite {
             batch = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 1, expires: .seconds(3))
             #expect(batch.map(\.metadata.streamSequence) == [3], "redelivered after the ack wait")
             #expect(batch.first?.metadata.delivered == 2)
-            try await batch[0].inProgress()
+            try await batch[0].inProgress(confirm: true)
             try await batch[0].ackSync()
 
             // A delayed nak: not before the delay.
             batch = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 1, expires: .seconds(2))
             #expect(batch.map(\.metadata.streamSequence) == [4])
-            try await batch[0].nak(delay: .seconds(30))
+            try await batch[0].nak(delay: .seconds(30), confirm: true)
             let none = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 1, expires: .milliseconds(300))
             #expect(none.isEmpty, "a message nak'ed with a delay is not delivered at once")
             let nothingNow = try await js.fetch(stream: "JOBS", consumer: "workers", batch: 5, noWait: true)

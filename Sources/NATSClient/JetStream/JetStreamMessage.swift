@@ -32,36 +32,35 @@ public struct JetStreamMessage: Sendable {
         self.connection = connection
     }
 
-    /// Acknowledges the message: it is done.
-    public func ack() async throws { try await send("+ACK") }
+    /// Acknowledges the message: it is done. With `confirm`, waits until the server has recorded it.
+    public func ack(confirm: Bool = false) async throws { try await send("+ACK", confirm: confirm) }
 
-    /// Acknowledges the message and waits until the server has recorded it.
-    public func ackSync(timeout: Duration = .seconds(5)) async throws {
-        do {
-            _ = try await connection.request(reply, payload: ByteBuffer(string: "+ACK"), timeout: timeout)
-        } catch {
-            throw JetStreamError.wrapping(error, "ack of \(metadata.stream) #\(metadata.streamSequence)")
-        }
-    }
+    /// Acknowledges the message and waits until the server has recorded it (within `timeout`).
+    public func ackSync(timeout: Duration = .seconds(5)) async throws { try await send("+ACK", confirm: true, timeout: timeout) }
 
-    /// Asks for the message again, at once or after `delay`.
-    public func nak(delay: Duration? = nil) async throws {
+    /// Asks for the message again, at once or after `delay`. With `confirm`, waits until the server has recorded it.
+    public func nak(delay: Duration? = nil, confirm: Bool = false) async throws {
         if let delay {
-            try await send("-NAK {\"delay\":\(JetStreamJSON.nanoseconds(delay))}")
+            try await send("-NAK {\"delay\":\(JetStreamJSON.nanoseconds(delay))}", confirm: confirm)
         } else {
-            try await send("-NAK")
+            try await send("-NAK", confirm: confirm)
         }
     }
 
-    /// Stops delivering the message, whether or not it was processed.
-    public func term() async throws { try await send("+TERM") }
+    /// Stops delivering the message, whether or not it was processed. With `confirm`, waits until the server has recorded it.
+    public func term(confirm: Bool = false) async throws { try await send("+TERM", confirm: confirm) }
 
-    /// Says the message is still being worked on: its ack wait starts again.
-    public func inProgress() async throws { try await send("+WPI") }
+    /// Says the message is still being worked on: its ack wait starts again. With `confirm`, waits until the server has recorded it.
+    public func inProgress(confirm: Bool = false) async throws { try await send("+WPI", confirm: confirm) }
 
-    private func send(_ text: String) async throws {
+    /// Publishes an acknowledgement on the reply subject; with `confirm`, as a request the server answers once it recorded it.
+    private func send(_ text: String, confirm: Bool, timeout: Duration = .seconds(5)) async throws {
         do {
-            try await connection.publish(reply, payload: ByteBuffer(string: text))
+            if confirm {
+                _ = try await connection.request(reply, payload: ByteBuffer(string: text), timeout: timeout)
+            } else {
+                try await connection.publish(reply, payload: ByteBuffer(string: text))
+            }
         } catch {
             throw JetStreamError.wrapping(error, "acknowledgement of \(metadata.stream) #\(metadata.streamSequence)")
         }
