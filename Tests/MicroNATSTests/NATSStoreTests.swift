@@ -158,6 +158,27 @@ extension NATSSuite {
             await store.shutdown()
         }
 
+        @Test func aBucketDeletedFromOutsideReadsEmptyAndIsMadeAgain() async throws {
+            let server = try await NATSServerProcess.sharedJetStream()
+            let store = Self.store(server, scope: try StoreScope(database: "gone", table: "t\(UInt32.random(in: 0...UInt32.max))"))
+            #expect(try await store.read("k") == nil, "no bucket yet: nothing, and no bucket made by a read")
+            #expect(try await store.list() == [])
+            #expect(try await store.delete("k") == false)
+            let connection = try await K.connect(server)
+            let js = JetStream(connection: connection)
+            #expect(try await js.keyValue(store.bucketName) == nil)
+            try await store.write("k", bytes: [1])
+            #expect(try await js.keyValue(store.bucketName) != nil)
+            #expect(try await js.deleteKeyValue(store.bucketName))
+            #expect(try await store.read("k") == nil)
+            #expect(try await store.list() == [])
+            await #expect(throws: StoreError.self) { try await store.delete("k", ifRevision: 1) }
+            let again = try await store.write("k", bytes: [2])
+            #expect(try await store.read("k")?.revision == again)
+            await connection.close()
+            await store.shutdown()
+        }
+
         @Test func keysAndBucketNamesMapOneToOne() throws {
             let keys = ["a", "A-b_c/d", " ", ".", "..", "=", "=41", "a.b", "*", ">", "é", "e\u{301}", "日本", "😀", "\u{1}", "\u{7F}",
                         String(repeating: "é", count: 512), "%2E", "a/b/c"]

@@ -86,10 +86,11 @@ public final class NATSStore: Store {
     public func read(_ key: String) async throws -> StoreRecord? {
         try StoreKey.validate(key)
         return try await perform("read") {
-            guard let bucket = try await backend.bucket(bucketName, create: false),
-                  let (entry, envelope) = try await last(bucket, key), let envelope,
-                  envelope.isLive(at: StoreClock.nowMilliseconds()) else { return nil }
-            return Self.record(key, entry, envelope)
+            try await withBucket(create: false, absent: { nil }) { bucket in
+                guard let (entry, envelope) = try await last(bucket, key), let envelope,
+                      envelope.isLive(at: StoreClock.nowMilliseconds()) else { return nil }
+                return Self.record(key, entry, envelope)
+            }
         }
     }
 
@@ -120,12 +121,20 @@ public final class NATSStore: Store {
     /// read again from the start (up to twice) when the consumer lost its place.
     private func scan(_ query: StoreQuery, values: Bool) async throws -> [(key: String, entry: KeyValueEntry, envelope: NATSStoreEnvelope)] {
         let limit = query.limit ?? Int.max
-        guard limit > 0, let bucket = try await backend.bucket(bucketName, create: false) else { return [] }
+        guard limit > 0 else { return [] }
+        return try await withBucket(create: false, absent: { [] }) { bucket in
+            try await scan(bucket, query, limit: limit, values: values)
+        }
+    }
+
+    private func scan(_ bucket: KeyValue, _ query: StoreQuery, limit: Int,
+                      values: Bool) async throws -> [(key: String, entry: KeyValueEntry, envelope: NATSStoreEnvelope)] {
         var attempt = 0
         while true {
             attempt += 1
             let now = StoreClock.nowMilliseconds()
-            let watcher = try await bucket.watch(options: KeyValueWatchOptions(ignoreDeletes: true, headersOnly: !values, recreate: false))
+            let watcher = try await bucket.watch(options: KeyValueWatchOptions(ignoreDeletes: true, headersOnly: !values,
+                                                                                    idleHeartbeat: .seconds(1), recreate: false))
             var found: [(key: String, entry: KeyValueEntry, envelope: NATSStoreEnvelope)] = []
             do {
                 for try await event in watcher {
@@ -157,12 +166,7 @@ public final class NATSStore: Store {
         let printable = StoreKey.printable(write.key)
         let token = NATSStoreKeyCoding.encode(write.key)
         return try await perform("write") {
-            var attempt = 0
-            while true {
-                attempt += 1
-                guard let bucket = try await backend.bucket(bucketName, create: true) else {
-                    throw StoreError(.unavailable, "bucket \(bucketName) could not be created")
-                }
+            try await withBucket(create: true, absent: { throw StoreError(.unavailable, "bucket \(bucketName) could not be created") }) { bucket in
                 // A condition is an expected last sequence of the key's subject, after a read that checks the record is live.
                 var expected: UInt64?
                 switch write.condition {
@@ -197,8 +201,6 @@ public final class NATSStore: Store {
                     throw StoreError(.conflict, write.condition == .ifAbsent
                         ? "'\(printable)' was written by someone else meanwhile"
                         : "'\(printable)' was written or deleted by someone else meanwhile")
-                } catch let error as JetStreamError where error.code == .noResponders && attempt < 2 {
-                    backend.forget(bucketName)  // the bucket was deleted from outside: make it again
                 }
             }
         }
@@ -208,35 +210,40 @@ public final class NATSStore: Store {
         try StoreKey.validate(key)
         let printable = StoreKey.printable(key)
         let token = NATSStoreKeyCoding.encode(key)
+        let absent = { () throws -> Bool in
+            if let ifRevision { throw StoreError(.conflict, "'\(printable)' does not exist (expected revision \(ifRevision))") }
+            return false
+        }
         return try await perform("delete") {
-            guard let bucket = try await backend.bucket(bucketName, create: false) else {
-                if let ifRevision { throw StoreError(.conflict, "'\(printable)' does not exist (expected revision \(ifRevision))") }
-                return false
+            try await withBucket(create: false, absent: absent) { bucket in
+                try await delete(bucket, key, token, ifRevision: ifRevision, absent: absent)
             }
-            var attempt = 0
-            while true {
-                attempt += 1
-                guard let entry = try await bucket.entry(token), entry.operation == .put else {
-                    if let ifRevision { throw StoreError(.conflict, "'\(printable)' does not exist (expected revision \(ifRevision))") }
-                    return false
+        }
+    }
+
+    /// Deletes `key` with a marker on its current revision: an unconditional delete looks again when it
+    /// was written meanwhile (up to 8 times), a conditional one has lost then.
+    private func delete(_ bucket: KeyValue, _ key: String, _ token: String, ifRevision: UInt64?, absent: () throws -> Bool) async throws -> Bool {
+        let printable = StoreKey.printable(key)
+        var attempt = 0
+        while true {
+            attempt += 1
+            guard let entry = try await bucket.entry(token), entry.operation == .put else { return try absent() }
+            // What is not a record is deleted all the same (and counts as deleted).
+            let envelope = try? NATSStoreEnvelope.decode(entry.headers, key: key)
+            let live = envelope.map { $0.isLive(at: StoreClock.nowMilliseconds()) } ?? true
+            if let ifRevision {
+                guard live, envelope != nil else { return try absent() }
+                guard entry.revision == ifRevision else {
+                    throw StoreError(.conflict, "'\(printable)' is at revision \(entry.revision), not \(ifRevision)")
                 }
-                // What is not a record is deleted all the same (and counts as deleted).
-                let envelope = try? NATSStoreEnvelope.decode(entry.headers, key: key)
-                let live = envelope.map { $0.isLive(at: StoreClock.nowMilliseconds()) } ?? true
-                if let ifRevision {
-                    guard live, envelope != nil else { throw StoreError(.conflict, "'\(printable)' does not exist (expected revision \(ifRevision))") }
-                    guard entry.revision == ifRevision else {
-                        throw StoreError(.conflict, "'\(printable)' is at revision \(entry.revision), not \(ifRevision)")
-                    }
-                }
-                do {
-                    try await bucket.delete(token, revision: entry.revision)
-                    return live
-                } catch let error as JetStreamError where error.isWrongLastSequence {
-                    // Written meanwhile: a conditional delete has lost; an unconditional one looks again.
-                    if ifRevision != nil || attempt >= 8 {
-                        throw StoreError(.conflict, "'\(printable)' was written or deleted by someone else meanwhile")
-                    }
+            }
+            do {
+                try await bucket.delete(token, revision: entry.revision)
+                return live
+            } catch let error as JetStreamError where error.isWrongLastSequence {
+                if ifRevision != nil || attempt >= 8 {
+                    throw StoreError(.conflict, "'\(printable)' was written or deleted by someone else meanwhile")
                 }
             }
         }
@@ -260,6 +267,21 @@ public final class NATSStore: Store {
     }
 
     // MARK: Plumbing
+
+    /// Runs `body` on this scope's bucket (made first when `create`); `absent` answers when there is no
+    /// bucket. A bucket deleted from outside since it was opened is forgotten and looked up once more.
+    private func withBucket<T: Sendable>(create: Bool, absent: () throws -> T, _ body: (KeyValue) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            guard let bucket = try await backend.bucket(bucketName, create: create) else { return try absent() }
+            do {
+                return try await body(bucket)
+            } catch let error as JetStreamError where attempt < 2 && (error.code == .noResponders || error.isStreamNotFound) {
+                backend.forget(bucketName)
+            }
+        }
+    }
 
     /// Runs `body` if the store is open, turning the client's errors into ``MicroCore/StoreError``s.
     private func perform<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws -> T {

@@ -43,8 +43,10 @@ final class NATSStoreBackend: Sendable {
                 bucket = try await js.keyValue(name)  // made meanwhile by another writer, with other settings
             }
         }
-        if let bucket { buckets.withLock { $0[name] = bucket } }
-        return bucket
+        guard let opened = bucket else { return nil }
+        let chosen = try KeyValue(bucket: name, jetStream: js, allowDirect: configuration.directGets && opened.allowDirect)
+        buckets.withLock { $0[name] = chosen }
+        return chosen
     }
 
     /// Forgets a bucket that turned out to be gone (deleted from outside).
