@@ -194,6 +194,38 @@ extension NATSSuite {
             await connection.close()
         }
 
+        @Test func orderedConsumerReplacesALostConsumerOrEndsWhenToldNotTo() async throws {
+            let (server, connection, js) = try await Kit.jetStream()
+            _ = server
+            try await js.createStream(JetStream.StreamConfiguration(name: "FEED", subjects: ["feed"]))
+            for n in 1...3 { try await js.publish("feed", bytes: [UInt8(n)]) }
+            let consumer = try await js.orderedConsumer(stream: "FEED", .init(idleHeartbeat: .milliseconds(200)))
+            var iterator = consumer.makeAsyncIterator()
+            for n in 1...2 { #expect(try await iterator.next()?.metadata.streamSequence == UInt64(n)) }
+            // Deleted from outside: the server says so (409) or falls silent; a new consumer resumes after sequence 2.
+            let first = try #require(consumer.consumerName)
+            #expect(try await js.deleteConsumer(stream: "FEED", name: first))
+            try await js.publish("feed", bytes: [4])
+            var rest: [UInt64] = []
+            while rest.count < 2, let message = try await iterator.next() { rest.append(message.metadata.streamSequence) }
+            #expect(rest == [3, 4], "no message lost or repeated across the replacement")
+            #expect(consumer.resets >= 1)
+            #expect(consumer.consumerName != first)
+            await consumer.stop()
+
+            let strict = try await js.orderedConsumer(stream: "FEED", .init(idleHeartbeat: .milliseconds(200), recreate: false))
+            var strictIterator = strict.makeAsyncIterator()
+            #expect(try await strictIterator.next()?.metadata.streamSequence == 1)
+            #expect(try await js.deleteConsumer(stream: "FEED", name: try #require(strict.consumerName)))
+            do {
+                while try await strictIterator.next() != nil {}
+                Issue.record("the sequence ended without an error")
+            } catch let error as JetStreamError {
+                #expect(error.code == .consumerReset)
+            }
+            await connection.close()
+        }
+
         @Test func ackSubjectMetadataParsesBothFormsAndRejectsOthers() throws {
             let v1 = try JetStreamMessageMetadata(replySubject: "$JS.ACK.ORDERS.workers.2.1042.17.1700000000123456789.5")
             #expect(v1.stream == "ORDERS")

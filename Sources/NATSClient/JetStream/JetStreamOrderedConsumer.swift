@@ -131,6 +131,9 @@ public final class JetStreamOrderedConsumer: AsyncSequence, Sendable {
     /// How many times the consumer was replaced so far.
     public var resets: Int { state.withLock { $0.resets } }
 
+    /// The name of the consumer on the server now (nil between a loss and its replacement).
+    public var consumerName: String? { state.withLock { $0.consumerName } }
+
     /// The stream sequence of the last message delivered (0 before the first).
     public var lastStreamSequence: UInt64 { state.withLock { $0.lastStreamSequence } }
 
