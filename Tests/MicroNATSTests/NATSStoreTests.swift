@@ -67,12 +67,14 @@ extension NATSSuite {
             await store.shutdown()
         }
 
-        @Test func serverStoppedIsUnavailableAndRestartedKeepsAcknowledgedWrites() async throws {
+        @Test(arguments: [false, true])
+        func serverStoppedIsUnavailableAndRestartedKeepsAcknowledgedWrites(killed: Bool) async throws {
             let server = try await NATSServerProcess(jetStream: true)
             let store = Self.store(server, timeout: .seconds(2))
             var acknowledged: [String: UInt64] = [:]
             for n in 0..<20 { acknowledged["w\(n)"] = try await store.write("w\(n)", bytes: [UInt8(n)]) }
-            server.stop()
+            // A shutdown (SIGTERM), or a crash (SIGKILL) right after the last acknowledgement.
+            if killed { server.kill() } else { server.stop() }
             let started = ContinuousClock.now
             do {
                 _ = try await store.read("w1")
@@ -98,7 +100,7 @@ extension NATSSuite {
                 let record = try await store.read(key)
                 #expect(record?.revision == revision, "\(key) kept its acknowledged write")
             }
-            #expect(try await store.list(prefix: "w").count == 20)
+            #expect(try await store.list(prefix: "w").count == 20, "killed: \(killed)")
             let after = try await store.write("after", bytes: [2])
             #expect(after > acknowledged.values.max()!)
             await store.shutdown()
