@@ -3,3 +3,5 @@
 @_exported @_documentation(visibility: internal) import class NATSClient.NATSConnection
 @_exported @_documentation(visibility: internal) import struct NATSClient.NATSError
 @_exported @_documentation(visibility: internal) import struct NATSClient.NATSOptions
+@_exported @_documentation(visibility: internal) import struct NATSClient.JetStream
+@_exported @_documentation(visibility: internal) import struct NATSClient.JetStreamError

@@ -2,13 +2,14 @@ import Foundation
 import MicroCore
 
 extension EnginePlugin {
-    /// NATS as `nats` registry, broker and transport; each role's address is a comma-separated list of
-    /// server URLs (default `nats://127.0.0.1:4222`).
+    /// NATS as `nats` registry, broker, transport and store (JetStream key-value, ``NATSStore``); each
+    /// role's address is a comma-separated list of server URLs (default `nats://127.0.0.1:4222`).
     public static let nats = EnginePlugin("nats") { engines in
         engines.add(RegistryFactory("nats") { context in NATSRegistry(options: NATSOptions.servers(context.address)) })
         engines.add(BrokerFactory("nats") { context in NATSBroker(options: NATSOptions.servers(context.address)) })
         engines.add(ClientTransportFactory("nats") { context in NATSClientTransport(options: NATSOptions.servers(context.address)) })
         engines.add(ServerTransportFactory("nats") { context in NATSServerTransport(options: NATSOptions.servers(context.address)) })
+        engines.add(StoreFactory("nats") { context in NATSStore(addresses: context.address, logger: context.logger) })
     }
 }
 

@@ -25,6 +25,13 @@ enum NATSClientTestKit {
 
     static func payload(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
+    /// A JetStream server of the test's own, a connection to it and a JetStream context on that.
+    static func jetStream() async throws -> (NATSServerProcess, NATSConnection, JetStream) {
+        let server = try await NATSServerProcess(jetStream: true)
+        let connection = try await connect(server)
+        return (server, connection, JetStream(connection: connection))
+    }
+
     /// Up to `count` messages of `subscription`, or fewer when `within` passes (or the sequence ends).
     static func collect(_ subscription: NATSSubscription, count: Int, within: Duration = .seconds(5)) async -> [NATSMessage] {
         await withTaskGroup(of: [NATSMessage]?.self) { group in

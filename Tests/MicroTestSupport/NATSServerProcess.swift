@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,13 +30,18 @@ public final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Starts a server with `arguments` added (e.g. `["--user", "a", "--pass", "b"]`) and waits until it accepts connections.
-    public init(arguments: [String] = [], port: Int? = nil) async throws {
+    /// With `jetStream`, JetStream is on (`-js`) with file storage in ``jetStreamDirectory`` (`-sd`),
+    /// which a restart of this value keeps.
+    public init(arguments: [String] = [], port: Int? = nil, jetStream: Bool = false) async throws {
         self.port = try port ?? freePort()
-        self.arguments = arguments
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nats-\(UUID().uuidString.prefix(8))")
+        self.arguments = arguments + (jetStream ? ["-js", "-sd", directory.appendingPathComponent("jetstream").path] : [])
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start()
     }
+
+    /// Where a JetStream server keeps its streams (`-sd`).
+    public var jetStreamDirectory: URL { directory.appendingPathComponent("jetstream") }
 
     /// Starts (or restarts, on the same port) the server and waits until it accepts connections.
     public func start() async throws {
@@ -75,6 +81,36 @@ public final class NATSServerProcess: @unchecked Sendable {
     deinit {
         stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: One JetStream server for many tests
+
+    private static let sharedServer = Mutex<Task<NATSServerProcess, any Error>?>(nil)
+    private static let sharedRunning = Mutex<NATSServerProcess?>(nil)
+
+    /// One JetStream server for every test of this process that does not stop it (tests keep apart by
+    /// names of their own), started on first use and stopped (by its pid) when the process exits.
+    public static func sharedJetStream() async throws -> NATSServerProcess {
+        let task = sharedServer.withLock { slot -> Task<NATSServerProcess, any Error> in
+            if let existing = slot { return existing }
+            let started = Task {
+                let server = try await NATSServerProcess(jetStream: true)
+                sharedRunning.withLock { $0 = server }
+                return server
+            }
+            slot = started
+            atexit { NATSServerProcess.stopShared() }
+            return started
+        }
+        return try await task.value
+    }
+
+    /// Stops the shared server if it started (an `atexit` hook: never waits for a task).
+    private static func stopShared() {
+        let server = sharedRunning.withLock { s -> NATSServerProcess? in defer { s = nil }; return s }
+        guard let server else { return }
+        server.stop()
+        try? FileManager.default.removeItem(at: server.directory)
     }
 }
 

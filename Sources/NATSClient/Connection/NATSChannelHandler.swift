@@ -20,6 +20,14 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Slack above the server's `max_payload` accepted from it.
     static let payloadSlack = 64 * 1024
 
+    /// The largest message accepted from a server announcing `maxPayload`: half as much again plus the
+    /// slack, because the server's own JetStream answers carry a stored message of up to `max_payload`
+    /// in base64 (4/3 of it) inside JSON.
+    static func inboundLimit(maxPayload: Int) -> Int {
+        let payload = max(maxPayload, 1024)
+        return payload + payload / 2 + payloadSlack
+    }
+
     private let connection: NATSConnection
     private let server: NATSServerAddress
     /// What the handshake found: the server's `INFO`, and whether the connection was upgraded to TLS.
@@ -154,7 +162,7 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .ok:
             break
         case .info(let newInfo):
-            parser.maxPayloadSize = max(newInfo.maxPayload, 1024) + Self.payloadSlack
+            parser.maxPayloadSize = Self.inboundLimit(maxPayload: newInfo.maxPayload)
             if phase == .awaitingInfo {
                 info = newInfo
                 sendConnect(context: context)
