@@ -4,8 +4,8 @@ import MicroCore
 /// table `m_<table>`, its revision sequence `ms_<table>`, its primary key `mk_<table>` and an index
 /// per indexed field, `mi_<table>.<field>` (`mh_<start>_<hash>` when that is longer than PostgreSQL's
 /// 63-byte identifiers). The second character tells these apart, and the first tells them from a store
-/// table's relations (`t_`, `s_`, `k_`, `e_`); `.` occurs in no table or field name, so no two
-/// models' index names meet.
+/// table's relations (`t_`, `s_`, `k_`, `e_`) and an events table's (`ev_`, `es_`, `eu_`, `ei_`, `ej_`);
+/// `.` occurs in no table or field name, so no two models' index names meet.
 ///
 /// Names are built only from validated table and field names and always quoted; values go into
 /// statements as binds, except a schema default in `ALTER TABLE ... DEFAULT` (a literal checked here).

@@ -28,3 +28,7 @@ public typealias ClientTransportFactory = EngineFactory<any ClientTransport>
 public typealias ServerTransportFactory = EngineFactory<any ServerTransport>
 /// Makes a store, bound to ``StoreScope/default`` (``Store/scoped(_:)`` reaches the others).
 public typealias StoreFactory = EngineFactory<any Store>
+/// Makes an event stream (`MICRO_EVENTS`).
+public typealias EventStreamFactory = EngineFactory<any EventStream>
+/// Makes an event store (`MICRO_EVENT_STORE`).
+public typealias EventStoreFactory = EngineFactory<any EventStore>
