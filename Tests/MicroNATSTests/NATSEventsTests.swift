@@ -84,6 +84,7 @@ extension NATSSuite {
                 }
                 // Restart the server in the middle of the stream.
                 try await K.eventually("a third published", within: .seconds(60)) { acknowledged.withLock { $0.count } >= count / 3 }
+                let consumedBefore = consumed.withLock { $0.count }
                 if killed { server.kill() } else { server.stop() }
                 try await Task.sleep(for: .milliseconds(500))
                 try await server.start()
@@ -92,6 +93,7 @@ extension NATSSuite {
                     let seen = Set(consumed.withLock { $0.keys })
                     return acknowledged.withLock { $0 }.isSubset(of: seen)
                 }
+                #expect(consumedBefore > 0 && consumedBefore < count, "the consumers were in the middle of the stream: \(consumedBefore) consumed")
                 for member in members { await member.close() }
                 try await group.waitForAll()
             }
