@@ -27,3 +27,27 @@ import Testing
         #expect(EventsError(.malformed, "x").microError.code == 500)
     }
 }
+
+/// What only the memory stream does: a bounded log per topic.
+@Suite struct MemoryEventStreamBoundTests {
+    @Test func aTopicKeepsItsLatestEventsAndGroupsSkipWhatWentMissing() async throws {
+        let stream = MemoryEventStream(maxEventsPerTopic: 3)
+        let early = try await stream.consume("bounded", options: ConsumeOptions(group: "early", start: .beginning))
+        for n in 0..<5 { try await stream.publish("bounded", [UInt8(n)], id: "e\(n)") }
+        // A group made now from the beginning sees only the three kept.
+        let late = try await stream.consume("bounded", options: ConsumeOptions(group: "late", start: .beginning))
+        var iterator = late.makeAsyncIterator()
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let event = try #require(try await iterator.next())
+            ids.append(event.id)
+            try await event.ack()
+        }
+        #expect(ids == ["e2", "e3", "e4"])
+        // The group made before the first publish lost the two dropped events, not its place.
+        var earlyIterator = early.makeAsyncIterator()
+        let first = try #require(try await earlyIterator.next())
+        #expect(first.id == "e2")
+        await stream.shutdown()
+    }
+}

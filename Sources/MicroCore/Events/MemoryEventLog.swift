@@ -16,8 +16,20 @@ struct MemoryEventLog {
 
     private struct Topic {
         var events: [Stored] = []
-        /// Sequence → index in ``events``.
+        /// How many of the topic's oldest events were dropped (``maxEventsPerTopic``): the absolute
+        /// position of ``events``' first element.
+        var dropped = 0
+        /// Sequence → absolute position (subtract ``dropped`` for the index in ``events``).
         var index: [UInt64: Int] = [:]
+
+        /// The event at absolute position `position`, nil when it was dropped or is not there yet.
+        func event(at position: Int) -> Event? {
+            let i = position - dropped
+            return events.indices.contains(i) ? events[i].event : nil
+        }
+
+        /// The absolute position after the last event.
+        var end: Int { dropped + events.count }
         /// Id → (sequence, when it was stored), for deduplication within the window.
         var ids: [String: (sequence: UInt64, at: ContinuousClock.Instant)] = [:]
     }
@@ -33,7 +45,7 @@ struct MemoryEventLog {
         var deadLetterTopic: String
         var autoAck: Bool
         var ephemeral: Bool
-        /// The index in the topic's events of the next event never delivered to the group.
+        /// The absolute position in the topic of the next event never delivered to the group.
         var next: Int
         /// Deliveries waiting for their acknowledgement, by sequence.
         var inFlight: [UInt64: InFlight] = [:]
@@ -50,13 +62,16 @@ struct MemoryEventLog {
     }
 
     let duplicateWindow: Duration
+    /// The most events a topic keeps; past it the oldest go, delivered to every group or not.
+    let maxEventsPerTopic: Int
     private var sequence: UInt64 = 0
     private var attempts: UInt64 = 0
     private var topics: [String: Topic] = [:]
     private var groups: [GroupKey: Group] = [:]
 
-    init(duplicateWindow: Duration) {
+    init(duplicateWindow: Duration, maxEventsPerTopic: Int) {
         self.duplicateWindow = duplicateWindow
+        self.maxEventsPerTopic = max(1, maxEventsPerTopic)
     }
 
     // MARK: Publishing
@@ -72,8 +87,14 @@ struct MemoryEventLog {
         stored.sequence = sequence
         stored.deliveries = 0
         stored.acknowledger = nil
-        topic.index[sequence] = topic.events.count
+        topic.index[sequence] = topic.end
         topic.events.append(Stored(event: stored, storedAt: wall))
+        if topic.events.count > maxEventsPerTopic {
+            let excess = topic.events.count - maxEventsPerTopic
+            for old in topic.events.prefix(excess) { topic.index[old.event.sequence] = nil }
+            topic.events.removeFirst(excess)
+            topic.dropped += excess
+        }
         topic.ids[event.id] = (sequence, now)
         if topic.ids.count > 4096 { topic.ids = topic.ids.filter { now - $0.value.at < duplicateWindow } }
         topics[event.topic] = topic
@@ -85,13 +106,14 @@ struct MemoryEventLog {
     /// Makes the group `key` unless it exists (an existing group keeps its place and settings).
     mutating func join(_ key: GroupKey, options: ConsumeOptions, ephemeral: Bool) {
         guard groups[key] == nil else { return }
-        let events = topics[key.topic]?.events ?? []
+        let topic = topics[key.topic] ?? Topic()
+        let events = topic.events
         let next: Int
         switch options.start {
-        case .beginning: next = 0
-        case .new: next = events.count
-        case .time(let date): next = events.firstIndex { $0.storedAt >= date } ?? events.count
-        case .sequence(let first): next = events.firstIndex { $0.event.sequence >= first } ?? events.count
+        case .beginning: next = topic.dropped
+        case .new: next = topic.end
+        case .time(let date): next = topic.dropped + (events.firstIndex { $0.storedAt >= date } ?? events.count)
+        case .sequence(let first): next = topic.dropped + (events.firstIndex { $0.event.sequence >= first } ?? events.count)
         }
         groups[key] = Group(ackWait: options.ackWait, maxDeliveries: options.maxDeliveries,
                             deadLetterTopic: options.deadLetterTopic(for: key.topic), autoAck: options.autoAck,
@@ -114,17 +136,18 @@ struct MemoryEventLog {
             let candidate = group.again.removeFirst()
             if topic.index[candidate] != nil { sequenceToSend = candidate; break }
         }
-        if sequenceToSend == nil, group.next < topic.events.count {
-            sequenceToSend = topic.events[group.next].event.sequence
+        if sequenceToSend == nil, group.next < topic.end {
+            group.next = max(group.next, topic.dropped)
+            sequenceToSend = topic.event(at: group.next)?.sequence
             group.next += 1
         }
-        guard let chosen = sequenceToSend, let position = topic.index[chosen] else {
+        guard let chosen = sequenceToSend, let position = topic.index[chosen], let stored = topic.event(at: position) else {
             groups[key] = group
             return nil
         }
         attempts += 1
         let count = (group.deliveries[chosen] ?? 0) + 1
-        var event = topic.events[position].event
+        var event = stored
         event.deliveries = count
         if group.autoAck {
             group.deliveries[chosen] = nil
@@ -145,7 +168,7 @@ struct MemoryEventLog {
     func hasWork(_ key: GroupKey, now: ContinuousClock.Instant) -> Bool {
         guard let group = groups[key] else { return true }  // gone: the waiter should look again and end
         if !group.again.isEmpty { return true }
-        if group.next < (topics[key.topic]?.events.count ?? 0) { return true }
+        if group.next < (topics[key.topic]?.end ?? 0) { return true }
         return group.inFlight.values.contains { $0.deadline <= now }
     }
 
@@ -183,8 +206,8 @@ struct MemoryEventLog {
         if let max = group.maxDeliveries, count >= max {
             group.deliveries[sequence] = nil
             groups[key] = group
-            if let topic = topics[key.topic], let position = topic.index[sequence] {
-                let letter = topic.events[position].event.deadLetter(to: group.deadLetterTopic, group: key.group, deliveries: count)
+            if let topic = topics[key.topic], let position = topic.index[sequence], let event = topic.event(at: position) {
+                let letter = event.deadLetter(to: group.deadLetterTopic, group: key.group, deliveries: count)
                 _ = append(letter, now: now, wall: wall)
             }
         } else {

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Synchronization
 
-/// An ``EventStream`` in process memory (`MICRO_EVENTS=memory`): topics are logs that keep every
-/// event until the stream shuts down; groups keep their place while it lives. For tests and single
-/// processes; nothing survives the process.
+/// An ``EventStream`` in process memory (`MICRO_EVENTS=memory`): topics are logs that keep their
+/// latest ``maxEventsPerTopic`` events (100,000 by default; older ones go, whether every group got
+/// them or not); groups keep their place while the stream lives. For tests and single processes;
+/// nothing survives the process.
 ///
 /// Ids are remembered per topic for ``duplicateWindow`` (2 minutes by default, as JetStream's).
 /// A group's settings (ack wait, max deliveries, dead-letter topic) are those of its first consumer.
@@ -14,6 +15,8 @@ public final class MemoryEventStream: EventStream {
     public let limits: EventLimits
     /// How long an id is remembered for deduplication.
     public var duplicateWindow: Duration { state.withLock { $0.log.duplicateWindow } }
+    /// The most events a topic keeps.
+    public var maxEventsPerTopic: Int { state.withLock { $0.log.maxEventsPerTopic } }
     private let logger: Logger
     private let closeOnShutdown: Bool
 
@@ -29,12 +32,12 @@ public final class MemoryEventStream: EventStream {
     /// An empty stream.
     /// With `closeOnShutdown` false, ``shutdown()`` leaves the stream open (the process-wide one that
     /// `MICRO_EVENTS=memory` gives every service).
-    public init(limits: EventLimits = EventLimits(), duplicateWindow: Duration = .seconds(120), closeOnShutdown: Bool = true,
-                logger: Logger = Logger(label: "micro.events.memory")) {
+    public init(limits: EventLimits = EventLimits(), duplicateWindow: Duration = .seconds(120), maxEventsPerTopic: Int = 100_000,
+                closeOnShutdown: Bool = true, logger: Logger = Logger(label: "micro.events.memory")) {
         self.limits = limits
         self.closeOnShutdown = closeOnShutdown
         self.logger = logger
-        state = Mutex(State(log: MemoryEventLog(duplicateWindow: duplicateWindow)))
+        state = Mutex(State(log: MemoryEventLog(duplicateWindow: duplicateWindow, maxEventsPerTopic: maxEventsPerTopic)))
     }
 
     @discardableResult
