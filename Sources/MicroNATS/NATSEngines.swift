@@ -10,6 +10,10 @@ extension EnginePlugin {
         engines.add(ClientTransportFactory("nats") { context in NATSClientTransport(options: NATSOptions.servers(context.address)) })
         engines.add(ServerTransportFactory("nats") { context in NATSServerTransport(options: NATSOptions.servers(context.address)) })
         engines.add(StoreFactory("nats") { context in NATSStore(addresses: context.address, logger: context.logger) })
+        engines.add(ConfigSourceFactory("nats") { context in
+            try NATSConfigSource(options: NATSOptions.servers(context.address), bucket: context.environment["MICRO_CONFIG_BUCKET"] ?? "default",
+                                 key: context.environment["MICRO_CONFIG_KEY"] ?? "micro_config", logger: context.logger)
+        })
     }
 }
 

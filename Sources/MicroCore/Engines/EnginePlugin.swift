@@ -20,7 +20,7 @@ public struct EnginePlugin: Sendable {
 
 extension EnginePlugin {
     /// The engines in this module: the `local` (files under `$MICRO_HOME`) and `memory` registries,
-    /// the `memory` broker, the `memory` transport and the `memory` store (one of each per process, so
+    /// the `memory` broker, the `memory` transport, the `memory` store and the `memory` config source (one of each per process, so
     /// they reach each other).
     public static let inProcess = EnginePlugin("in-process") { engines in
         engines.add(RegistryFactory("local") { context in
@@ -31,13 +31,15 @@ extension EnginePlugin {
         engines.add(ClientTransportFactory("memory") { _ in SharedInProcessEngines.transport })
         engines.add(ServerTransportFactory("memory") { _ in SharedInProcessEngines.transport })
         engines.add(StoreFactory("memory") { _ in SharedInProcessEngines.store })
+        engines.add(ConfigSourceFactory("memory") { _ in SharedInProcessEngines.config })
     }
 }
 
-/// One memory registry, broker, transport and store per process, so `memory` engines reach each other.
+/// One memory registry, broker, transport, store and config source per process, so `memory` engines reach each other.
 enum SharedInProcessEngines {
     static let registry = MemoryRegistry()
     static let broker = MemoryBroker()
     static let transport = MemoryTransport()
     static let store = MemoryStore()
+    static let config = MemoryConfigSource()
 }

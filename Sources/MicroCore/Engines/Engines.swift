@@ -11,6 +11,8 @@ public struct Engines: Sendable {
     public private(set) var serverTransports: [String: ServerTransportFactory] = [:]
     /// Stores by name.
     public private(set) var stores: [String: StoreFactory] = [:]
+    /// Configuration sources by name.
+    public private(set) var configSources: [String: ConfigSourceFactory] = [:]
 
     /// The engines of `plugins` (none: an empty catalog).
     public init(_ plugins: [EnginePlugin] = []) {
@@ -27,6 +29,8 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: ServerTransportFactory) { serverTransports[factory.name] = factory }
     /// Adds (or replaces) a store.
     public mutating func add(_ factory: StoreFactory) { stores[factory.name] = factory }
+    /// Adds (or replaces) a configuration source.
+    public mutating func add(_ factory: ConfigSourceFactory) { configSources[factory.name] = factory }
 
     /// These engines and those of `plugins`.
     public func adding(_ plugins: [EnginePlugin]) -> Engines {
@@ -66,6 +70,15 @@ public struct Engines: Sendable {
         var context = context
         context.address = context.environment.storeAddress
         return try Self.pick(stores, context.environment.store, role: "store", variable: "MICRO_STORE").make(context)
+    }
+
+    /// The configuration source `MICRO_CONFIG` names, at `MICRO_CONFIG_ADDRESS`; nil when
+    /// `MICRO_CONFIG` is unset or `none` (a service then runs on its files, environment and defaults).
+    public func makeConfigSource(_ context: EngineContext) throws -> (any ConfigSource)? {
+        guard let name = context.environment.config else { return nil }
+        var context = context
+        context.address = context.environment.configAddress
+        return try Self.pick(configSources, name, role: "config source", variable: "MICRO_CONFIG").make(context)
     }
 
     /// The calling side of the transport `MICRO_TRANSPORT` names.

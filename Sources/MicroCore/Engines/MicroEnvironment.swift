@@ -22,6 +22,11 @@ public struct MicroEnvironment: Sendable {
     public var store: String
     /// `MICRO_STORE_ADDRESS`: where the store is (SQLite's directory, a database URL, server URLs).
     public var storeAddress: String?
+    /// `MICRO_CONFIG`: the shared configuration source's name (`etcd`, `nats`, `consul`, `memory`);
+    /// nil (unset or `none`) when a service reads only its files, environment and defaults.
+    public var config: String?
+    /// `MICRO_CONFIG_ADDRESS`: where the configuration source is (server URLs, an agent address).
+    public var configAddress: String?
     /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
@@ -48,6 +53,9 @@ public struct MicroEnvironment: Sendable {
         transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
         store = values["MICRO_STORE"]?.lowercased() ?? "sqlite"
         storeAddress = values["MICRO_STORE_ADDRESS"]
+        let configName = values["MICRO_CONFIG"]?.lowercased()
+        config = configName == "none" ? nil : configName
+        configAddress = values["MICRO_CONFIG_ADDRESS"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]
