@@ -8,7 +8,7 @@ import MicroCore
 ///
 /// Names are built only from validated scope names (`[a-z0-9_-]`) and a validated prefix, and always
 /// quoted; every value goes into statements as a bind, never as text.
-struct PostgresStoreTable: Sendable, Hashable {
+struct PostgresStoreTable: PostgresStoreRelation, Hashable {
     /// The quoted schema, `"store_micro"`.
     let schema: String
     /// The quoted, schema-qualified table, `"store_micro"."t_micro"`.
@@ -33,8 +33,13 @@ struct PostgresStoreTable: Sendable, Hashable {
         keyIndex = "\(events ? "eu" : "k")_\(scope.table)"
     }
 
-    /// The statement creating the schema, safe to run again.
-    var createSchema: String { "CREATE SCHEMA IF NOT EXISTS \(schema)" }
+    var setupID: String { table }
+
+    /// Creates the sequence, table and expiry index, refusing a table whose sequence is gone.
+    func setUp(_ session: PostgresStoreSession) async throws {
+        try await refuseMissingSequence(table: table, sequence: sequenceName, session)
+        for sql in creation { try await session.execute(sql) }
+    }
 
     /// The statements creating the sequence, table and index, each safe to run again.
     var creation: [String] {
