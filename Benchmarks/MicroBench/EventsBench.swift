@@ -150,7 +150,7 @@ struct EventsBench: AsyncParsableCommand {
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         publish = events / (time.perf_counter() - start)
 
-        sub = await js.pull_subscribe(subject, durable="bench-py", stream="MICRO_EVENTS")
+        sub = await js.pull_subscribe(subject, durable="py-" + subject.replace(".", "-"), stream="MICRO_EVENTS")
         start = time.perf_counter()
         seen = 0
         while seen < events:
