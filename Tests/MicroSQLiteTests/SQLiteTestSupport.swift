@@ -1,6 +1,7 @@
 import Foundation
 import MicroCore
 import MicroSQLite
+import MicroTestSupport
 import SQLiteNIO
 
 /// A temporary directory for one test's database files, removed by ``remove()``.
@@ -35,18 +36,7 @@ func permissions(_ path: String) -> Int? {
     (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
 }
 
-/// The built `StoreWriter` helper: beside the running test binary, or in the package's `.build`
-/// (`MICRO_BUILD_DIR` overrides); an error saying where it looked when it is not there.
+/// The built `StoreWriter` helper, or a ``StoreError/Code/unavailable`` saying where it was looked for.
 func storeWriterExecutable() throws -> String {
-    var dirs: [String] = []
-    if let override = ProcessInfo.processInfo.environment["MICRO_BUILD_DIR"], !override.isEmpty {
-        dirs += [override, override + "/debug"]
-    }
-    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        dirs.append((exe as NSString).deletingLastPathComponent)
-    }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    dirs += [root + "/.build/debug", root + "/.build/x86_64-unknown-linux-gnu/debug", root + "/.build/aarch64-unknown-linux-gnu/debug"]
-    for dir in dirs where FileManager.default.isExecutableFile(atPath: dir + "/StoreWriter") { return dir + "/StoreWriter" }
-    throw StoreError(.unavailable, "StoreWriter not built (run `swift build --build-tests`); looked in \(dirs.joined(separator: ", "))")
+    do { return try builtExecutable("StoreWriter") } catch { throw StoreError(.unavailable, "\(error)") }
 }

@@ -29,6 +29,9 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     /// The store `MICRO_STORE` chooses (or the one given), bound to ``StoreScope/default``;
     /// `store.scoped(...)` reaches other tables. A backend opens its files or connections on first use.
     public let store: any Store
+    /// Locks and leader election on the engine `MICRO_SYNC` chooses (or the one given): `sync.lock`,
+    /// `sync.withLock`, `sync.leader`. An engine connects on first use.
+    public let sync: any Sync
     /// The options the service runs with (TTL and interval resolved against `MICRO_*`).
     public let options: ServiceOptions
     private let timing: RegistrationTiming
@@ -56,11 +59,11 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// A service on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
-    /// (say `[.nats, .grpc]`), or on a registry, broker, transport and store given here.
+    /// (say `[.nats, .grpc]`), or on a registry, broker, transport, store and sync given here.
     public init(name: String, version: String = "latest", options: ServiceOptions = ServiceOptions(),
                 environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
                 registry: (any Registry)? = nil, broker: (any Broker)? = nil, store: (any Store)? = nil,
-                transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
+                sync: (any Sync)? = nil, transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], logger: Logger? = nil) throws {
         guard !name.isEmpty else { throw ConfigurationError("a service needs a name") }
         self.name = name
@@ -106,6 +109,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         // After the client: a store that calls a store service (`MICRO_STORE=service`) calls through it.
         context.client = client
         self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
+        self.sync = try sync ?? { let s = try engines.makeSync(context); owned.append(s); return s }()
         self.ownedEngines = owned
     }
 

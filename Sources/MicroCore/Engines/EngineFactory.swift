@@ -28,3 +28,5 @@ public typealias ClientTransportFactory = EngineFactory<any ClientTransport>
 public typealias ServerTransportFactory = EngineFactory<any ServerTransport>
 /// Makes a store, bound to ``StoreScope/default`` (``Store/scoped(_:)`` reaches the others).
 public typealias StoreFactory = EngineFactory<any Store>
+/// Makes a lock and leader engine.
+public typealias SyncFactory = EngineFactory<any Sync>

@@ -22,6 +22,11 @@ public struct MicroEnvironment: Sendable {
     public var store: String
     /// `MICRO_STORE_ADDRESS`: where the store is (SQLite's directory, a database URL, server URLs).
     public var storeAddress: String?
+    /// `MICRO_SYNC`: the lock and leader engine's name (default `sqlite`: locks in a SQLite table under
+    /// `$MICRO_HOME/store`; any store's name serves, see ``Engines/makeSync(_:)``; `etcd` with MicroEtcd).
+    public var sync: String
+    /// `MICRO_SYNC_ADDRESS`: where the sync engine is (as the store of that name takes it, or etcd members).
+    public var syncAddress: String?
     /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
@@ -48,6 +53,8 @@ public struct MicroEnvironment: Sendable {
         transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
         store = values["MICRO_STORE"]?.lowercased() ?? "sqlite"
         storeAddress = values["MICRO_STORE_ADDRESS"]
+        sync = values["MICRO_SYNC"]?.lowercased() ?? "sqlite"
+        syncAddress = values["MICRO_SYNC_ADDRESS"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]
