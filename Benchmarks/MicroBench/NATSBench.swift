@@ -312,13 +312,13 @@ final class NATSServerRun {
     var url: String { "nats://127.0.0.1:\(port)" }
     private let process: SpawnedProcess
 
-    init(binary: String?) throws {
+    init(binary: String?, arguments: [String] = []) throws {
         let candidates = [binary, ProcessInfo.processInfo.environment["MICRO_NATS_SERVER"], "/usr/sbin/nats-server", "/usr/bin/nats-server"].compactMap { $0 }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw BenchError("nats-server not found (apt-get install nats-server, or --nats-server PATH)")
         }
         port = try freePort()
-        process = try SpawnedProcess(path, ["-a", "127.0.0.1", "-p", "\(port)"])
+        process = try SpawnedProcess(path, ["-a", "127.0.0.1", "-p", "\(port)"] + arguments)
         for _ in 0..<500 {
             if (try? RawNATSSocket(port: port)) != nil { return }
             usleep(10_000)

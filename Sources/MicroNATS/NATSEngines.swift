@@ -2,7 +2,8 @@ import Foundation
 import MicroCore
 
 extension EnginePlugin {
-    /// NATS as `nats` registry, broker, transport and store (JetStream key-value, ``NATSStore``); each
+    /// NATS as `nats` registry, broker, transport, store (JetStream key-value, ``NATSStore``), event
+    /// stream (``NATSEventStream``) and event store (``NATSEventStore``) on JetStream; each
     /// role's address is a comma-separated list of server URLs (default `nats://127.0.0.1:4222`).
     public static let nats = EnginePlugin("nats") { engines in
         engines.add(RegistryFactory("nats") { context in NATSRegistry(options: NATSOptions.servers(context.address)) })
@@ -10,6 +11,8 @@ extension EnginePlugin {
         engines.add(ClientTransportFactory("nats") { context in NATSClientTransport(options: NATSOptions.servers(context.address)) })
         engines.add(ServerTransportFactory("nats") { context in NATSServerTransport(options: NATSOptions.servers(context.address)) })
         engines.add(StoreFactory("nats") { context in NATSStore(addresses: context.address, logger: context.logger) })
+        engines.add(EventStreamFactory("nats") { context in NATSEventStream(addresses: context.address, logger: context.logger) })
+        engines.add(EventStoreFactory("nats") { context in try NATSEventStore(addresses: context.address, logger: context.logger) })
     }
 }
 

@@ -23,7 +23,7 @@ public final class PostgresStore: Store {
     /// Always `postgres`.
     public let name = "postgres"
     public let scope: StoreScope
-    private let client: PostgresStoreClient
+    let client: PostgresStoreClient
     private let table: PostgresStoreTable
 
     /// A store on the server `configuration` names, bound to `scope`. Nothing connects until the
@@ -56,6 +56,12 @@ public final class PostgresStore: Store {
 
     /// The quoted, schema-qualified SQL name of this scope's table (`"store_micro"."t_micro"`).
     public var tableName: String { table.table }
+
+    /// The statements a read by key, a write and a write at a revision of this scope run, with their
+    /// binds' order: for benchmarks that run the same statements on the raw driver.
+    package var statements: (read: String, write: String, writeIfRevision: String) {
+        (table.readOne, table.upsert(ifAbsent: false), table.updateIfRevision)
+    }
 
     public func scoped(_ scope: StoreScope) -> any Store {
         PostgresStore(client: client, scope: scope)

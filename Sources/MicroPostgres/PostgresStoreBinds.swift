@@ -6,15 +6,16 @@ import PostgresNIO
 struct PostgresStoreBinds: Sendable {
     private(set) var bindings = PostgresBindings(capacity: 8)
 
-    /// Adds `text` (as `text`) and returns its placeholder.
-    mutating func add(_ text: String) -> String {
-        bindings.append(text)
+    /// Adds `value` (as its PostgreSQL type: `text`, `bigint`, `double precision`, `boolean`, ...) and
+    /// returns its placeholder.
+    mutating func add(_ value: some PostgresNonThrowingEncodable) -> String {
+        bindings.append(value)
         return "$\(bindings.count)"
     }
 
-    /// Adds `number` (as `bigint`) and returns its placeholder.
-    mutating func add(_ number: Int64) -> String {
-        bindings.append(number)
+    /// Adds NULL (its type left to the server) and returns its placeholder.
+    mutating func addNull() -> String {
+        bindings.appendNull()
         return "$\(bindings.count)"
     }
 

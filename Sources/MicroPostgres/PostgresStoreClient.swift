@@ -6,7 +6,7 @@ import PostgresNIO
 
 /// The connection pool of a ``PostgresStore``, shared by every scope of it: postgres-nio's
 /// `PostgresClient`, whose `run()` is a task this value owns (started on first use, ended by
-/// ``close()``), the tables known to exist, and the bound on every operation.
+/// ``close()``), the relations known to exist, and the bound on every operation.
 ///
 /// When the server goes away, operations fail with ``StoreError/Code/unavailable`` within
 /// ``PostgresStoreConfiguration/operationTimeout``; the pool keeps dialling (backing off) and the
@@ -20,8 +20,8 @@ final class PostgresStoreClient: Sendable {
     private struct State {
         var started = false
         var closed = false
-        /// Tables created (or found) by this process, so each is set up once.
-        var tables: Set<PostgresStoreTable> = []
+        /// The ``PostgresStoreRelation/setupID``s of what this process has set up, so each is set up once.
+        var relations: Set<String> = []
         /// Whether the server's encoding was checked to be UTF8.
         var encodingChecked = false
         /// Writes per table since its last sweep of expired rows.
@@ -51,14 +51,14 @@ final class PostgresStoreClient: Sendable {
         StoreError(.unavailable, "the postgres store for \(server) is shut down")
     }
 
-    /// Runs `body` in a session on a pooled connection with `table` created, within the operation timeout.
+    /// Runs `body` in a session on a pooled connection with `relation` set up, within the operation timeout.
     ///
     /// An attempt whose statements did not go out (the connection was found closed, or failed before
     /// `body` sent anything) is made again on another connection, and so is a read (`idempotent`) whose
     /// connection failed; a table dropped under the store is created again once. At most three
     /// attempts. Failures are ``StoreError``s; when a non-idempotent `body` may have sent its
     /// statement, the error says its outcome is unknown.
-    func withSession<T: Sendable>(_ table: PostgresStoreTable, idempotent: Bool,
+    func withSession<T: Sendable>(_ relation: some PostgresStoreRelation, idempotent: Bool,
                                   _ body: @escaping @Sendable (PostgresStoreSession) async throws -> T) async throws -> T {
         try start()
         let timeout = configuration.operationTimeout
@@ -76,7 +76,7 @@ final class PostgresStoreClient: Sendable {
                         return try await client.withConnection { connection in
                             let session = PostgresStoreSession(connection: connection, logger: logger, sent: sent)
                             return try await withTaskCancellationHandler {
-                                try await ensure(table, session)
+                                try await ensure(relation, session)
                                 session.resetSent()
                                 inBody.withLockedValue { $0 = true }
                                 return try await body(session)
@@ -94,7 +94,7 @@ final class PostgresStoreClient: Sendable {
                         guard attempt < 3 else { throw error }
                         if !recreated, PostgresStoreErrors.isMissingRelation(error) {
                             recreated = true
-                            forget(table)
+                            forget(relation)
                             continue
                         }
                         let connectionFailed = error is PostgresStoreSession.Stale || PostgresStoreErrors.isConnectionFailure(error)
@@ -144,15 +144,15 @@ final class PostgresStoreClient: Sendable {
         if runner.spawn({ await client.run() }) == nil { throw Self.closedError(server) }
     }
 
-    private func forget(_ table: PostgresStoreTable) {
-        _ = state.withLockedValue { $0.tables.remove(table) }
+    private func forget(_ relation: some PostgresStoreRelation) {
+        _ = state.withLockedValue { $0.relations.remove(relation.setupID) }
     }
 
-    /// Creates `table`'s schema, sequence, table and index unless this process already has, in one
-    /// transaction holding ``creationLock`` (refusing a table whose sequence is gone); checks once that
-    /// the server's encoding is UTF8.
-    private func ensure(_ table: PostgresStoreTable, _ session: PostgresStoreSession) async throws {
-        let (known, checked) = state.withLockedValue { ($0.tables.contains(table), $0.encodingChecked) }
+    /// Sets `relation` up unless this process already has: its schema and then the rest, in one
+    /// transaction holding ``creationLock``; checks once that the server's encoding is UTF8.
+    private func ensure(_ relation: some PostgresStoreRelation, _ session: PostgresStoreSession) async throws {
+        let id = relation.setupID
+        let (known, checked) = state.withLockedValue { ($0.relations.contains(id), $0.encodingChecked) }
         if known { return }
         if !checked {
             let rows = try await session.execute("SELECT current_setting('server_encoding')")
@@ -167,23 +167,14 @@ final class PostgresStoreClient: Sendable {
             var lock = PostgresBindings()
             lock.append(Self.creationLock)
             _ = try await session.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_advisory_xact_lock($1)", binds: lock))
-            try await session.execute(table.createSchema)
-            // A table whose sequence is gone would start its revisions again at 1, reusing old ones.
-            var names = PostgresBindings()
-            names.append(table.table)
-            names.append(table.sequenceName)
-            let found = try await session.query(PostgresQuery(unsafeSQL: "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
-                                                              binds: names))
-            if let row = found.first, try row.decode((Bool, Bool).self) == (true, false) {
-                throw StoreError(.malformed, "\(server): the revision sequence of \(table.table) is missing")
-            }
-            for sql in table.creation { try await session.execute(sql) }
+            try await session.execute("CREATE SCHEMA IF NOT EXISTS \(relation.schema)")
+            try await relation.setUp(session)
             try await session.execute("COMMIT")
         } catch {
             _ = try? await session.execute("ROLLBACK")
             throw error
         }
-        state.withLockedValue { _ = $0.tables.insert(table) }
+        state.withLockedValue { _ = $0.relations.insert(id) }
     }
 
     private struct DeadlinePassed: Error {}

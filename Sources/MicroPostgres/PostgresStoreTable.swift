@@ -2,11 +2,13 @@ import MicroCore
 
 /// The SQL names and statements of one store table: schema `<prefix><database>`, and in it the table
 /// `t_<table>`, its revision sequence `s_<table>`, its primary key `k_<table>` and its expiry index
-/// `e_<table>` (distinct prefixes, so no two store tables' relations can collide).
+/// `e_<table>` (distinct prefixes, so no two store tables' relations can collide). An events table
+/// (``PostgresEventStore``) is `ev_<table>` with its sequence `es_<table>`, its unique (topic, id)
+/// constraint `eu_<table>` and its (topic, time) and (topic, seq) indexes `ei_`, `ej_<table>`.
 ///
 /// Names are built only from validated scope names (`[a-z0-9_-]`) and a validated prefix, and always
 /// quoted; every value goes into statements as a bind, never as text.
-struct PostgresStoreTable: Sendable, Hashable {
+struct PostgresStoreTable: PostgresStoreRelation, Hashable {
     /// The quoted schema, `"store_micro"`.
     let schema: String
     /// The quoted, schema-qualified table, `"store_micro"."t_micro"`.
@@ -18,22 +20,31 @@ struct PostgresStoreTable: Sendable, Hashable {
     /// The primary key's index name, unquoted (as query plans show it).
     let keyIndex: String
     let scope: StoreScope
+    /// Whether this is an events table rather than a records table.
+    let events: Bool
 
-    init(scope: StoreScope, prefix: String) {
+    init(scope: StoreScope, prefix: String, events: Bool = false) {
         self.scope = scope
+        self.events = events
         schema = "\"\(prefix)\(scope.database)\""
-        table = "\(schema).\"t_\(scope.table)\""
-        sequenceName = "\(schema).\"s_\(scope.table)\""
+        table = "\(schema).\"\(events ? "ev" : "t")_\(scope.table)\""
+        sequenceName = "\(schema).\"\(events ? "es" : "s")_\(scope.table)\""
         sequence = "'\(sequenceName)'"
-        keyIndex = "k_\(scope.table)"
+        keyIndex = "\(events ? "eu" : "k")_\(scope.table)"
     }
 
-    /// The statement creating the schema, safe to run again.
-    var createSchema: String { "CREATE SCHEMA IF NOT EXISTS \(schema)" }
+    var setupID: String { table }
+
+    /// Creates the sequence, table and expiry index, refusing a table whose sequence is gone.
+    func setUp(_ session: PostgresStoreSession) async throws {
+        try await refuseMissingSequence(table: table, sequence: sequenceName, session)
+        for sql in creation { try await session.execute(sql) }
+    }
 
     /// The statements creating the sequence, table and index, each safe to run again.
     var creation: [String] {
-        [
+        if events { return eventCreation }
+        return [
             "CREATE SEQUENCE IF NOT EXISTS \(sequenceName) AS bigint MINVALUE 1 NO CYCLE",
             """
             CREATE TABLE IF NOT EXISTS \(table) (
@@ -46,6 +57,27 @@ struct PostgresStoreTable: Sendable, Hashable {
             )
             """,
             "CREATE INDEX IF NOT EXISTS \"e_\(scope.table)\" ON \(table) (expiry) WHERE expiry IS NOT NULL",
+        ]
+    }
+
+    /// The statements creating an events table: one row per event, unique by (topic, id), indexed by
+    /// (topic, time) for reads and (topic, seq) for retention by count.
+    private var eventCreation: [String] {
+        [
+            "CREATE SEQUENCE IF NOT EXISTS \(sequenceName) AS bigint MINVALUE 1 NO CYCLE",
+            """
+            CREATE TABLE IF NOT EXISTS \(table) (
+                seq bigint NOT NULL,
+                topic text COLLATE "C" NOT NULL,
+                id text COLLATE "C" NOT NULL,
+                time bigint NOT NULL,
+                metadata text NOT NULL,
+                payload bytea NOT NULL,
+                CONSTRAINT "\(keyIndex)" UNIQUE (topic, id)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS \"ei_\(scope.table)\" ON \(table) (topic, time, seq)",
+            "CREATE INDEX IF NOT EXISTS \"ej_\(scope.table)\" ON \(table) (topic, seq)",
         ]
     }
 

@@ -17,19 +17,6 @@ import Testing
     }
 }
 
-private struct Book: Model, Identifiable, Equatable {
-    struct Edition: Codable, Equatable, Sendable { var year: Int; var press: String }
-    var id: Int
-    var title: String
-    var price: Double
-    var inPrint: Bool
-    var published: Date
-    var isbn: UUID
-    var editions: [Edition]
-    var subtitle: String?
-    static let schema = ModelSchema(table: "books", key: \Book.id, indexes: [\.title, \.price])
-}
-
 @Suite struct SQLiteModelTests {
     private func withStore<T>(_ body: (SQLiteStore, TemporaryDirectory) async throws -> T) async throws -> T {
         let directory = TemporaryDirectory()
@@ -46,15 +33,10 @@ private struct Book: Model, Identifiable, Equatable {
         }
     }
 
-    private func book(_ id: Int, _ title: String, price: Double) -> Book {
-        Book(id: id, title: title, price: price, inPrint: id % 2 == 0, published: Date(timeIntervalSinceReferenceDate: 7e8 + Double(id)),
-             isbn: UUID(), editions: [.init(year: 2000 + id, press: "P")], subtitle: id % 3 == 0 ? nil : "s\(id)")
-    }
-
     @Test func aModelIsATableWithTypedColumnsAndIndexes() async throws {
         try await withStore { store, directory in
             let books = store.model(Book.self)
-            let b = book(1, "Dune", price: 9.5)
+            let b = Book.sample(1, "Dune", price: 9.5)
             try await books.create(b)
             #expect(try await books.read(1)?.value == b)
             try await withRawConnection(try store.path(of: "micro")) { connection in
@@ -81,7 +63,7 @@ private struct Book: Model, Identifiable, Equatable {
     @Test func queriesOnIndexedFieldsUseTheIndex() async throws {
         try await withStore { store, _ in
             let books = store.model(Book.self)
-            for i in 0..<50 { try await books.create(book(i, "t\(i % 10)", price: Double(i))) }
+            for i in 0..<50 { try await books.create(Book.sample(i, "t\(i % 10)", price: Double(i))) }
             let layout = try ModelLayout.of(Book.self)
             func plan(_ filters: [ModelFilter<Book>], order: ModelOrder<Book>? = nil) async throws -> String {
                 let query = try ModelQuery(filters, order: order, limit: nil, offset: 0, in: layout)
@@ -136,7 +118,7 @@ private struct Book: Model, Identifiable, Equatable {
     @Test func aRowThatIsNotItsModelIsMalformed() async throws {
         try await withStore { store, _ in
             let books = store.model(Book.self)
-            try await books.create(book(1, "Dune", price: 9.5))
+            try await books.create(Book.sample(1, "Dune", price: 9.5))
             try await withRawConnection(try store.path(of: "micro")) { connection in
                 _ = try await connection.query("UPDATE model_books SET price = 'cheap' WHERE id = 1")
             }

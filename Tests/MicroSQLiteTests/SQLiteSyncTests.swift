@@ -28,4 +28,23 @@ import Testing
         await a.shutdown()
         await b.shutdown()
     }
+
+    @Test func theEnvironmentChoosesLocksInSQLiteByDefault() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(MicroEnvironment([:]).sync == "sqlite", "sqlite is the default sync")
+        let engines = Engines([.inProcess, .sqlite])
+        let sync = try engines.makeSync(EngineContext(environment: MicroEnvironment(["MICRO_HOME": dir.path])))
+        #expect(sync.name == "sqlite")
+        let lease = try await sync.lock("job", ttl: .seconds(5))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/store/micro_sync.sqlite"), "locks live in micro_sync under the store directory")
+        try await lease.release()
+        await sync.shutdown()
+        let elsewhere = try engines.makeSync(EngineContext(environment: MicroEnvironment([
+            "MICRO_HOME": dir.path, "MICRO_SYNC": "sqlite", "MICRO_SYNC_ADDRESS": dir.path + "/locks",
+        ])))
+        try await elsewhere.lock("job", ttl: .seconds(5)).release()
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/locks/micro_sync.sqlite"), "MICRO_SYNC_ADDRESS is the directory")
+        await elsewhere.shutdown()
+    }
 }

@@ -36,7 +36,11 @@ func permissions(_ path: String) -> Int? {
     (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
 }
 
-/// The built `StoreWriter` helper, or a ``StoreError/Code/unavailable`` saying where it was looked for.
+/// The built `StoreWriter` helper (``builtExecutable(_:)``), or a store error saying where it looked.
 func storeWriterExecutable() throws -> String {
-    do { return try builtExecutable("StoreWriter") } catch { throw StoreError(.unavailable, "\(error)") }
+    do {
+        return try builtExecutable("StoreWriter")
+    } catch {
+        throw StoreError(.unavailable, "\(error)")
+    }
 }

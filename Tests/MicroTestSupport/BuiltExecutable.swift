@@ -1,8 +1,8 @@
 import Foundation
 
-/// A test-helper executable of this package (`StoreWriter`, `SyncContender`): beside the running test
-/// binary, or in the package's `.build` (`MICRO_BUILD_DIR` overrides); an error saying where it looked
-/// when it is not there.
+/// A test-only executable of this package (`StoreWriter`, `EventConsumer`, `SyncContender`): beside the running test
+/// binary, or in the package's `.build` (`MICRO_BUILD_DIR` overrides); an error saying where it
+/// looked when it is not built.
 public func builtExecutable(_ name: String) throws -> String {
     var dirs: [String] = []
     if let override = ProcessInfo.processInfo.environment["MICRO_BUILD_DIR"], !override.isEmpty {

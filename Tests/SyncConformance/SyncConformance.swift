@@ -8,12 +8,12 @@ public struct SyncConformance: Sendable {
     /// The engine's name, for messages.
     public let backend: String
     /// A TTL the engine honours exactly enough that a lock held with it frees within twice it (etcd
-    /// grants whole seconds, at least about 2).
+    /// grants whole seconds, at least about 2), and long enough that a loaded machine still renews in time.
     public let shortTTL: Duration
     private let make: @Sendable () async throws -> any Sync
 
     /// A suite for `backend`, whose engines `make` creates.
-    public init(backend: String, shortTTL: Duration = .milliseconds(400), make: @escaping @Sendable () async throws -> any Sync) {
+    public init(backend: String, shortTTL: Duration = .seconds(1), make: @escaping @Sendable () async throws -> any Sync) {
         self.backend = backend
         self.shortTTL = shortTTL
         self.make = make

@@ -32,6 +32,11 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     /// Locks and leader election on the engine `MICRO_SYNC` chooses (or the one given): `sync.lock`,
     /// `sync.withLock`, `sync.leader`. An engine connects on first use.
     public let sync: any Sync
+    /// The event stream `MICRO_EVENTS` chooses (or the one given): publish events and consume them in
+    /// groups, at least once. Default `memory` (one per process).
+    public let events: any EventStream
+    /// The event store `MICRO_EVENT_STORE` chooses (or the one given): events by topic and time.
+    public let eventStore: any EventStore
     /// The options the service runs with (TTL and interval resolved against `MICRO_*`).
     public let options: ServiceOptions
     private let timing: RegistrationTiming
@@ -59,11 +64,12 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// A service on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
-    /// (say `[.nats, .grpc]`), or on a registry, broker, transport, store and sync given here.
+    /// (say `[.nats, .grpc]`), or on a registry, broker, transport, store, event stream, event store and sync given here.
     public init(name: String, version: String = "latest", options: ServiceOptions = ServiceOptions(),
                 environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
                 registry: (any Registry)? = nil, broker: (any Broker)? = nil, store: (any Store)? = nil,
-                sync: (any Sync)? = nil, transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
+                events: (any EventStream)? = nil, eventStore: (any EventStore)? = nil, sync: (any Sync)? = nil,
+                transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], logger: Logger? = nil) throws {
         guard !name.isEmpty else { throw ConfigurationError("a service needs a name") }
         self.name = name
@@ -110,6 +116,8 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         context.client = client
         self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
         self.sync = try sync ?? { let s = try engines.makeSync(context); owned.append(s); return s }()
+        self.events = try events ?? { let e = try engines.makeEventStream(context); owned.append(e); return e }()
+        self.eventStore = try eventStore ?? { let e = try engines.makeEventStore(context); owned.append(e); return e }()
         self.ownedEngines = owned
     }
 

@@ -30,3 +30,7 @@ public typealias ServerTransportFactory = EngineFactory<any ServerTransport>
 public typealias StoreFactory = EngineFactory<any Store>
 /// Makes a lock and leader engine.
 public typealias SyncFactory = EngineFactory<any Sync>
+/// Makes an event stream (`MICRO_EVENTS`).
+public typealias EventStreamFactory = EngineFactory<any EventStream>
+/// Makes an event store (`MICRO_EVENT_STORE`).
+public typealias EventStoreFactory = EngineFactory<any EventStore>

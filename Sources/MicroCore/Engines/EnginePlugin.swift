@@ -20,7 +20,7 @@ public struct EnginePlugin: Sendable {
 
 extension EnginePlugin {
     /// The engines in this module: the `local` (files under `$MICRO_HOME`) and `memory` registries,
-    /// the `memory` broker, the `memory` transport and the `memory` store (one of each per process, so
+    /// the `memory` broker, the `memory` transport, the `memory` store, event stream and event store (one of each per process, so
     /// they reach each other).
     public static let inProcess = EnginePlugin("in-process") { engines in
         engines.add(RegistryFactory("local") { context in
@@ -31,13 +31,18 @@ extension EnginePlugin {
         engines.add(ClientTransportFactory("memory") { _ in SharedInProcessEngines.transport })
         engines.add(ServerTransportFactory("memory") { _ in SharedInProcessEngines.transport })
         engines.add(StoreFactory("memory") { _ in SharedInProcessEngines.store })
+        engines.add(EventStreamFactory("memory") { _ in SharedInProcessEngines.eventStream })
+        engines.add(EventStoreFactory("memory") { _ in SharedInProcessEngines.eventStore })
     }
 }
 
-/// One memory registry, broker, transport and store per process, so `memory` engines reach each other.
+/// One memory registry, broker, transport, store, event stream and event store per process, so `memory` engines reach each other.
 enum SharedInProcessEngines {
     static let registry = MemoryRegistry()
     static let broker = MemoryBroker()
     static let transport = MemoryTransport()
     static let store = MemoryStore()
+    static let eventStream = MemoryEventStream(closeOnShutdown: false)
+    // The default retention is valid, so this cannot throw.
+    static let eventStore = try! MemoryEventStore(closeOnShutdown: false)
 }

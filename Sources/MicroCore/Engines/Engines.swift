@@ -13,6 +13,10 @@ public struct Engines: Sendable {
     public private(set) var stores: [String: StoreFactory] = [:]
     /// Lock and leader engines by name (any store also serves as one, see ``makeSync(_:)``).
     public private(set) var syncs: [String: SyncFactory] = [:]
+    /// Event streams by name.
+    public private(set) var eventStreams: [String: EventStreamFactory] = [:]
+    /// Event stores by name.
+    public private(set) var eventStores: [String: EventStoreFactory] = [:]
 
     /// The engines of `plugins` (none: an empty catalog).
     public init(_ plugins: [EnginePlugin] = []) {
@@ -31,6 +35,10 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: StoreFactory) { stores[factory.name] = factory }
     /// Adds (or replaces) a lock and leader engine.
     public mutating func add(_ factory: SyncFactory) { syncs[factory.name] = factory }
+    /// Adds (or replaces) an event stream.
+    public mutating func add(_ factory: EventStreamFactory) { eventStreams[factory.name] = factory }
+    /// Adds (or replaces) an event store.
+    public mutating func add(_ factory: EventStoreFactory) { eventStores[factory.name] = factory }
 
     /// These engines and those of `plugins`.
     public func adding(_ plugins: [EnginePlugin]) -> Engines {
@@ -82,6 +90,20 @@ public struct Engines: Sendable {
             return StoreSync(store: try store.make(context), ownsStore: true)
         }
         return try Self.pick(syncs, name, role: "sync", variable: "MICRO_SYNC").make(context)
+    }
+
+    /// The event stream `MICRO_EVENTS` names, at `MICRO_EVENTS_ADDRESS`.
+    public func makeEventStream(_ context: EngineContext) throws -> any EventStream {
+        var context = context
+        context.address = context.environment.eventsAddress
+        return try Self.pick(eventStreams, context.environment.events, role: "event stream", variable: "MICRO_EVENTS").make(context)
+    }
+
+    /// The event store `MICRO_EVENT_STORE` names, at `MICRO_EVENT_STORE_ADDRESS`.
+    public func makeEventStore(_ context: EngineContext) throws -> any EventStore {
+        var context = context
+        context.address = context.environment.eventStoreAddress
+        return try Self.pick(eventStores, context.environment.eventStore, role: "event store", variable: "MICRO_EVENT_STORE").make(context)
     }
 
     /// The calling side of the transport `MICRO_TRANSPORT` names.

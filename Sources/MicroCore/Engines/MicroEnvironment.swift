@@ -27,6 +27,14 @@ public struct MicroEnvironment: Sendable {
     public var sync: String
     /// `MICRO_SYNC_ADDRESS`: where the sync engine is (as the store of that name takes it, or etcd members).
     public var syncAddress: String?
+    /// `MICRO_EVENTS`: the event stream engine's name (default `memory`).
+    public var events: String
+    /// `MICRO_EVENTS_ADDRESS`: where the event stream is (NATS server URLs).
+    public var eventsAddress: String?
+    /// `MICRO_EVENT_STORE`: the event store engine's name (default `memory`).
+    public var eventStore: String
+    /// `MICRO_EVENT_STORE_ADDRESS`: where the event store is (NATS server URLs, a database URL).
+    public var eventStoreAddress: String?
     /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
@@ -55,6 +63,10 @@ public struct MicroEnvironment: Sendable {
         storeAddress = values["MICRO_STORE_ADDRESS"]
         sync = values["MICRO_SYNC"]?.lowercased() ?? "sqlite"
         syncAddress = values["MICRO_SYNC_ADDRESS"]
+        events = values["MICRO_EVENTS"]?.lowercased() ?? "memory"
+        eventsAddress = values["MICRO_EVENTS_ADDRESS"]
+        eventStore = values["MICRO_EVENT_STORE"]?.lowercased() ?? "memory"
+        eventStoreAddress = values["MICRO_EVENT_STORE_ADDRESS"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]

@@ -1,7 +1,7 @@
 /// The rows of one ``Model`` in a store: create, read, update, delete, list and count. Get one with
 /// ``Store/model(_:)``; it is a cheap value, safe to share.
 ///
-/// On SQL stores (SQLite) a model is a table with a column per field and an index per indexed field;
+/// On SQL stores (SQLite, PostgreSQL) a model is a table with a column per field and an index per indexed field;
 /// on any other store it is records keyed by the model's key plus index records (see
 /// ``KeyValueModelBackend``). Every operation fails with a ``StoreError``: `conflict` for a duplicate
 /// key or a revision that has moved on, `notFound` for an update of a missing row, `invalidName` for

@@ -42,18 +42,30 @@ struct Counter: Model, Identifiable, Equatable {
 }
 
 /// Version 1 and 2 of one model: 2 adds an optional field and a field with a default.
-struct ItemV1: Model, Equatable {
-    var sku: String
-    var title: String
-    static let schema = ModelSchema(table: "items", key: \ItemV1.sku, indexes: [\.title])
+public struct ItemV1: Model, Equatable {
+    public var sku: String
+    public var title: String
+    public static let schema = ModelSchema(table: "items", key: \ItemV1.sku, indexes: [\.title])
+
+    public init(sku: String, title: String) {
+        self.sku = sku
+        self.title = title
+    }
 }
 
-struct ItemV2: Model, Equatable {
-    var sku: String
-    var title: String
-    var color: String?
-    var stock: Int
-    static let schema = ModelSchema(table: "items", key: \ItemV2.sku, indexes: [\.title, \.stock], defaults: ["stock": 0])
+public struct ItemV2: Model, Equatable {
+    public var sku: String
+    public var title: String
+    public var color: String?
+    public var stock: Int
+    public static let schema = ModelSchema(table: "items", key: \ItemV2.sku, indexes: [\.title, \.stock], defaults: ["stock": 0])
+
+    public init(sku: String, title: String, color: String?, stock: Int) {
+        self.sku = sku
+        self.title = title
+        self.color = color
+        self.stock = stock
+    }
 }
 
 /// Models with bad schemas.
@@ -83,4 +95,26 @@ struct BadKey: Model {
 struct Note: Model, Identifiable, Equatable {
     var id: UUID
     var text: String
+}
+
+/// A model with a field of each column type SQL backends make (integer key, string, double, bool,
+/// date, UUID, nested array, optional string), for backends' own table and plan tests.
+public struct Book: Model, Identifiable, Equatable {
+    public struct Edition: Codable, Equatable, Sendable { public var year: Int; public var press: String }
+    public var id: Int
+    public var title: String
+    public var price: Double
+    public var inPrint: Bool
+    public var published: Date
+    public var isbn: UUID
+    public var editions: [Edition]
+    public var subtitle: String?
+    public static let schema = ModelSchema(table: "books", key: \Book.id, indexes: [\.title, \.price])
+
+    /// Book `id`: in print when `id` is even, published `7e8 + id` seconds after 2001, one edition in
+    /// `2000 + id`, a subtitle `s<id>` unless `id` is a multiple of 3.
+    public static func sample(_ id: Int, _ title: String, price: Double) -> Book {
+        Book(id: id, title: title, price: price, inPrint: id % 2 == 0, published: Date(timeIntervalSinceReferenceDate: 7e8 + Double(id)),
+             isbn: UUID(), editions: [Edition(year: 2000 + id, press: "P")], subtitle: id % 3 == 0 ? nil : "s\(id)")
+    }
 }
