@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "MicroConsul", targets: ["MicroConsul"]),
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
+        .library(name: "MicroConfig", targets: ["MicroConfig"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -44,6 +45,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
+            traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
+        ),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -218,6 +223,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Configuration on swift-configuration: providers over MicroCore's config sources, Codable sections, live reload.
+        .target(
+            name: "MicroConfig",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -251,12 +269,18 @@ let package = Package(
         .executableTarget(
             name: "Greeter",
             dependencies: [
-                // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip.
+                // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip;
+                // etcd for its live configuration (MicroConfig, on swift-configuration).
                 "Micro",
+                "MicroConfig",
+                "MicroEtcd",
                 "MicroGRPC",
                 "MicroNATS",
                 "MicroGossip",
                 "MicroMDNS",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -277,8 +301,10 @@ let package = Package(
                 "MicroGossip",
                 "MicroMDNS",
                 "MicroConsul",
+                "MicroConfig",
                 "EtcdClient",
                 "MicroTestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -334,6 +360,12 @@ let package = Package(
         .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroConfigTests", dependencies: [
+            "MicroConfig", "MicroCore", "MicroTestSupport", "MicroEtcd", "EtcdClient",
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",

@@ -13,6 +13,8 @@ public struct Engines: Sendable {
     public private(set) var stores: [String: StoreFactory] = [:]
     /// Lock and leader engines by name (any store also serves as one, see ``makeSync(_:)``).
     public private(set) var syncs: [String: SyncFactory] = [:]
+    /// Configuration sources by name.
+    public private(set) var configSources: [String: ConfigSourceFactory] = [:]
     /// Event streams by name.
     public private(set) var eventStreams: [String: EventStreamFactory] = [:]
     /// Event stores by name.
@@ -35,6 +37,8 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: StoreFactory) { stores[factory.name] = factory }
     /// Adds (or replaces) a lock and leader engine.
     public mutating func add(_ factory: SyncFactory) { syncs[factory.name] = factory }
+    /// Adds (or replaces) a configuration source.
+    public mutating func add(_ factory: ConfigSourceFactory) { configSources[factory.name] = factory }
     /// Adds (or replaces) an event stream.
     public mutating func add(_ factory: EventStreamFactory) { eventStreams[factory.name] = factory }
     /// Adds (or replaces) an event store.
@@ -90,6 +94,15 @@ public struct Engines: Sendable {
             return StoreSync(store: try store.make(context), ownsStore: true)
         }
         return try Self.pick(syncs, name, role: "sync", variable: "MICRO_SYNC").make(context)
+    }
+
+    /// The configuration source `MICRO_CONFIG` names, at `MICRO_CONFIG_ADDRESS`; nil when
+    /// `MICRO_CONFIG` is unset or `none` (a service then runs on its files, environment and defaults).
+    public func makeConfigSource(_ context: EngineContext) throws -> (any ConfigSource)? {
+        guard let name = context.environment.config else { return nil }
+        var context = context
+        context.address = context.environment.configAddress
+        return try Self.pick(configSources, name, role: "config source", variable: "MICRO_CONFIG").make(context)
     }
 
     /// The event stream `MICRO_EVENTS` names, at `MICRO_EVENTS_ADDRESS`.

@@ -27,6 +27,11 @@ public struct MicroEnvironment: Sendable {
     public var sync: String
     /// `MICRO_SYNC_ADDRESS`: where the sync engine is (as the store of that name takes it, or etcd members).
     public var syncAddress: String?
+    /// `MICRO_CONFIG`: the shared configuration source's name (`etcd`, `nats`, `consul`, `memory`);
+    /// nil (unset or `none`) when a service reads only its files, environment and defaults.
+    public var config: String?
+    /// `MICRO_CONFIG_ADDRESS`: where the configuration source is (server URLs, an agent address).
+    public var configAddress: String?
     /// `MICRO_EVENTS`: the event stream engine's name (default `memory`).
     public var events: String
     /// `MICRO_EVENTS_ADDRESS`: where the event stream is (NATS server URLs).
@@ -63,6 +68,9 @@ public struct MicroEnvironment: Sendable {
         storeAddress = values["MICRO_STORE_ADDRESS"]
         sync = values["MICRO_SYNC"]?.lowercased() ?? "sqlite"
         syncAddress = values["MICRO_SYNC_ADDRESS"]
+        let configName = values["MICRO_CONFIG"]?.lowercased()
+        config = configName == "none" ? nil : configName
+        configAddress = values["MICRO_CONFIG_ADDRESS"]
         events = values["MICRO_EVENTS"]?.lowercased() ?? "memory"
         eventsAddress = values["MICRO_EVENTS_ADDRESS"]
         eventStore = values["MICRO_EVENT_STORE"]?.lowercased() ?? "memory"
