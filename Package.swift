@@ -361,7 +361,7 @@ let package = Package(
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MicroConfigTests", dependencies: [
-            "MicroConfig", "MicroCore", "MicroTestSupport", "MicroEtcd", "EtcdClient",
+            "MicroConfig", "MicroCore", "MicroTestSupport", "MicroEtcd", "EtcdClient", "MicroNATS", "NATSClient", "MicroConsul", "ConsulClient",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -53,3 +53,35 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests {
+    /// `micro config` against NATS JetStream key-value: set, get, watch (a second process sees the
+    /// change), delete.
+    @Suite struct ConfigCLI {
+        @Test func setGetWatchDeleteOnNATS() async throws {
+            let server = try await NATSServerProcess(jetStream: true)
+            defer { server.stop() }
+            let h = try ProcessHarness()
+            defer { h.cleanup() }
+            let config = ["MICRO_CONFIG": "nats", "MICRO_CONFIG_ADDRESS": server.url]
+            let set = try await h.run("micro", ["config", "set", "", #"{"greeter":{"greeting":"Hi"},"n":1}"#], environment: config)
+            #expect(set.status == 0, "\(set)")
+            let watcher = try h.start("micro", ["config", "watch", "greeter.greeting", "--count", "2"], environment: config)
+            #expect(await watcher.waitForOutput(containing: "\"Hi\"\n", timeout: .seconds(10)), "\(watcher.output)")
+            let nested = try await h.run("micro", ["config", "set", "greeter", #"{"greeting":"Hola"}"#], environment: config)
+            #expect(nested.status == 0, "\(nested)")
+            #expect(await watcher.waitForOutput(containing: "\"Hola\"\n", timeout: .seconds(10)), "\(watcher.output)")
+            #expect(await watcher.waitForExit(timeout: .seconds(10)), "--count 2 ends the watch: \(watcher.output)")
+            let get = try await h.run("micro", ["config", "get", "greeter"], environment: config)
+            #expect(get.stdout == "{\"greeting\":\"Hola\"}\n", "\(get)")
+            let root = try await h.run("micro", ["config", "get", "n"], environment: config)
+            #expect(root.stdout == "1\n", "\(root)")
+            let deleted = try await h.run("micro", ["config", "delete", "greeter"], environment: config)
+            #expect(deleted.status == 0, "\(deleted)")
+            let back = try await h.run("micro", ["config", "get", "greeter.greeting"], environment: config)
+            #expect(back.stdout == "\"Hi\"\n", "\(back)")
+            let none = try await h.run("micro", ["config", "get", "greeter"], environment: [:])
+            #expect(none.status != 0 && none.stderr.contains("MICRO_CONFIG"), "\(none)")
+        }
+    }
+}

@@ -9,7 +9,9 @@ import NIOCore
 /// `MICRO_CONFIG_KEY` change the names). Keys of the bucket outside that layout are not read.
 ///
 /// ``watch()`` follows the bucket with an ordered consumer: the last value of every key first, then
-/// each change, each yielding the whole document set. The bucket is made on first write.
+/// each change, each yielding the whole document set; a restarted server is noticed by missed
+/// heartbeats (every second by default) and the watch goes on from the last revision it delivered.
+/// The bucket is made on first write (or watch).
 public final class NATSConfigSource: ConfigSource {
     /// Always `nats`.
     public let name = "nats"
@@ -20,25 +22,30 @@ public final class NATSConfigSource: ConfigSource {
     private let layout: ConfigKeyLayout
     private let connection: NATSConnectionSource
     private let timeout: Duration
+    /// How often an idle watch hears from the server; three missed heartbeats (a restarted server)
+    /// make the watch a new consumer after the last revision it delivered.
+    private let heartbeat: Duration
 
     /// A source that connects with `options` on first use and closes that connection on ``shutdown()``.
+    /// `heartbeat`: how often an idle watch hears from the server (three missed ones: a new consumer).
     public convenience init(options: NATSOptions, bucket: String = "default", key: String = "micro_config", timeout: Duration = .seconds(5),
-                            logger: Logger = Logger(label: "micro.config.nats")) throws {
-        try self.init(NATSConnectionSource(options: options, logger: logger), bucket: bucket, key: key, timeout: timeout)
+                            heartbeat: Duration = .seconds(1), logger: Logger = Logger(label: "micro.config.nats")) throws {
+        try self.init(NATSConnectionSource(options: options, logger: logger), bucket: bucket, key: key, timeout: timeout, heartbeat: heartbeat)
     }
 
     /// A source on `connection`, which others may share; ``shutdown()`` leaves it open.
     public convenience init(connection: NATSConnection, bucket: String = "default", key: String = "micro_config", timeout: Duration = .seconds(5),
-                            logger: Logger = Logger(label: "micro.config.nats")) throws {
-        try self.init(NATSConnectionSource(shared: connection, logger: logger), bucket: bucket, key: key, timeout: timeout)
+                            heartbeat: Duration = .seconds(1), logger: Logger = Logger(label: "micro.config.nats")) throws {
+        try self.init(NATSConnectionSource(shared: connection, logger: logger), bucket: bucket, key: key, timeout: timeout, heartbeat: heartbeat)
     }
 
-    private init(_ connection: NATSConnectionSource, bucket: String, key: String, timeout: Duration) throws {
+    private init(_ connection: NATSConnectionSource, bucket: String, key: String, timeout: Duration, heartbeat: Duration) throws {
         try KeyValue.validateBucket(bucket)
         try KeyValue.validateKey(key)
         self.bucket = bucket
         layout = ConfigKeyLayout(prefix: key)
         self.timeout = timeout
+        self.heartbeat = heartbeat
         self.connection = connection
     }
 
@@ -88,7 +95,7 @@ public final class NATSConfigSource: ConfigSource {
 
     private func watcher(_ kv: KeyValue) async throws -> KeyValueWatcher {
         do {
-            return try await kv.watch(">")
+            return try await kv.watch(">", options: KeyValueWatchOptions(idleHeartbeat: heartbeat))
         } catch {
             throw ConfigError(.unavailable, "nats: \(error)")
         }
