@@ -321,9 +321,12 @@ let package = Package(
         .testTarget(name: "MicroAddressTests", dependencies: ["MicroAddress"], swiftSettings: strict),
         // Test-only: the store contract, run by every store backend's tests with a factory.
         .target(name: "StoreConformance", dependencies: ["MicroCore"], path: "Tests/StoreConformance", swiftSettings: strict),
+        // Test-only: the sync (locks, leaders) contract, run by every sync engine's tests with a factory.
+        .target(name: "SyncConformance", dependencies: ["MicroCore", "MicroTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                path: "Tests/SyncConformance", swiftSettings: strict),
         // Test-only: the event stream and event store contract, run by every events backend's tests with factories.
         .target(name: "EventsConformance", dependencies: ["MicroCore"], path: "Tests/EventsConformance", swiftSettings: strict),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: [
             "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -340,19 +343,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MicroSQLiteTests", dependencies: [
-            "MicroSQLite", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            "MicroSQLite", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "SQLiteNIO", package: "sqlite-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroPostgresTests", dependencies: [
-            "MicroPostgres", "MicroCore", "StoreConformance", "EventsConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "MicroPostgres", "MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Test-only: writes records to a SQLite store and prints each acknowledged key (the kill -9 test's child).
         .executableTarget(name: "StoreWriter", dependencies: ["MicroSQLite", "MicroCore"], path: "Tests/StoreWriter", swiftSettings: strict),
+        // Test-only: one process of the multi-process lock and leader fault tests (SyncFaultHarness).
+        .executableTarget(name: "SyncContender", dependencies: ["MicroCore", "MicroSQLite", "MicroPostgres", "MicroEtcd"], path: "Tests/SyncContender", swiftSettings: strict),
         // Test-only: consumes a topic from a NATS event stream without acknowledging (the kill -9 test's child).
         .executableTarget(name: "EventConsumer", dependencies: ["MicroNATS", "NATSClient", "MicroCore"], path: "Tests/EventConsumer", swiftSettings: strict),
-        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "StoreConformance", "EventsConformance", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
-        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MicroConfigTests", dependencies: [

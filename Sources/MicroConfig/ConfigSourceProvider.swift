@@ -182,7 +182,8 @@ public final class ConfigSourceProvider: ConfigProvider, Service {
     // MARK: ConfigProvider
 
     public func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
-        try state.withLockedValue { $0.snapshot }.value(forKey: key, type: type)
+        // Only the tree is taken under the lock (one reference), the lookup runs outside it.
+        try ConfigTreeSnapshot.value(forKey: key, type: type, in: state.withLockedValue { $0.snapshot.tree })
     }
 
     nonisolated(nonsending) public func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws -> LookupResult {

@@ -17,6 +17,11 @@ public struct ConfigTreeSnapshot: ConfigSnapshot {
     }
 
     public func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
+        try Self.value(forKey: key, type: type, in: tree)
+    }
+
+    /// The value at `key` of `tree`, converted to `type`.
+    static func value(forKey key: AbsoluteConfigKey, type: ConfigType, in tree: ConfigTree) throws -> LookupResult {
         let encodedKey = key.description
         guard let node = tree.node(at: key.components), !key.components.isEmpty else {
             return LookupResult(encodedKey: encodedKey, value: nil)
