@@ -48,7 +48,13 @@ public struct JetStreamError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     /// The server's `err_code`, when it answered an API error.
-    public var errorCode: JetStreamErrorCode? { api?.errorCode }
+    ///
+    /// Never inlined: Swift 6.3.1's optimizer, inlining this optional chain into a `catch ... where`
+    /// clause that tests it twice (`consumerInfo(stream:name:)`), fails its ownership verification
+    /// and crashes the release build.
+    public var errorCode: JetStreamErrorCode? {
+        @inline(never) get { api?.errorCode }
+    }
 
     /// Whether an expected-last-sequence check failed (the subject or stream moved on).
     public var isWrongLastSequence: Bool { errorCode == .streamWrongLastSequence }
