@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "MicroConsul", targets: ["MicroConsul"]),
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
+        .library(name: "MicroConfig", targets: ["MicroConfig"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -44,6 +45,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
+            traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
+        ),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -218,6 +223,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Configuration on swift-configuration: providers over MicroCore's config sources, Codable sections, live reload.
+        .target(
+            name: "MicroConfig",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -251,12 +269,18 @@ let package = Package(
         .executableTarget(
             name: "Greeter",
             dependencies: [
-                // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip.
+                // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip;
+                // etcd for its live configuration (MicroConfig, on swift-configuration).
                 "Micro",
+                "MicroConfig",
+                "MicroEtcd",
                 "MicroGRPC",
                 "MicroNATS",
                 "MicroGossip",
                 "MicroMDNS",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -279,9 +303,12 @@ let package = Package(
                 "MicroConsul",
                 "MicroSQLite",
                 "MicroPostgres",
+                "MicroConfig",
+                "EtcdClient",
                 "MicroTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -298,9 +325,12 @@ let package = Package(
         .testTarget(name: "MicroAddressTests", dependencies: ["MicroAddress"], swiftSettings: strict),
         // Test-only: the store contract, run by every store backend's tests with a factory.
         .target(name: "StoreConformance", dependencies: ["MicroCore"], path: "Tests/StoreConformance", swiftSettings: strict),
+        // Test-only: the sync (locks, leaders) contract, run by every sync engine's tests with a factory.
+        .target(name: "SyncConformance", dependencies: ["MicroCore", "MicroTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                path: "Tests/SyncConformance", swiftSettings: strict),
         // Test-only: the event stream and event store contract, run by every events backend's tests with factories.
         .target(name: "EventsConformance", dependencies: ["MicroCore"], path: "Tests/EventsConformance", swiftSettings: strict),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: [
             "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -317,21 +347,29 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MicroSQLiteTests", dependencies: [
-            "MicroSQLite", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            "MicroSQLite", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "SQLiteNIO", package: "sqlite-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroPostgresTests", dependencies: [
-            "MicroPostgres", "MicroCore", "StoreConformance", "EventsConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "MicroPostgres", "MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", "MicroTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Test-only: writes records to a SQLite store and prints each acknowledged key (the kill -9 test's child).
         .executableTarget(name: "StoreWriter", dependencies: ["MicroSQLite", "MicroCore"], path: "Tests/StoreWriter", swiftSettings: strict),
+        // Test-only: one process of the multi-process lock and leader fault tests (SyncFaultHarness).
+        .executableTarget(name: "SyncContender", dependencies: ["MicroCore", "MicroSQLite", "MicroPostgres", "MicroEtcd"], path: "Tests/SyncContender", swiftSettings: strict),
         // Test-only: consumes a topic from a NATS event stream without acknowledging (the kill -9 test's child).
         .executableTarget(name: "EventConsumer", dependencies: ["MicroNATS", "NATSClient", "MicroCore"], path: "Tests/EventConsumer", swiftSettings: strict),
-        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "StoreConformance", "EventsConformance", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
-        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroConfigTests", dependencies: [
+            "MicroConfig", "MicroCore", "MicroTestSupport", "MicroEtcd", "EtcdClient", "MicroNATS", "NATSClient", "MicroConsul", "ConsulClient",
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",

@@ -6,9 +6,9 @@ import NIOPosix
 struct MicroBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro-bench",
-        abstract: "Throughput and latency of Swift Micro's transports, brokers, NATS client, events and stores against raw baselines in the same run, and registry propagation times.",
+        abstract: "Throughput and latency of Swift Micro's transports, brokers, NATS client, events, stores, config and sync against raw baselines in the same run, and registry propagation times.",
         subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self, EventsBench.self, GRPCBench.self, RegistryBench.self, RegistryNode.self,
-                      StoreBench.self])
+                      ConfigBench.self, SyncBench.self, StoreBench.self])
 }
 
 /// Options both subcommands share.

@@ -68,7 +68,7 @@ struct SQLiteModelBackend: ModelBackend {
                 }
                 _ = try await connection.query("COMMIT")
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                try? await connection.rollback()
                 throw error
             }
         }
@@ -256,7 +256,7 @@ struct SQLiteModelBackend: ModelBackend {
                 _ = try await connection.query("COMMIT")
                 return result
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                try? await connection.rollback()
                 throw error
             }
         }

@@ -168,14 +168,14 @@ public final class SQLiteStore: Store {
                 }
                 guard !row.isEmpty else {
                     let detail = try await Self.conflictDetail(write.key, write.condition, table: table, now: now, connection)
-                    _ = try await connection.query("ROLLBACK")
+                    try await connection.rollback()
                     throw StoreError(.conflict, detail)
                 }
                 _ = try await connection.query("COMMIT")
                 await database.noteWrite(table: table, on: connection)
                 return revision
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                try? await connection.rollback()
                 throw error
             }
         }

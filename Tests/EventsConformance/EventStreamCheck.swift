@@ -66,12 +66,18 @@ public struct EventStreamCheck: Sendable, CustomStringConvertible {
             let audit = try await stream.consume(topic, options: ConsumeOptions(group: "audit", start: .beginning))
             let count = 20
             for n in 0..<count { try await stream.publish(topic, Array("\(n)".utf8), id: "e\(n)") }
+            // Both members take events until the group has them all (or 30 s pass): a member's idle
+            // moment must not end it while the other still holds a batch.
+            let taken = EventsTally()
+            let deadline = ContinuousClock.now + .seconds(30)
             let seen = try await withThrowingTaskGroup(of: [String].self) { group in
                 for consumer in [a, b] {
                     group.addTask {
                         var ids: [String] = []
-                        while let event = try await c.nextOrNil(consumer, within: .seconds(2)) {
+                        while taken.count < count, ContinuousClock.now < deadline {
+                            guard let event = try await c.nextOrNil(consumer, within: .milliseconds(500)) else { continue }
                             ids.append(event.id)
+                            taken.add(event.id)
                             try await event.ack()
                         }
                         return ids

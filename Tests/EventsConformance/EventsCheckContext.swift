@@ -95,3 +95,11 @@ final class EventsCheckContext: Sendable {
         }
     }
 }
+
+/// Ids several tasks of a check collect.
+final class EventsTally: Sendable {
+    private let ids = Mutex<[String]>([])
+
+    func add(_ id: String) { ids.withLock { $0.append(id) } }
+    var count: Int { ids.withLock { $0.count } }
+}

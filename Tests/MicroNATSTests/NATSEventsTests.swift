@@ -197,6 +197,48 @@ extension NATSSuite {
             await connection.close()
         }
 
+        @Test func natsPyReadsAndWritesTheSameEvents() async throws {
+            let python = try testPython()
+            let server = try await NATSServerProcess(jetStream: true)
+            let stream = NATSEventStream(options: K.options(server), logger: NATSTestKit.logger)
+            let topic = "interop.orders"
+            let first = try await stream.publish(topic, Array("from swift".utf8), metadata: ["kind": "order", "ü": "日本"], id: "sw-1")
+            try await stream.publish(topic, Array("second".utf8), id: "sw-2")
+
+            let read = try await NATSTestKit.run(python, [NATSTestKit.script("events_peer.py"), "consume", server.url, topic, "2"])
+            #expect(read.status == 0, "python: \(read.stderr)")
+            let seen = try #require(try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [[String: Any]])
+            #expect(seen.count == 2)
+            let headers = try #require(seen.first?["headers"] as? [String: String])
+            #expect(seen.first?["subject"] as? String == "micro.events.interop.orders")
+            #expect(seen.first?["payload"] as? String == "from swift")
+            #expect(headers["Micro-Event-Id"] == "sw-1")
+            #expect(headers["Nats-Msg-Id"] == "interop.orders/sw-1")
+            #expect(headers["Micro-Event-Metadata"] == #"{"kind":"order","ü":"日本"}"#)
+            #expect(headers["Micro-Event-Time"].flatMap(Int64.init) != nil)
+
+            let wrote = try await NATSTestKit.run(python, [NATSTestKit.script("events_peer.py"), "publish", server.url, topic])
+            #expect(wrote.status == 0, "python: \(wrote.stderr)")
+            let sequences = try #require(try JSONSerialization.jsonObject(with: Data(wrote.stdout.utf8)) as? [UInt64])
+            let consumer = try await stream.consume(topic, options: ConsumeOptions(group: "swift", start: .sequence(first.sequence)))
+            var iterator = consumer.makeAsyncIterator()
+            var events: [Event] = []
+            for _ in 0..<4 {
+                let event = try #require(try await iterator.next())
+                events.append(event)
+                try await event.ack()
+            }
+            #expect(events.map(\.id) == ["sw-1", "sw-2", "py-1", "py-2"])
+            #expect(events[0].metadata == ["kind": "order", "ü": "日本"])
+            #expect(events[3].metadata == ["source": "python"] && events[3].text == "from python 2")
+            #expect(events.suffix(2).map(\.sequence) == sequences)
+            // nats-py's publish of an id Swift holds is a duplicate to Swift too.
+            let again = try await stream.publish(topic, Array("x".utf8), id: "py-1")
+            #expect(again.duplicate)
+            await consumer.close()
+            await stream.shutdown()
+        }
+
         @Test func noServerIsUnavailableWithoutHanging() async throws {
             let address = "nats://127.0.0.1:\(try freePort())"
             var configuration = NATSEventsConfiguration()

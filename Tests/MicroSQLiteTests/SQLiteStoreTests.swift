@@ -5,6 +5,26 @@ import SQLiteNIO
 import Testing
 
 @Suite struct SQLiteStoreTests {
+    /// A write cancelled part-way through its transaction rolls it back: the store keeps working.
+    /// (sqlite-nio skips the statements of a cancelled task, its ROLLBACK included.)
+    @Test func writesCancelledMidTransactionLeaveNoTransactionOpen() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = SQLiteStore(directory: dir.path)
+        _ = try await store.write("k", bytes: [0])
+        for i in 0..<40 {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try? await store.write("k", bytes: [UInt8(i)]) }
+                // Cancel at a different point of the write each time (0 to ~2 ms in).
+                try? await Task.sleep(for: .microseconds(50 * i))
+                group.cancelAll()
+            }
+        }
+        let after = try await store.write("k", bytes: [99])
+        #expect(try await store.read("k")?.revision == after)
+        await store.shutdown()
+    }
+
     @Test func prefixReadsAreRangesOnThePrimaryKeyIndex() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

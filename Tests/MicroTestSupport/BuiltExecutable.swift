@@ -1,6 +1,6 @@
 import Foundation
 
-/// A test-only executable of this package (`StoreWriter`, `EventConsumer`): beside the running test
+/// A test-only executable of this package (`StoreWriter`, `EventConsumer`, `SyncContender`): beside the running test
 /// binary, or in the package's `.build` (`MICRO_BUILD_DIR` overrides); an error saying where it
 /// looked when it is not built.
 public func builtExecutable(_ name: String) throws -> String {

@@ -16,7 +16,7 @@ import Synchronization
 ///   check stayed critical for `DeregisterCriticalServiceAfter` is removed.
 /// - `PUT /v1/agent/service/deregister/<id>`: removes it; 404 for an unknown id.
 /// - `GET /v1/health/service/<name>` (`passing` filters out instances with a non-passing check) and
-///   `GET /v1/catalog/services`: blocking queries with `index` and `wait` (held until the resource's
+///   `GET /v1/catalog/services`, `GET|PUT|DELETE /v1/kv/<key>` (`?recurse`): blocking queries with `index` and `wait` (held until the resource's
 ///   index passes `index` or `wait` passes, at most 10 min), `X-Consul-Index` on every answer; `dc`
 ///   other than `dc1` answers 500 "No path to datacenter".
 /// - An ACL token, when required, must come in `X-Consul-Token` (else 403 "ACL not found").
@@ -90,6 +90,8 @@ public final class ConsulFixtureAgent: Sendable {
         var serviceIndex: [String: UInt64] = [:]
         var requests: [Request] = []
         var faults: [(prefix: String, fault: Fault, remaining: Int)] = []
+        var kv: [String: (value: [UInt8], createIndex: UInt64, modifyIndex: UInt64)] = [:]
+        var kvIndex: UInt64 = 10
     }
 
     /// The port it listens on (127.0.0.1).
@@ -239,6 +241,7 @@ public final class ConsulFixtureAgent: Sendable {
         guard segments.count >= 3, segments[0].isEmpty, segments[1] == "v1" else { return .text(404, "") }
         let route = Array(segments[2...])
         let m = request.method
+        if route.first == "kv" { return await keyValue(m, key: route.dropFirst().joined(separator: "/"), request) }
         if m != "GET" && m != "PUT" { return .text(405, "method \(m) not allowed") }
         if m == "PUT", route == ["agent", "service", "register"] { return register(request) }
         if m == "PUT", route.count == 4, Array(route[0..<3]) == ["agent", "service", "deregister"] { return deregister(route[3]) }
@@ -459,6 +462,45 @@ public final class ConsulFixtureAgent: Sendable {
         }
         let body = (try? JSONSerialization.data(withJSONObject: map)) ?? Data("{}".utf8)
         return Response(status: 200, body: Array(body), headers: indexHeaders(idx))
+    }
+
+    /// `/v1/kv/<key>`: GET (with `recurse`, every key under the prefix; blocking on the store's
+    /// index; 404 with the index when nothing matches), PUT (the body is the value), DELETE.
+    private func keyValue(_ method: String, key: String, _ request: Request) async -> Response {
+        switch method {
+        case "PUT":
+            guard !key.isEmpty else { return .text(400, "Missing key name") }
+            state.withLock { s in
+                s.index += 1
+                s.kvIndex = s.index
+                s.kv[key] = (request.body, s.kv[key]?.createIndex ?? s.index, s.index)
+            }
+            return Response(status: 200, body: Array("true".utf8), headers: [("Content-Type", "application/json")])
+        case "DELETE":
+            state.withLock { s in
+                s.index += 1
+                s.kvIndex = s.index
+                s.kv[key] = nil
+            }
+            return Response(status: 200, body: Array("true".utf8), headers: [("Content-Type", "application/json")])
+        case "GET":
+            let (index, wait, error) = blocking(request)
+            if let error { return error }
+            await self.await(index: index, wait: wait) { self.state.withLock { $0.kvIndex } }
+            let recurse = request.query.contains { $0.0 == "recurse" }
+            let (entries, idx) = state.withLock { s in
+                (s.kv.filter { recurse ? $0.key.hasPrefix(key) : $0.key == key }.sorted { $0.key < $1.key }, s.kvIndex)
+            }
+            guard !entries.isEmpty else { return Response(status: 404, body: [], headers: indexHeaders(idx)) }
+            let list: [[String: Any]] = entries.map { k, v in
+                ["Key": k, "Value": Data(v.value).base64EncodedString(), "CreateIndex": v.createIndex, "ModifyIndex": v.modifyIndex,
+                 "LockIndex": 0, "Flags": 0]
+            }
+            let body = (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
+            return Response(status: 200, body: Array(body), headers: indexHeaders(idx))
+        default:
+            return .text(405, "method \(method) not allowed")
+        }
     }
 
     /// Go's duration syntax (`10s`, `1m5s`, `1.5h`, `250ms`).

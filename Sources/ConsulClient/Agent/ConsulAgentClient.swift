@@ -58,12 +58,40 @@ public final class ConsulAgentClient: Sendable {
         return Indexed(value: try ConsulHealthEntry.decodeCatalog(response.body), index: try Self.index(response))
     }
 
+    // MARK: Key-value store
+
+    /// `GET /v1/kv/<prefix>?recurse`: every key starting with `prefix` (none: an empty list, Consul's
+    /// 404); blocking when `index` > 0. Values come as Consul sends them, base64-decoded.
+    public func keyValues(prefix: String, index: UInt64 = 0) async throws(ConsulError) -> Indexed<[ConsulKeyValue]> {
+        let response = try await read("/v1/kv/" + Self.escapeKey(prefix), query: [("recurse", nil)], index: index, accepting: 404)
+        let index = try Self.index(response)
+        guard response.status != 404 else { return Indexed(value: [], index: index) }
+        return Indexed(value: try ConsulKeyValue.decodeList(response.body), index: index)
+    }
+
+    /// `PUT /v1/kv/<key>` with `value` as the body; true when Consul stored it.
+    @discardableResult
+    public func putKeyValue(_ key: String, value: [UInt8]) async throws(ConsulError) -> Bool {
+        let response = try await perform(ConsulHTTPRequest(method: .PUT, path: "/v1/kv/" + Self.escapeKey(key), body: value), json: false)
+        return String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+    }
+
+    /// `DELETE /v1/kv/<key>`: removes the key (no error when there was none).
+    public func deleteKeyValue(_ key: String) async throws(ConsulError) {
+        _ = try await perform(ConsulHTTPRequest(method: .DELETE, path: "/v1/kv/" + Self.escapeKey(key)))
+    }
+
+    /// A key with each `/`-separated segment escaped, the slashes kept.
+    private static func escapeKey(_ key: String) -> String {
+        key.split(separator: "/", omittingEmptySubsequences: false).map { ConsulHTTPRequest.escape(String($0)) }.joined(separator: "/")
+    }
+
     /// Closes every connection; requests afterwards fail with ``ConsulError/Code/shutdown``.
     public func shutdown() async {
         await http.shutdown()
     }
 
-    private func read(_ path: String, query: [(String, String?)], index: UInt64) async throws(ConsulError) -> ConsulHTTPResponse {
+    private func read(_ path: String, query: [(String, String?)], index: UInt64, accepting: Int? = nil) async throws(ConsulError) -> ConsulHTTPResponse {
         var query = query
         if let dc = configuration.datacenter, !dc.isEmpty { query.append(("dc", dc)) }
         if configuration.allowStale { query.append(("stale", "")) }
@@ -76,7 +104,7 @@ public final class ConsulAgentClient: Sendable {
             // Consul adds up to wait/16 of jitter.
             timeout = wait + wait / 16 + configuration.requestTimeout
         }
-        return try await perform(ConsulHTTPRequest(method: .GET, path: path, query: query), timeout: timeout)
+        return try await perform(ConsulHTTPRequest(method: .GET, path: path, query: query), timeout: timeout, accepting: accepting)
     }
 
     private static func index(_ response: ConsulHTTPResponse) throws(ConsulError) -> UInt64 {
@@ -86,11 +114,13 @@ public final class ConsulAgentClient: Sendable {
         return index
     }
 
-    /// Sends to the current agent, moving along the list on failures another agent may not have.
-    private func perform(_ request: ConsulHTTPRequest, timeout: Duration? = nil) async throws(ConsulError) -> ConsulHTTPResponse {
+    /// Sends to the current agent, moving along the list on failures another agent may not have; a
+    /// status outside 2xx other than `accepting` is an error. `json`: the body is JSON.
+    private func perform(_ request: ConsulHTTPRequest, timeout: Duration? = nil, accepting: Int? = nil,
+                         json: Bool = true) async throws(ConsulError) -> ConsulHTTPResponse {
         var request = request
         if let token = configuration.token, !token.isEmpty { request.headers.append(("X-Consul-Token", token)) }
-        if request.body != nil { request.headers.append(("Content-Type", "application/json")) }
+        if request.body != nil { request.headers.append(("Content-Type", json ? "application/json" : "application/octet-stream")) }
         let addresses = configuration.addresses
         guard !addresses.isEmpty else { throw ConsulError(.invalidArgument, "no Consul agent address configured") }
         let start = current.withLock { $0 } % addresses.count
@@ -100,7 +130,7 @@ public final class ConsulAgentClient: Sendable {
             let endpoint = addresses[i]
             do throws(ConsulError) {
                 let response = try await http.execute(request, endpoint: endpoint, timeout: timeout ?? configuration.requestTimeout)
-                guard (200..<300).contains(response.status) else {
+                guard (200..<300).contains(response.status) || response.status == accepting else {
                     throw ConsulError.status(response.status, body: response.body, endpoint: endpoint)
                 }
                 if step > 0 { current.withLock { $0 = i } }

@@ -29,6 +29,9 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     /// The store `MICRO_STORE` chooses (or the one given), bound to ``StoreScope/default``;
     /// `store.scoped(...)` reaches other tables. A backend opens its files or connections on first use.
     public let store: any Store
+    /// Locks and leader election on the engine `MICRO_SYNC` chooses (or the one given): `sync.lock`,
+    /// `sync.withLock`, `sync.leader`. An engine connects on first use.
+    public let sync: any Sync
     /// The event stream `MICRO_EVENTS` chooses (or the one given): publish events and consume them in
     /// groups, at least once. Default `memory` (one per process).
     public let events: any EventStream
@@ -61,11 +64,11 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// A service on the engines `MICRO_*` variables choose among the embedded ones and `plugins`'
-    /// (say `[.nats, .grpc]`), or on a registry, broker, transport, store, event stream and event store given here.
+    /// (say `[.nats, .grpc]`), or on a registry, broker, transport, store, event stream, event store and sync given here.
     public init(name: String, version: String = "latest", options: ServiceOptions = ServiceOptions(),
                 environment: MicroEnvironment = MicroEnvironment(), plugins: [EnginePlugin] = [],
                 registry: (any Registry)? = nil, broker: (any Broker)? = nil, store: (any Store)? = nil,
-                events: (any EventStream)? = nil, eventStore: (any EventStore)? = nil,
+                events: (any EventStream)? = nil, eventStore: (any EventStore)? = nil, sync: (any Sync)? = nil,
                 transport: (client: any ClientTransport, server: any ServerTransport)? = nil,
                 callWrappers: [any CallWrapper] = [], publishWrappers: [any PublishWrapper] = [], logger: Logger? = nil) throws {
         guard !name.isEmpty else { throw ConfigurationError("a service needs a name") }
@@ -112,6 +115,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         // After the client: a store that calls a store service (`MICRO_STORE=service`) calls through it.
         context.client = client
         self.store = try store ?? { let s = try engines.makeStore(context); owned.append(s); return s }()
+        self.sync = try sync ?? { let s = try engines.makeSync(context); owned.append(s); return s }()
         self.events = try events ?? { let e = try engines.makeEventStream(context); owned.append(e); return e }()
         self.eventStore = try eventStore ?? { let e = try engines.makeEventStore(context); owned.append(e); return e }()
         self.ownedEngines = owned

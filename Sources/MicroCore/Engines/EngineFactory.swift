@@ -28,6 +28,10 @@ public typealias ClientTransportFactory = EngineFactory<any ClientTransport>
 public typealias ServerTransportFactory = EngineFactory<any ServerTransport>
 /// Makes a store, bound to ``StoreScope/default`` (``Store/scoped(_:)`` reaches the others).
 public typealias StoreFactory = EngineFactory<any Store>
+/// Makes a lock and leader engine.
+public typealias SyncFactory = EngineFactory<any Sync>
+/// Makes a configuration source.
+public typealias ConfigSourceFactory = EngineFactory<any ConfigSource>
 /// Makes an event stream (`MICRO_EVENTS`).
 public typealias EventStreamFactory = EngineFactory<any EventStream>
 /// Makes an event store (`MICRO_EVENT_STORE`).

@@ -20,8 +20,8 @@ public struct EnginePlugin: Sendable {
 
 extension EnginePlugin {
     /// The engines in this module: the `local` (files under `$MICRO_HOME`) and `memory` registries,
-    /// the `memory` broker, the `memory` transport, the `memory` store, event stream and event store (one of each per process, so
-    /// they reach each other).
+    /// the `memory` broker, the `memory` transport, the `memory` store, event stream, event store and
+    /// config source (one of each per process, so they reach each other).
     public static let inProcess = EnginePlugin("in-process") { engines in
         engines.add(RegistryFactory("local") { context in
             LocalRegistry(directory: context.address ?? LocalRegistry.defaultDirectory(environment: context.environment))
@@ -33,15 +33,18 @@ extension EnginePlugin {
         engines.add(StoreFactory("memory") { _ in SharedInProcessEngines.store })
         engines.add(EventStreamFactory("memory") { _ in SharedInProcessEngines.eventStream })
         engines.add(EventStoreFactory("memory") { _ in SharedInProcessEngines.eventStore })
+        engines.add(ConfigSourceFactory("memory") { _ in SharedInProcessEngines.config })
     }
 }
 
-/// One memory registry, broker, transport, store, event stream and event store per process, so `memory` engines reach each other.
+/// One memory registry, broker, transport, store, event stream, event store and config source per
+/// process, so `memory` engines reach each other.
 enum SharedInProcessEngines {
     static let registry = MemoryRegistry()
     static let broker = MemoryBroker()
     static let transport = MemoryTransport()
     static let store = MemoryStore()
+    static let config = MemoryConfigSource()
     static let eventStream = MemoryEventStream(closeOnShutdown: false)
     // The default retention is valid, so this cannot throw.
     static let eventStore = try! MemoryEventStore(closeOnShutdown: false)

@@ -11,6 +11,10 @@ public struct Engines: Sendable {
     public private(set) var serverTransports: [String: ServerTransportFactory] = [:]
     /// Stores by name.
     public private(set) var stores: [String: StoreFactory] = [:]
+    /// Lock and leader engines by name (any store also serves as one, see ``makeSync(_:)``).
+    public private(set) var syncs: [String: SyncFactory] = [:]
+    /// Configuration sources by name.
+    public private(set) var configSources: [String: ConfigSourceFactory] = [:]
     /// Event streams by name.
     public private(set) var eventStreams: [String: EventStreamFactory] = [:]
     /// Event stores by name.
@@ -31,6 +35,10 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: ServerTransportFactory) { serverTransports[factory.name] = factory }
     /// Adds (or replaces) a store.
     public mutating func add(_ factory: StoreFactory) { stores[factory.name] = factory }
+    /// Adds (or replaces) a lock and leader engine.
+    public mutating func add(_ factory: SyncFactory) { syncs[factory.name] = factory }
+    /// Adds (or replaces) a configuration source.
+    public mutating func add(_ factory: ConfigSourceFactory) { configSources[factory.name] = factory }
     /// Adds (or replaces) an event stream.
     public mutating func add(_ factory: EventStreamFactory) { eventStreams[factory.name] = factory }
     /// Adds (or replaces) an event store.
@@ -74,6 +82,27 @@ public struct Engines: Sendable {
         var context = context
         context.address = context.environment.storeAddress
         return try Self.pick(stores, context.environment.store, role: "store", variable: "MICRO_STORE").make(context)
+    }
+
+    /// The lock and leader engine `MICRO_SYNC` names, at `MICRO_SYNC_ADDRESS`: its own factory, or else
+    /// a ``StoreSync`` over the store of that name made at that address (which the sync then owns).
+    public func makeSync(_ context: EngineContext) throws -> any Sync {
+        var context = context
+        context.address = context.environment.syncAddress
+        let name = context.environment.sync
+        if syncs[name] == nil, let store = stores[name] {
+            return StoreSync(store: try store.make(context), ownsStore: true)
+        }
+        return try Self.pick(syncs, name, role: "sync", variable: "MICRO_SYNC").make(context)
+    }
+
+    /// The configuration source `MICRO_CONFIG` names, at `MICRO_CONFIG_ADDRESS`; nil when
+    /// `MICRO_CONFIG` is unset or `none` (a service then runs on its files, environment and defaults).
+    public func makeConfigSource(_ context: EngineContext) throws -> (any ConfigSource)? {
+        guard let name = context.environment.config else { return nil }
+        var context = context
+        context.address = context.environment.configAddress
+        return try Self.pick(configSources, name, role: "config source", variable: "MICRO_CONFIG").make(context)
     }
 
     /// The event stream `MICRO_EVENTS` names, at `MICRO_EVENTS_ADDRESS`.

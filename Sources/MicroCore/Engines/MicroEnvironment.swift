@@ -22,6 +22,16 @@ public struct MicroEnvironment: Sendable {
     public var store: String
     /// `MICRO_STORE_ADDRESS`: where the store is (SQLite's directory, a database URL, server URLs).
     public var storeAddress: String?
+    /// `MICRO_SYNC`: the lock and leader engine's name (default `sqlite`: locks in a SQLite table under
+    /// `$MICRO_HOME/store`; any store's name serves, see ``Engines/makeSync(_:)``; `etcd` with MicroEtcd).
+    public var sync: String
+    /// `MICRO_SYNC_ADDRESS`: where the sync engine is (as the store of that name takes it, or etcd members).
+    public var syncAddress: String?
+    /// `MICRO_CONFIG`: the shared configuration source's name (`etcd`, `nats`, `consul`, `memory`);
+    /// nil (unset or `none`) when a service reads only its files, environment and defaults.
+    public var config: String?
+    /// `MICRO_CONFIG_ADDRESS`: where the configuration source is (server URLs, an agent address).
+    public var configAddress: String?
     /// `MICRO_EVENTS`: the event stream engine's name (default `memory`).
     public var events: String
     /// `MICRO_EVENTS_ADDRESS`: where the event stream is (NATS server URLs).
@@ -56,6 +66,11 @@ public struct MicroEnvironment: Sendable {
         transportAddress = values["MICRO_TRANSPORT_ADDRESS"]
         store = values["MICRO_STORE"]?.lowercased() ?? "sqlite"
         storeAddress = values["MICRO_STORE_ADDRESS"]
+        sync = values["MICRO_SYNC"]?.lowercased() ?? "sqlite"
+        syncAddress = values["MICRO_SYNC_ADDRESS"]
+        let configName = values["MICRO_CONFIG"]?.lowercased()
+        config = configName == "none" ? nil : configName
+        configAddress = values["MICRO_CONFIG_ADDRESS"]
         events = values["MICRO_EVENTS"]?.lowercased() ?? "memory"
         eventsAddress = values["MICRO_EVENTS_ADDRESS"]
         eventStore = values["MICRO_EVENT_STORE"]?.lowercased() ?? "memory"

@@ -21,7 +21,7 @@ public struct StoreScope: Sendable, Hashable, CustomStringConvertible {
         self.table = try Self.validate(table, "table")
     }
 
-    private init(checked database: String, _ table: String) {
+    package init(checked database: String, _ table: String) {
         self.database = database
         self.table = table
     }

@@ -11,6 +11,9 @@ public struct StoreWrite: Sendable, Hashable {
     /// When the write may happen.
     public var condition: StoreCondition
 
+    /// The metadata entry a fenced write (``Store/write(_:ifToken:)``) keeps its token in: `<token> <lock>`.
+    public static let fenceMetadata = "Micro-Fence"
+
     /// A write.
     public init(key: String, value: [UInt8], metadata: [String: String] = [:], ttl: Duration? = nil,
                 condition: StoreCondition = .always) {
