@@ -6,9 +6,9 @@ import NIOPosix
 struct MicroBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro-bench",
-        abstract: "Throughput and latency of Swift Micro's transports, brokers and NATS client against raw baselines in the same run, and registry propagation times.",
+        abstract: "Throughput and latency of Swift Micro's transports, brokers, NATS client, events, stores, config and sync against raw baselines in the same run, and registry propagation times.",
         subcommands: [RPCBench.self, PubSubBench.self, NATSBench.self, EventsBench.self, GRPCBench.self, RegistryBench.self, RegistryNode.self,
-                      ConfigBench.self, SyncBench.self])
+                      ConfigBench.self, SyncBench.self, StoreBench.self])
 }
 
 /// Options both subcommands share.
@@ -68,11 +68,19 @@ func printHeader(delivered: Bool = false) {
 /// and finished before its end.
 func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, startingAt: UInt64? = nil,
               operation: @escaping @Sendable () async throws -> Void) async -> RunResult {
+    await runTasks(label: label, concurrency: concurrency, warmup: warmup, seconds: seconds, startingAt: startingAt,
+                   indexed: { _ in try await operation() })
+}
+
+/// ``runTasks(label:concurrency:warmup:seconds:startingAt:operation:)`` passing each task its index
+/// (0 ..< concurrency), for operations that keep state per task.
+func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, startingAt: UInt64? = nil,
+              indexed operation: @escaping @Sendable (Int) async throws -> Void) async -> RunResult {
     let recordFrom = startingAt ?? (nowNanos() + UInt64(warmup * 1e9))
     let recordUntil = recordFrom + UInt64(seconds * 1e9)
     struct PerTask: Sendable { var latencies: [UInt64] = []; var errors = 0; var firstError: String? }
     let parts = await withTaskGroup(of: PerTask.self) { group in
-        for _ in 0..<concurrency {
+        for task in 0..<concurrency {
             group.addTask {
                 var mine = PerTask()
                 mine.latencies.reserveCapacity(1 << 16)
@@ -80,7 +88,7 @@ func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, 
                     let t0 = nowNanos()
                     if t0 >= recordUntil { break }
                     do {
-                        try await operation()
+                        try await operation(task)
                         let t1 = nowNanos()
                         if t0 >= recordFrom && t1 <= recordUntil { mine.latencies.append(t1 - t0) }
                     } catch {

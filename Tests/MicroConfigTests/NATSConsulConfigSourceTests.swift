@@ -90,10 +90,10 @@ private func refused(_ metrics: TestMetrics, _ source: String) -> Int64? {
         let reader = ConfigReader(provider: provider)
         #expect(reader.string(forKey: "greeter.greeting") == "Hi")
         try await running([provider]) {
+            // The watch is a blocking query: it waits on the agent until the change comes.
+            #expect(await ConfigTest.eventually { agent.requests.contains { $0.path.hasPrefix("/v1/kv/micro/config") && $0.queryValue("index") != nil } })
             try await source.put(try ConfigPath("greeter"), document: Array(#"{"greeting":"Hola"}"#.utf8))
             #expect(await ConfigTest.eventually { reader.string(forKey: "greeter.greeting") == "Hola" })
-            // The watch is a blocking query: it was waiting on the agent when the change came.
-            #expect(agent.requests.contains { $0.path.hasPrefix("/v1/kv/micro/config") && $0.queryValue("index") != nil })
             try await client.putKeyValue("micro/config/greeter", value: Array(#"{"greeting":"#.utf8))
             #expect(await ConfigTest.eventually { refused(metrics, "consul") == 1 })
             try await client.putKeyValue("micro/config/odd key", value: Array("1".utf8))

@@ -34,8 +34,7 @@ extension JetStream {
         try Self.validateName(name, "consumer")
         do {
             return try await call("CONSUMER.INFO.\(stream).\(name)", as: ConsumerInfo.self)
-        } catch let error as JetStreamError {
-            guard Self.isMissingConsumer(error) else { throw error }
+        } catch let error as JetStreamError where error.errorCode == .consumerNotFound || error.isStreamNotFound {
             return nil
         }
     }
@@ -47,18 +46,8 @@ extension JetStream {
         try Self.validateName(name, "consumer")
         do {
             return try await call("CONSUMER.DELETE.\(stream).\(name)", as: JetStreamSuccess.self).success ?? false
-        } catch let error as JetStreamError {
-            guard Self.isMissingConsumer(error) else { throw error }
+        } catch let error as JetStreamError where error.errorCode == .consumerNotFound || error.isStreamNotFound {
             return false
         }
-    }
-
-    /// Whether `error` says the consumer, or its stream, does not exist. Not inlined, and not in a
-    /// `catch … where` clause: Swift 6.3.1's optimizer crashes (CopyPropagation, "outside of lifetime
-    /// use") on this test inlined into the async catch of ``consumerInfo(stream:name:)`` in release builds.
-    @inline(never)
-    static func isMissingConsumer(_ error: JetStreamError) -> Bool {
-        let code = error.errorCode
-        return code == .consumerNotFound || code == .streamNotFound
     }
 }

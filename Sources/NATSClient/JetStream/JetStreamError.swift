@@ -47,24 +47,20 @@ public struct JetStreamError: Error, Sendable, Hashable, CustomStringConvertible
         self.init(.api, "\(context): \(api.description) (\(api.code), err_code \(api.errorCode.rawValue))", api: api)
     }
 
-    // These three are never inlined: Swift 6.3.1's optimizer crashes (CopyPropagation, "outside of
-    // lifetime use") on them inlined into the `catch let error as JetStreamError where …` clauses of
-    // async functions in release builds.
-
     /// The server's `err_code`, when it answered an API error.
+    ///
+    /// Never inlined: Swift 6.3.1's optimizer, inlining this optional chain into a `catch ... where`
+    /// clause that tests it twice (`consumerInfo(stream:name:)`), fails its ownership verification
+    /// and crashes the release build.
     public var errorCode: JetStreamErrorCode? {
         @inline(never) get { api?.errorCode }
     }
 
     /// Whether an expected-last-sequence check failed (the subject or stream moved on).
-    public var isWrongLastSequence: Bool {
-        @inline(never) get { errorCode == .streamWrongLastSequence }
-    }
+    public var isWrongLastSequence: Bool { errorCode == .streamWrongLastSequence }
 
     /// Whether the server said the stream (or bucket) does not exist.
-    public var isStreamNotFound: Bool {
-        @inline(never) get { errorCode == .streamNotFound }
-    }
+    public var isStreamNotFound: Bool { errorCode == .streamNotFound }
 
     public var description: String { "jetstream \(code): \(detail)" }
 
