@@ -7,6 +7,7 @@ public struct LeaderObservation: AsyncSequence, Sendable {
     let key: String
     let interval: Duration
 
+    /// An iterator that starts from the leader now.
     public func makeAsyncIterator() -> Iterator {
         Iterator(sync: sync, key: key, interval: interval)
     }
