@@ -46,6 +46,5 @@ enum SharedInProcessEngines {
     static let store = MemoryStore()
     static let config = MemoryConfigSource()
     static let eventStream = MemoryEventStream(closeOnShutdown: false)
-    // The default retention is valid, so this cannot throw.
-    static let eventStore = try! MemoryEventStore(closeOnShutdown: false)
+    static let eventStore = MemoryEventStore.processShared()
 }

@@ -21,8 +21,18 @@ public final class MemoryEventStore: EventStore {
 
     /// An empty store; throws ``EventsError/Code/invalidArgument`` for a retention out of range.
     /// With `closeOnShutdown` false, ``shutdown()`` leaves the store open (the process-wide one).
-    public init(limits: EventLimits = EventLimits(), retention: EventRetention = EventRetention(), closeOnShutdown: Bool = true) throws {
+    public convenience init(limits: EventLimits = EventLimits(), retention: EventRetention = EventRetention(), closeOnShutdown: Bool = true) throws {
         try retention.validate()
+        self.init(validLimits: limits, retention: retention, closeOnShutdown: closeOnShutdown)
+    }
+
+    /// The process-wide store behind `MICRO_EVENT_STORE=memory`: default limits and retention (valid
+    /// by construction, so nothing to throw), left open by ``shutdown()``.
+    package static func processShared() -> MemoryEventStore {
+        MemoryEventStore(validLimits: EventLimits(), retention: EventRetention(), closeOnShutdown: false)
+    }
+
+    private init(validLimits limits: EventLimits, retention: EventRetention, closeOnShutdown: Bool) {
         self.closeOnShutdown = closeOnShutdown
         self.limits = limits
         self.retention = retention
