@@ -262,7 +262,9 @@ let package = Package(
                 "MicroConsul",
                 "MicroGossip",
                 "MicroMDNS",
+                "MicroPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -381,6 +383,7 @@ let package = Package(
                 "MicroGossip",
                 "MicroConsul",
                 "MicroGRPC",
+                "MicroPostgres",
                 "MicroTestSupport",
                 "StoreConformance",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
