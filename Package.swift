@@ -264,7 +264,9 @@ let package = Package(
                 "MicroConsul",
                 "MicroGossip",
                 "MicroMDNS",
+                "MicroPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -383,6 +385,7 @@ let package = Package(
                 "MicroGossip",
                 "MicroConsul",
                 "MicroGRPC",
+                "MicroPostgres",
                 "MicroTestSupport",
                 "StoreConformance",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
