@@ -20,16 +20,7 @@ private struct PReply: Codable, Sendable { var message: String }
         service.handle("Greeter.Hello") { (req: PHello, _) in PReply(message: "Hello \(req.name)") }
         service.handle("Greeter.Fail") { (_: PHello, _) -> PReply in throw MicroError.badRequest("greeter", "no") }
         exporter.serve(on: service.router)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run() }
-            defer { service.stop() }
-            var address: String?
-            for _ in 0..<200 where address == nil {
-                address = service.address
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let target = try #require(address)
-            let port = try #require(Int(target.split(separator: ":").last ?? ""))
+        try await running(service) { target, port in
             let client = Client(registry: registry, transports: [HTTPClientTransport()], broker: MemoryBroker())
             for i in 0..<7 { let _: PReply = try await client.call("greeter", "Greeter.Hello", PHello(name: "\(i)")) }
             await #expect(throws: MicroError.self) { let _: PReply = try await client.call("greeter", "Greeter.Fail", PHello(name: "x")) }
@@ -60,20 +51,27 @@ private struct PReply: Codable, Sendable { var message: String }
         let service = try MicroService(name: "plain", registry: MemoryRegistry(), broker: MemoryBroker(), store: MemoryStore(),
                                        transport: (HTTPClientTransport(), HTTPServerTransport()))
         exporter.serve(on: service.router)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run() }
-            defer { service.stop() }
-            var address: String?
-            for _ in 0..<200 where address == nil {
-                address = service.address
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let bound = try #require(address)
-            let port = try #require(Int(bound.split(separator: ":").last ?? ""))
-            #expect(try httpGet(port: port, path: "/health").contains("ok"))
+        try await running(service) { _, port in
+            let health = try httpGet(port: port, path: "/health")
+            #expect(health.contains("ok"))
             #expect(throws: EngineMissing.self) { try httpGet(port: port, path: "/metricz") }
             #expect((try? httpGet(port: port, path: "/metrics?x=1")) != nil, "the query string is not part of the path")
         }
+    }
+}
+
+/// Runs `service` while `body` gets its address and port, then stops it.
+private func running(_ service: MicroService, _ body: (String, Int) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await service.run() }
+        defer { service.stop() }
+        var address: String?
+        for _ in 0..<200 where address == nil {
+            address = service.address
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let bound = try #require(address)
+        try await body(bound, try #require(Int(bound.split(separator: ":").last ?? "")))
     }
 }
 
