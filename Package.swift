@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
         .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
+        .library(name: "MicroOTel", targets: ["MicroOTel"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -46,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // OTLP over gRPC only: grpc-swift-2 is built already; the OTLP/HTTP trait would add async-http-client.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPGRPC"]),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
@@ -249,6 +252,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The OpenTelemetry exporter (swift-otel, OTLP/gRPC): traces and metrics to a collector. Opt-in.
+        .target(
+            name: "MicroOTel",
+            dependencies: [
+                "MicroCore",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -321,6 +336,7 @@ let package = Package(
                 "MicroSQLite",
                 "MicroPostgres",
                 "MicroConfig",
+                "MicroPrometheus",
                 "EtcdClient",
                 "MicroTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -391,6 +407,10 @@ let package = Package(
         .testTarget(name: "MicroPrometheusTests", dependencies: [
             "MicroPrometheus", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
+        .testTarget(name: "MicroOTelTests", dependencies: [
+            "MicroOTel", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], exclude: ["python"], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [

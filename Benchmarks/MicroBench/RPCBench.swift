@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Micro
 import MicroAddress
+import MicroPrometheus
 import NIOCore
 import NIOPosix
 
@@ -13,15 +14,17 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
-    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client.")
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
     var only: String?
 
     func validate() throws {
-        for s in subjects where !["raw", "server", "foundation", "client"].contains(s) { throw ValidationError("unknown subject \(s)") }
+        for s in subjects where !Self.allSubjects.contains(s) { throw ValidationError("unknown subject \(s)") }
     }
 
+    static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "debug-off", "debug-on"]
+
     private var subjects: Set<String> {
-        guard let only else { return noClient ? ["raw", "server", "foundation"] : ["raw", "server", "foundation", "client"] }
+        guard let only else { return noClient ? Self.allSubjects.subtracting(["client"]) : Self.allSubjects }
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 
@@ -55,6 +58,13 @@ struct RPCBench: AsyncParsableCommand {
         let clientTransport = HTTPClientTransport()
         let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
 
+        // (e) whole services, both with the tracing and metrics wrappers: without debug buffers and with
+        // them plus the Prometheus exporter recording every call.
+        let exporter = PrometheusExporter()
+        let debugOff = try await DebugServices.start(ServiceOptions(debug: nil), group: serverGroup)
+        let debugOn = try await DebugServices.start(ServiceOptions(metricsFactory: exporter.factory), group: serverGroup)
+        exporter.serve(on: debugOn.service.router)
+
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
         let microPort = try HostPort(parsing: listener.address).port
         let body = Array(#"{"name":"world"}"#.utf8)
@@ -73,6 +83,8 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
+        var offRuns: [RunResult] = []
+        var onRuns: [RunResult] = []
         printHeader()
         let subjects = self.subjects
         for round in 1...o.rounds {
@@ -90,6 +102,16 @@ struct RPCBench: AsyncParsableCommand {
                 let f = try await generator(port: foundationPort).run(label: "micro-server-foundation-json", warmup: o.warmup, seconds: o.seconds)
                 report(round: round, f)
                 foundationRuns.append(f)
+            }
+            if subjects.contains("debug-off") {
+                let r = try await generator(port: debugOff.port).run(label: "service-debug-off", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, r)
+                offRuns.append(r)
+            }
+            if subjects.contains("debug-on") {
+                let r = try await generator(port: debugOn.port).run(label: "service-debug-prometheus-on", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, r)
+                onRuns.append(r)
             }
             if subjects.contains("client") {
                 let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
@@ -110,7 +132,9 @@ struct RPCBench: AsyncParsableCommand {
         let bestServer = RunResult.best(serverRuns)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
-        for best in [bestRaw, bestServer, bestFoundation, bestClient] {
+        let bestOff = RunResult.best(offRuns)
+        let bestOn = RunResult.best(onRuns)
+        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestOff, bestOn] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
@@ -124,6 +148,15 @@ struct RPCBench: AsyncParsableCommand {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
 
+        if let bestOff, let bestOn {
+            print(Table.ratioRow("debug buffers + Prometheus on / off", bestOn.requestsPerSecond / bestOff.requestsPerSecond, target: 0.95))
+            let page = String(buffer: exporter.page())
+            let counted = page.split(separator: "\n").first { $0.hasPrefix("micro_server_requests_total{service=\"greeter\",endpoint=\"Greeter.Hello\"") }
+            print("  prometheus: \(counted ?? "no Greeter.Hello counter"); debug buffer: \(debugOn.service.debug?.spans.count ?? 0) spans")
+        }
+
+        await debugOff.stop()
+        await debugOn.stop()
         await client.shutdown()
         await raw.shutdown()
         await listener.shutdown(gracePeriod: .seconds(1))
@@ -131,6 +164,30 @@ struct RPCBench: AsyncParsableCommand {
         await foundationListener.shutdown(gracePeriod: .seconds(1))
         await foundationServing.value
         try await generatorGroup.shutdownGracefully()
+    }
+}
+
+/// A greeter `MicroService` on a memory registry and the bench's server event loops, run until stopped.
+struct DebugServices {
+    let service: MicroService
+    let port: Int
+    let task: Task<Void, Never>
+
+    static func start(_ options: ServiceOptions, group: any EventLoopGroup) async throws -> DebugServices {
+        var options = options
+        options.address = "127.0.0.1:0"
+        let service = try MicroService(name: "greeter", options: options, registry: MemoryRegistry(), broker: MemoryBroker(),
+                                       store: MemoryStore(), transport: (HTTPClientTransport(), HTTPServerTransport(group: group)))
+        service.handle("Greeter.Hello") { (request: HelloRequest, _: HandlerContext) in HelloReply(message: "Hello \(request.name)") }
+        let task = Task { _ = try? await service.run() }
+        for _ in 0..<500 where service.address == nil { try await Task.sleep(for: .milliseconds(10)) }
+        guard let address = service.address else { throw BenchError("the service did not start") }
+        return DebugServices(service: service, port: try HostPort(parsing: address).port, task: task)
+    }
+
+    func stop() async {
+        service.stop()
+        await task.value
     }
 }
 

@@ -87,7 +87,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         options.resolve(timing)
         self.options = options
         self.timing = timing
-        let debug = options.debug.map { ServiceDebug(service: name, limits: $0) }
+        let debug = options.debug.map { ServiceDebug(service: name, limits: $0, upstream: options.tracer) }
         self.debug = debug
         var logger = logger ?? Logger(label: "micro.service")
         if let debug { logger = debug.tee(logger) }
@@ -115,7 +115,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         }
         if options.observability {
             // The debug tracer keeps spans for `Debug.Trace` and passes them on to a bootstrapped tracer.
-            let tracer: (any Tracer)? = debug?.tracer
+            let tracer: (any Tracer)? = debug?.tracer ?? options.tracer
             let metrics = options.metricsFactory
             router.use(TracingHandlerWrapper(tracer: tracer))
             router.use(MetricsHandlerWrapper(factory: metrics))

@@ -1,6 +1,7 @@
 import Metrics
 import MicroCore
 import MicroHTTP
+import Tracing
 
 /// How a ``MicroService`` runs: where it listens, how it registers, how long it drains.
 public struct ServiceOptions: Sendable {
@@ -38,13 +39,17 @@ public struct ServiceOptions: Sendable {
     public var debug: DebugLimits?
     /// Where the metrics wrappers report; nil: `MetricsSystem.factory` at the time of each call.
     public var metricsFactory: (any MetricsFactory)?
+    /// The tracer spans go to (swift-otel's, say) besides the debug buffer; nil: `InstrumentationSystem.tracer`
+    /// at the time of each span.
+    public var tracer: (any Tracer)?
 
     /// Options with go-micro's defaults; a nil `registerTTL` or `registerInterval` means
     /// `MICRO_REGISTER_TTL` / `MICRO_REGISTER_INTERVAL` if set, else 90 s / 30 s.
     public init(address: String? = nil, metadata: [String: String] = [:], registerTTL: Duration? = nil,
                 registerInterval: Duration? = nil, drainTimeout: Duration = .seconds(10),
                 http: HTTPTransportConfiguration = HTTPTransportConfiguration(), callDefaults: CallOptions = CallOptions(),
-                observability: Bool = true, debug: DebugLimits? = DebugLimits(), metricsFactory: (any MetricsFactory)? = nil) {
+                observability: Bool = true, debug: DebugLimits? = DebugLimits(), metricsFactory: (any MetricsFactory)? = nil,
+                tracer: (any Tracer)? = nil) {
         self.address = address
         self.metadata = metadata
         self.registerTTL = registerTTL ?? .seconds(90)
@@ -57,6 +62,7 @@ public struct ServiceOptions: Sendable {
         self.observability = observability
         self.debug = debug
         self.metricsFactory = metricsFactory
+        self.tracer = tracer
     }
 
     /// Takes the resolved TTL and interval, keeping track of which were given in code.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import Tracing
 
 /// A service's debug side (go-micro's debug handler): its log buffer, span buffer and tracer, call
 /// counts, and the `Debug.Log`, `Debug.LogStream`, `Debug.Stats` and `Debug.Trace` endpoints that
@@ -21,13 +22,14 @@ public final class ServiceDebug: Sendable {
     private let started: Date
     private let connectionCount = NIOLockedValueBox<(@Sendable () -> Int?)?>(nil)
 
-    /// Debug state for `service` with `limits`; spans go to the bootstrapped tracer too, if any.
-    public init(service: String, limits: DebugLimits = DebugLimits()) {
+    /// Debug state for `service` with `limits`; spans go on to `upstream` too, or else to the tracer
+    /// `InstrumentationSystem` has, if any.
+    public init(service: String, limits: DebugLimits = DebugLimits(), upstream: (any Tracer)? = nil) {
         self.service = service
         self.limits = limits
         self.logs = LogBuffer(limits: limits)
         self.spans = SpanBuffer(limits: limits)
-        self.tracer = DebugTracer(service: service, buffer: spans)
+        self.tracer = DebugTracer(service: service, buffer: spans, upstream: upstream)
         self.requests = RequestStats()
         self.started = Date()
     }
