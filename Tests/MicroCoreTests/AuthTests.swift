@@ -236,8 +236,9 @@ struct MemoryAuthTests {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: refresher)], logger: Logger(label: "test")))
         let task = Task { try await group.run() }
         defer { task.cancel() }
-        #expect(await waitUntil { credentials.token != first })
-        #expect(try await auth.inspect(try #require(credentials.token).accessToken).id == "svc")
+        #expect(await waitUntil(timeout: .seconds(10)) { credentials.token != first })
+        // It refreshed with the refresh token (now used up), not by signing in again.
+        await #expect(throws: AuthError.self) { try await auth.token(.refresh(first.refreshToken)) }
         task.cancel()
         _ = await task.result
     }
