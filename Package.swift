@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
         .library(name: "MicroAuth", targets: ["MicroAuth"]),
+        .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -45,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"6.0.0"),
@@ -252,6 +254,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Prometheus exporter (swift-prometheus): `/metrics` on a service's HTTP port. Opt-in: only what links it builds it.
+        .target(
+            name: "MicroPrometheus",
+            dependencies: [
+                "MicroCore",
+                "MicroHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -399,6 +412,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroPrometheusTests", dependencies: [
+            "MicroPrometheus", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
