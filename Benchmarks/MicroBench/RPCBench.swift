@@ -2,7 +2,11 @@ import ArgumentParser
 import Foundation
 import Micro
 import MicroAddress
+<<<<<<< HEAD
 import MicroPrometheus
+=======
+import MicroAuth
+>>>>>>> main
 import NIOCore
 import NIOPosix
 
@@ -14,17 +18,32 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
+<<<<<<< HEAD
     @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
+=======
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, auth.")
+>>>>>>> main
     var only: String?
+    @Flag(help: "Compare the server with JWT verification and rules on (subject auth) against it off (server), same requests.")
+    var auth = false
 
     func validate() throws {
+<<<<<<< HEAD
         for s in subjects where !Self.allSubjects.contains(s) { throw ValidationError("unknown subject \(s)") }
+=======
+        for s in subjects where !["raw", "server", "foundation", "client", "auth"].contains(s) { throw ValidationError("unknown subject \(s)") }
+>>>>>>> main
     }
 
     static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "debug-off", "debug-on"]
 
     private var subjects: Set<String> {
+<<<<<<< HEAD
         guard let only else { return noClient ? Self.allSubjects.subtracting(["client"]) : Self.allSubjects }
+=======
+        if auth && only == nil { return ["server", "auth"] }
+        guard let only else { return noClient ? ["raw", "server", "foundation"] : ["raw", "server", "foundation", "client"] }
+>>>>>>> main
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 
@@ -58,12 +77,19 @@ struct RPCBench: AsyncParsableCommand {
         let clientTransport = HTTPClientTransport()
         let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
 
+<<<<<<< HEAD
         // (e) whole services, both with the tracing and metrics wrappers: without debug buffers and with
         // them plus the Prometheus exporter recording every call.
         let exporter = PrometheusExporter()
         let debugOff = try await DebugServices.start(ServiceOptions(debug: nil), group: serverGroup)
         let debugOn = try await DebugServices.start(ServiceOptions(metricsFactory: exporter.factory), group: serverGroup)
         exporter.serve(on: debugOn.service.router)
+=======
+        // (e) the framework with auth on: a JWT (EdDSA) verified on every call (cached by signature) and
+        // the rules applied; the other subjects get the same Authorization header and ignore it.
+        let secured = try await AuthBenchServer.start(group: serverGroup)
+        let authorization = secured.authorization
+>>>>>>> main
 
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
         let microPort = try HostPort(parsing: listener.address).port
@@ -75,6 +101,7 @@ struct RPCBench: AsyncParsableCommand {
                               ("Micro-Endpoint", "Greeter.Hello"),
                               ("Micro-Service", "greeter"),
                               ("Micro-Id", "bench-1"),
+                              ("Authorization", authorization),
                           ], body: body),
                           connections: o.concurrency, group: generatorGroup)
         }
@@ -83,8 +110,12 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
+<<<<<<< HEAD
         var offRuns: [RunResult] = []
         var onRuns: [RunResult] = []
+=======
+        var authRuns: [RunResult] = []
+>>>>>>> main
         printHeader()
         let subjects = self.subjects
         for round in 1...o.rounds {
@@ -97,6 +128,11 @@ struct RPCBench: AsyncParsableCommand {
                 let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
                 report(round: round, m)
                 serverRuns.append(m)
+            }
+            if subjects.contains("auth") {
+                let a = try await generator(port: secured.port).run(label: "micro-server-auth", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, a)
+                authRuns.append(a)
             }
             if subjects.contains("foundation") {
                 let f = try await generator(port: foundationPort).run(label: "micro-server-foundation-json", warmup: o.warmup, seconds: o.seconds)
@@ -124,6 +160,7 @@ struct RPCBench: AsyncParsableCommand {
         }
         if let sample = rawRuns.first?.sample { print("  raw-nio answered:      \(sample)") }
         if let sample = serverRuns.first?.sample { print("  micro-server answered: \(sample)") }
+        if let sample = authRuns.first?.sample { print("  micro-server-auth answered: \(sample)") }
 
         print("")
         print("best of \(o.rounds):")
@@ -132,9 +169,14 @@ struct RPCBench: AsyncParsableCommand {
         let bestServer = RunResult.best(serverRuns)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
+<<<<<<< HEAD
         let bestOff = RunResult.best(offRuns)
         let bestOn = RunResult.best(onRuns)
         for best in [bestRaw, bestServer, bestFoundation, bestClient, bestOff, bestOn] {
+=======
+        let bestAuth = RunResult.best(authRuns)
+        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestAuth] {
+>>>>>>> main
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
@@ -148,6 +190,7 @@ struct RPCBench: AsyncParsableCommand {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
 
+<<<<<<< HEAD
         if let bestOff, let bestOn {
             print(Table.ratioRow("debug buffers + Prometheus on / off", bestOn.requestsPerSecond / bestOff.requestsPerSecond, target: 0.95))
             let page = String(buffer: exporter.page())
@@ -157,7 +200,15 @@ struct RPCBench: AsyncParsableCommand {
 
         await debugOff.stop()
         await debugOn.stop()
+=======
+        if let bestServer, let bestAuth {
+            print(Table.ratioRow("micro-server-auth / micro-server (verification on / off)", bestAuth.requestsPerSecond / bestServer.requestsPerSecond,
+                                 target: 0.9))
+        }
+
+>>>>>>> main
         await client.shutdown()
+        await secured.shutdown()
         await raw.shutdown()
         await listener.shutdown(gracePeriod: .seconds(1))
         await serving.value
