@@ -2,11 +2,8 @@ import ArgumentParser
 import Foundation
 import Micro
 import MicroAddress
-<<<<<<< HEAD
-import MicroPrometheus
-=======
 import MicroAuth
->>>>>>> main
+import MicroPrometheus
 import NIOCore
 import NIOPosix
 
@@ -18,32 +15,21 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
-<<<<<<< HEAD
-    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
-=======
-    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, auth.")
->>>>>>> main
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, auth, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
     var only: String?
     @Flag(help: "Compare the server with JWT verification and rules on (subject auth) against it off (server), same requests.")
     var auth = false
 
     func validate() throws {
-<<<<<<< HEAD
         for s in subjects where !Self.allSubjects.contains(s) { throw ValidationError("unknown subject \(s)") }
-=======
-        for s in subjects where !["raw", "server", "foundation", "client", "auth"].contains(s) { throw ValidationError("unknown subject \(s)") }
->>>>>>> main
     }
 
-    static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "debug-off", "debug-on"]
+    static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "auth", "debug-off", "debug-on"]
 
     private var subjects: Set<String> {
-<<<<<<< HEAD
-        guard let only else { return noClient ? Self.allSubjects.subtracting(["client"]) : Self.allSubjects }
-=======
         if auth && only == nil { return ["server", "auth"] }
-        guard let only else { return noClient ? ["raw", "server", "foundation"] : ["raw", "server", "foundation", "client"] }
->>>>>>> main
+        let all = Self.allSubjects.subtracting(["auth"])
+        guard let only else { return noClient ? all.subtracting(["client"]) : all }
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 
@@ -77,19 +63,16 @@ struct RPCBench: AsyncParsableCommand {
         let clientTransport = HTTPClientTransport()
         let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
 
-<<<<<<< HEAD
-        // (e) whole services, both with the tracing and metrics wrappers: without debug buffers and with
+        // (e) the framework with auth on: a JWT (EdDSA) verified on every call (cached by signature) and
+        // the rules applied; the other subjects get the same Authorization header and ignore it.
+        let secured = try await AuthBenchServer.start(group: serverGroup)
+        let authorization = secured.authorization
+        // (f) whole services, both with the tracing and metrics wrappers: without debug buffers and with
         // them plus the Prometheus exporter recording every call.
         let exporter = PrometheusExporter()
         let debugOff = try await DebugServices.start(ServiceOptions(debug: nil), group: serverGroup)
         let debugOn = try await DebugServices.start(ServiceOptions(metricsFactory: exporter.factory), group: serverGroup)
         exporter.serve(on: debugOn.service.router)
-=======
-        // (e) the framework with auth on: a JWT (EdDSA) verified on every call (cached by signature) and
-        // the rules applied; the other subjects get the same Authorization header and ignore it.
-        let secured = try await AuthBenchServer.start(group: serverGroup)
-        let authorization = secured.authorization
->>>>>>> main
 
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
         let microPort = try HostPort(parsing: listener.address).port
@@ -110,12 +93,9 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
-<<<<<<< HEAD
+        var authRuns: [RunResult] = []
         var offRuns: [RunResult] = []
         var onRuns: [RunResult] = []
-=======
-        var authRuns: [RunResult] = []
->>>>>>> main
         printHeader()
         let subjects = self.subjects
         for round in 1...o.rounds {
@@ -169,14 +149,10 @@ struct RPCBench: AsyncParsableCommand {
         let bestServer = RunResult.best(serverRuns)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
-<<<<<<< HEAD
+        let bestAuth = RunResult.best(authRuns)
         let bestOff = RunResult.best(offRuns)
         let bestOn = RunResult.best(onRuns)
-        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestOff, bestOn] {
-=======
-        let bestAuth = RunResult.best(authRuns)
-        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestAuth] {
->>>>>>> main
+        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestAuth, bestOff, bestOn] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
@@ -190,7 +166,11 @@ struct RPCBench: AsyncParsableCommand {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
 
-<<<<<<< HEAD
+        if let bestServer, let bestAuth {
+            print(Table.ratioRow("micro-server-auth / micro-server (verification on / off)", bestAuth.requestsPerSecond / bestServer.requestsPerSecond,
+                                 target: 0.9))
+        }
+
         if let bestOff, let bestOn {
             print(Table.ratioRow("debug buffers + Prometheus on / off", bestOn.requestsPerSecond / bestOff.requestsPerSecond, target: 0.95))
             let page = String(buffer: exporter.page())
@@ -200,13 +180,6 @@ struct RPCBench: AsyncParsableCommand {
 
         await debugOff.stop()
         await debugOn.stop()
-=======
-        if let bestServer, let bestAuth {
-            print(Table.ratioRow("micro-server-auth / micro-server (verification on / off)", bestAuth.requestsPerSecond / bestServer.requestsPerSecond,
-                                 target: 0.9))
-        }
-
->>>>>>> main
         await client.shutdown()
         await secured.shutdown()
         await raw.shutdown()
