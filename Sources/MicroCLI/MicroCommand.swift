@@ -16,7 +16,7 @@ struct MicroCommand: AsyncParsableCommand {
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
         subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, StoreCommand.self,
-                      EventsCommand.self, ConfigCommand.self])
+                      EventsCommand.self, ConfigCommand.self, RuntimeCommand.self, Run.self, Ps.self, Logs.self, Kill.self, Update.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.
