@@ -36,7 +36,7 @@ struct LogFile: Sendable {
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
             try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
+            _ = fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
         }
         guard let handle = FileHandle(forWritingAtPath: path) else { return }
         defer { try? handle.close() }
