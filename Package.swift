@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
+        .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
         .library(name: "MicroRuntime", targets: ["MicroRuntime"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
@@ -45,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
@@ -239,6 +241,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Prometheus exporter (swift-prometheus): `/metrics` on a service's HTTP port. Opt-in: only what links it builds it.
+        .target(
+            name: "MicroPrometheus",
+            dependencies: [
+                "MicroCore",
+                "MicroHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -394,6 +407,9 @@ let package = Package(
         .testTarget(name: "MicroRuntimeTests", dependencies: [
             "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroPrometheusTests", dependencies: [
+            "MicroPrometheus", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
