@@ -61,6 +61,8 @@ final class SQLiteStoreDatabase: Sendable {
 
     /// Runs `body` on the reader connection (`table` created first if this process has not yet).
     func withReader<T: Sendable>(table: String, _ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        // The table is set up on the writer before the read lock is taken: ``close()`` takes the
+        // write lock, then the read lock, so no path may hold them the other way round.
         if !state.withLockedValue({ $0.reader != nil && $0.tables.contains(table) }) {
             try await withWriter(table: table) { _ in }
         }
@@ -89,9 +91,9 @@ final class SQLiteStoreDatabase: Sendable {
         }
     }
 
-    /// Counts a write to `table`; every ``sweepEvery`` writes deletes its expired rows (through the
-    /// expiry index). Call on the writer connection, holding the write lock.
-    func noteWrite(table: String, on connection: SQLiteConnection) async {
+    /// Counts a write to `table`; every ``sweepEvery`` writes runs `sweep`, the deletion of its expired
+    /// rows (through the expiry index). Call on the writer connection, holding the write lock.
+    func noteWrite(table: String, sweep: String, on connection: SQLiteConnection) async {
         let due = state.withLockedValue { s -> Bool in
             let n = (s.writes[table] ?? 0) + 1
             s.writes[table] = n >= Self.sweepEvery ? 0 : n
@@ -99,8 +101,7 @@ final class SQLiteStoreDatabase: Sendable {
         }
         guard due else { return }
         do {
-            _ = try await connection.query("DELETE FROM \(table) WHERE expiry IS NOT NULL AND expiry <= ?",
-                                           [.integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
+            _ = try await connection.query(sweep, [.integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
         } catch {
             logger.debug("sweep of expired rows failed", metadata: ["path": "\(path)", "error": "\(error)"])
         }
