@@ -14,6 +14,12 @@ import SQLiteNIO
 /// one sequence per file, bumped in the same transaction. Prefix reads are range queries on the key's
 /// primary-key index (`key >= prefix AND key < bound`). Rows are checked as they are read: one that
 /// is not a record fails the operation with ``StoreError/Code/malformed``.
+///
+/// A file removed (or replaced) under the running store: SQLite would go on writing to the removed
+/// file, so after every committed write or delete the store checks that the path still names the file
+/// and write-ahead log it holds; if not, that operation fails with ``StoreError/Code/unavailable``
+/// (its change went to the removed file and is lost with it; nothing is acknowledged there) and the
+/// next operation opens the path afresh. Reads before that write may still see the removed file.
 public final class SQLiteStore: Store {
     /// Always `sqlite`.
     public let name = "sqlite"
@@ -171,6 +177,7 @@ public final class SQLiteStore: Store {
                     throw StoreError(.conflict, detail)
                 }
                 _ = try await connection.query("COMMIT")
+                try await database.confirmCommitReachedTheFile()
                 await database.noteWrite(table: table, sweep: sql.sweep, on: connection)
                 return revision
             } catch {
@@ -182,7 +189,7 @@ public final class SQLiteStore: Store {
 
     public func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool {
         try StoreKey.validate(key)
-        return try await writing { connection, _, _ in
+        return try await writing { connection, _, database in
             let now = StoreClock.nowMilliseconds()
             if let ifRevision {
                 let rows = try await connection.query(sql.deleteIfRevision,
@@ -190,10 +197,12 @@ public final class SQLiteStore: Store {
                 guard !rows.isEmpty else {
                     throw StoreError(.conflict, try await conflictDetail(key, .ifRevision(ifRevision), now: now, connection))
                 }
+                try await database.confirmCommitReachedTheFile()
                 return true
             }
             let rows = try await connection.query(sql.delete, [.text(key)])
             guard let row = rows.first else { return false }
+            try await database.confirmCommitReachedTheFile()
             switch row.column("expiry") {
             case .null?: return true
             case .integer(let expiry)?: return Int64(expiry) > now

@@ -31,6 +31,23 @@ final class SQLiteStoreDatabase: Sendable {
         /// Writes per table since its last sweep of expired rows.
         var writes: [String: Int] = [:]
         var closed = false
+        /// The database file the connections opened, and its write-ahead log once a commit made it.
+        var file: FileID?
+        var wal: FileID?
+    }
+
+    /// A file's device and inode: which file a path named when it was checked.
+    struct FileID: Equatable {
+        var device: UInt64
+        var inode: UInt64
+
+        /// The file at `path` now; nil when there is none.
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -124,6 +141,40 @@ final class SQLiteStoreDatabase: Sendable {
 
     static let closedError = StoreError(.unavailable, "the SQLite store is shut down")
 
+    // MARK: The file removed under the store
+
+    /// Checks, right after a commit on the writer (holding the write lock), that the path still names
+    /// the file (and write-ahead log) the connections hold. SQLite keeps writing to a removed file's
+    /// inode, so a commit there would be acknowledged and then lost with it: instead this fails with
+    /// ``StoreError/Code/unavailable`` and drops both connections, and the next operation opens
+    /// whatever the path names then (a new, empty database if nothing). Costs two `stat` calls per write.
+    func confirmCommitReachedTheFile() async throws {
+        let walPath = path + "-wal"
+        let intact = state.withLockedValue { s -> Bool in
+            guard let file = s.file, FileID(path: path) == file else { return false }
+            let wal = FileID(path: walPath)
+            if s.wal == nil { s.wal = wal }  // made by the first commit
+            return wal != nil && wal == s.wal
+        }
+        if intact { return }
+        logger.error("the database file or its write-ahead log was removed or replaced under the running store", metadata: ["path": "\(path)"])
+        await readLock.withLock {
+            let open = state.withLockedValue { s -> [SQLiteConnection] in
+                defer {
+                    s.writer = nil
+                    s.reader = nil
+                    s.tables = []
+                    s.file = nil
+                    s.wal = nil
+                }
+                return [s.writer, s.reader].compactMap { $0 }
+            }
+            for connection in open { try? await connection.close().get() }
+        }
+        throw StoreError(.unavailable, "\(path) was removed or replaced under the running store: this write went to the removed file "
+                         + "and is lost with it; the next operation opens the file the path names now")
+    }
+
     // MARK: Opening
 
     /// The writer connection, opening the file (and the reader) first if needed. Holding the write lock.
@@ -152,9 +203,14 @@ final class SQLiteStoreDatabase: Sendable {
             opened.append(reader)
             try await configure(reader)
             _ = try await reader.query("PRAGMA query_only = 1")
+            guard let file = FileID(path: path) else {
+                throw StoreError(.unavailable, "\(path) was removed while the store opened it")
+            }
             state.withLockedValue { s in
                 s.writer = writer
                 s.reader = reader
+                s.file = file
+                s.wal = nil
             }
             return writer
         } catch {
