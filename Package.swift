@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
+        .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
@@ -236,6 +238,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Prometheus exporter (swift-prometheus): `/metrics` on a service's HTTP port. Opt-in: only what links it builds it.
+        .target(
+            name: "MicroPrometheus",
+            dependencies: [
+                "MicroCore",
+                "MicroHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -247,6 +260,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 // The store service's messages (Protos/Micro, generated into Generated/).
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -262,7 +277,9 @@ let package = Package(
                 "MicroConsul",
                 "MicroGossip",
                 "MicroMDNS",
+                "MicroPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -371,6 +388,9 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroPrometheusTests", dependencies: [
+            "MicroPrometheus", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [
@@ -381,6 +401,7 @@ let package = Package(
                 "MicroGossip",
                 "MicroConsul",
                 "MicroGRPC",
+                "MicroPostgres",
                 "MicroTestSupport",
                 "StoreConformance",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

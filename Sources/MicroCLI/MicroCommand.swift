@@ -8,15 +8,17 @@ import MicroGRPC
 import MicroGossip
 import MicroMDNS
 import MicroNATS
+import MicroPostgres
 
-/// `micro`: list, describe, call, stream, publish, subscribe and health-check services; read and write stores.
+/// `micro`: list, describe, call, stream, publish, subscribe and health-check services; read and write stores;
+/// publish, consume and read events; hold locks and lead elections.
 @main
 struct MicroCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
-        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, StoreCommand.self,
-                      EventsCommand.self, ConfigCommand.self])
+        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, Logs.self, Stats.self, Trace.self,
+                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.
@@ -75,8 +77,9 @@ struct GlobalOptions: ParsableArguments {
         CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout ?? 5) * 1000)))
     }
 
-    /// Every engine the CLI knows: the embedded ones and every engine module's.
-    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc])
+    /// Every engine the CLI knows: the embedded ones and every engine module's (PostgreSQL's store and
+    /// event store for `micro store --local`, `micro events read` and `micro sync`).
+    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres])
 
     /// Runs `body` with a client on the chosen engines, closed when it returns or throws.
     func withClient<T: Sendable>(_ body: (Client) async throws -> T) async throws -> T {

@@ -187,3 +187,59 @@ public final class EtcdProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+extension EtcdProcess {
+    /// The value of one Prometheus sample on member `index`'s metrics endpoint whose line starts with
+    /// `sample` (the metric name and its labels as etcd prints them), nil when there is none.
+    public func metric(_ sample: String, member index: Int = 0) throws -> Double? {
+        let text = try httpGet(port: members[index].metricsPort, path: "/metrics")
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    /// How many `LeaseKeepAlive` streams member `index` has seen opened (etcd's own gRPC counter).
+    public func keepAliveStreamsStarted(member index: Int = 0) throws -> Int {
+        Int(try metric(#"grpc_server_started_total{grpc_method="LeaseKeepAlive",grpc_service="etcdserverpb.Lease",grpc_type="bidi_stream"}"#,
+                       member: index) ?? 0)
+    }
+
+    /// How many unary calls of `method` of etcd's KV service member `index` has seen (`Range`, `Txn`, ...).
+    public func kvCallsStarted(_ method: String, member index: Int = 0) throws -> Int {
+        Int(try metric("grpc_server_started_total{grpc_method=\"\(method)\",grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"}",
+                       member: index) ?? 0)
+    }
+}
+
+/// The body of an HTTP/1.0 GET of `path` on 127.0.0.1:`port` (at most 4 MiB, 5 s per read), for the
+/// metrics endpoints of engines a test started.
+public func httpGet(port: Int, path: String) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw EngineMissing(description: "socket() failed") }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var addr = FreePorts.loopback(port: port)
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw EngineMissing(description: "nothing answers on 127.0.0.1:\(port)") }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
+        throw EngineMissing(description: "could not send to 127.0.0.1:\(port)")
+    }
+    var response: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while response.count < 4 << 20 {
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response += chunk[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.") && text.split(separator: " ").dropFirst().first == "200",
+          let body = text.range(of: "\r\n\r\n") else {
+        throw EngineMissing(description: "GET 127.0.0.1:\(port)\(path) answered: \(text.prefix(200))")
+    }
+    return String(text[body.upperBound...])
+}

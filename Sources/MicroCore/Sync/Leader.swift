@@ -24,8 +24,10 @@ public struct Leader: Sendable {
         try await sync.holder(of: key)
     }
 
-    /// The leaders as they change (nil: no one leads), checked every `interval`; the first element is
-    /// the leader now. It ends when the task iterating it is cancelled, and throws when the engine fails.
+    /// The leaders as they change (nil: no one leads); the first element is the leader now. An engine that
+    /// watches (``HolderWatching``: etcd) reports each change as it happens and `interval` goes unused;
+    /// others are asked every `interval`. It ends when the task iterating it is cancelled, and throws when
+    /// the engine fails.
     public func observe(every interval: Duration = .milliseconds(100)) -> LeaderObservation {
         LeaderObservation(sync: sync, key: key, interval: interval)
     }

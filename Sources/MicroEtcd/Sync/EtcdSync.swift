@@ -14,7 +14,12 @@ import MicroCore
 /// - Releasing revokes the lease, which deletes the key; an expired lease deletes it too.
 /// - A transaction whose answer is lost is not sent again: its lease is revoked, so a key it may have
 ///   made goes with it.
-public final class EtcdSync: Sync {
+/// - Observing a leader follows an etcd watch of its key (``watchHolder(of:)``) over the client's one
+///   `Watch` stream, which resumes from the next revision after a member is lost; nothing polls.
+///
+/// With `MICRO_REGISTRY=etcd` on the same members, the `etcd` engine plugin makes the sync on the
+/// registry's client: one connection, one keep-alive stream, one watch stream for both.
+public final class EtcdSync: Sync, HolderWatching {
     /// Always `etcd`.
     public let name = "etcd"
     /// The client, which others may share.
@@ -92,10 +97,21 @@ public final class EtcdSync: Sync {
         let found: EtcdKeyValue?
         do { found = try await client.get(etcdKey(key)) } catch { throw Self.syncError(error, "read \(key)") }
         guard let found else { return nil }
+        return try lockHolder(found, key: key)
+    }
+
+    /// The holder a lock key's value names, with its create revision as the token.
+    func lockHolder(_ found: EtcdKeyValue, key: String) throws -> LockHolder {
         guard found.createRevision > 0, let holder = String(validating: found.value, as: UTF8.self) else {
             throw SyncError(.malformed, "\(etcdKey(key)) does not hold a lock (create revision \(found.createRevision))")
         }
         return LockHolder(holder: holder, token: FencingToken(lock: key, value: UInt64(found.createRevision)))
+    }
+
+    /// The holders of `key` as they change: a read, then an etcd watch from the revision after it
+    /// (read again if etcd compacted that history away).
+    public func watchHolder(of key: String) -> any AsyncSequence<LockHolder?, any Error> & Sendable {
+        EtcdHolderWatch(sync: self, key: key)
     }
 
     /// Shuts a client of its own down (its leases then expire after their TTL); a shared one stays.
