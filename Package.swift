@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
         .library(name: "Micro", targets: ["Micro"]),
+        .library(name: "MicroGateway", targets: ["MicroGateway"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
         .executable(name: "micro-bench", targets: ["MicroBench"]),
@@ -49,6 +50,8 @@ let package = Package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
             traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
         ),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -252,10 +255,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The HTTP gateway (`micro api`) and the web dashboard (`micro web`) on Hummingbird: only what links it builds Hummingbird.
+        .target(
+            name: "MicroGateway",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "MicroCLI",
             dependencies: [
                 "Micro",
+                "MicroAddress",
+                "MicroGateway",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -265,6 +285,7 @@ let package = Package(
                 "MicroPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -308,6 +329,7 @@ let package = Package(
                 "MicroConfig",
                 "EtcdClient",
                 "MicroTestSupport",
+                "MicroGateway",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -341,7 +363,9 @@ let package = Package(
         .target(
             name: "MicroTestSupport",
             dependencies: [
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -373,6 +397,11 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroGatewayTests", dependencies: [
+            "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",
             dependencies: [
@@ -392,6 +421,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
+            exclude: ["browser"],
             swiftSettings: strict
         ),
     ]
