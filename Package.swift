@@ -250,6 +250,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 // The store service's messages (Protos/Micro, generated into Generated/).
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

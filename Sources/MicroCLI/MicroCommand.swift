@@ -17,8 +17,8 @@ struct MicroCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
-        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, StoreCommand.self,
-                      EventsCommand.self, ConfigCommand.self, SyncCommand.self, APICommand.self, WebCommand.self])
+        subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, Logs.self, Stats.self, Trace.self,
+                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self, APICommand.self, WebCommand.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.

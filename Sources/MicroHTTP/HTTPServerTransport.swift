@@ -34,4 +34,5 @@ struct HTTPListener: TransportListener {
     var address: String { server.address }
     func run() async throws { await server.run() }
     func shutdown(gracePeriod: Duration) async { await server.shutdown(gracePeriod: gracePeriod) }
+    var openConnections: Int? { server.openConnections }
 }

@@ -5,6 +5,7 @@ import MicroHTTP
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// A service (go-micro's `micro.Service`): handlers and subscribers, a server, a client, and its
@@ -37,6 +38,9 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     public let events: any EventStream
     /// The event store `MICRO_EVENT_STORE` chooses (or the one given): events by topic and time.
     public let eventStore: any EventStore
+    /// The service's debug buffers and figures, answered by `Debug.Log`, `Debug.LogStream`, `Debug.Stats`
+    /// and `Debug.Trace`; nil when ``ServiceOptions/debug`` is nil.
+    public let debug: ServiceDebug?
     /// The options the service runs with (TTL and interval resolved against `MICRO_*`).
     public let options: ServiceOptions
     private let timing: RegistrationTiming
@@ -83,7 +87,10 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         options.resolve(timing)
         self.options = options
         self.timing = timing
+        let debug = options.debug.map { ServiceDebug(service: name, limits: $0) }
+        self.debug = debug
         var logger = logger ?? Logger(label: "micro.service")
+        if let debug { logger = debug.tee(logger) }
         logger[metadataKey: "service"] = "\(name)"
         self.logger = logger
 
@@ -102,12 +109,19 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers
+        if let debug {
+            debug.register(on: router)
+            router.use(debug.requests)
+        }
         if options.observability {
-            router.use(TracingHandlerWrapper())
-            router.use(MetricsHandlerWrapper())
-            calls = [TracingCallWrapper(), MetricsCallWrapper()] + calls
-            publishes = [TracingPublishWrapper(), MetricsPublishWrapper()] + publishes
-            state.withLockedValue { $0.subscriberWrappers = [TracingSubscriberWrapper(), MetricsSubscriberWrapper()] }
+            // The debug tracer keeps spans for `Debug.Trace` and passes them on to a bootstrapped tracer.
+            let tracer: (any Tracer)? = debug?.tracer
+            let metrics = options.metricsFactory
+            router.use(TracingHandlerWrapper(tracer: tracer))
+            router.use(MetricsHandlerWrapper(factory: metrics))
+            calls = [TracingCallWrapper(tracer: tracer), MetricsCallWrapper(factory: metrics)] + calls
+            publishes = [TracingPublishWrapper(tracer: tracer), MetricsPublishWrapper(factory: metrics)] + publishes
+            state.withLockedValue { $0.subscriberWrappers = [TracingSubscriberWrapper(tracer: tracer), MetricsSubscriberWrapper(factory: metrics)] }
         }
         self.client = Client(registry: registry, transports: try engines.clientTransports(primary: chosen.client, context),
                              broker: broker, defaults: options.callDefaults, callWrappers: calls, publishWrappers: publishes,
@@ -235,6 +249,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
             let bound = try await serverTransport.listen(on: options.address ?? "127.0.0.1:0", handler: router)
             listener = bound
             state.withLockedValue { $0.address = bound.address }
+            debug?.countConnections { bound.openConnections }
             let (subs, wrappers) = state.withLockedValue { ($0.subscriptions, $0.subscriberWrappers) }
             for sub in subs {
                 var handler = sub.handler

@@ -1,3 +1,4 @@
+import Metrics
 import MicroCore
 import MicroHTTP
 
@@ -32,13 +33,18 @@ public struct ServiceOptions: Sendable {
     /// Record swift-metrics counters and timers and swift-distributed-tracing spans for every call,
     /// publish and delivery (they cost nothing until the executable bootstraps a backend).
     public var observability: Bool
+    /// The bounds of the service's debug buffers (`Debug.Log`, `Debug.Stats`, `Debug.Trace`); nil turns
+    /// the debug endpoints and buffers off.
+    public var debug: DebugLimits?
+    /// Where the metrics wrappers report; nil: `MetricsSystem.factory` at the time of each call.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Options with go-micro's defaults; a nil `registerTTL` or `registerInterval` means
     /// `MICRO_REGISTER_TTL` / `MICRO_REGISTER_INTERVAL` if set, else 90 s / 30 s.
     public init(address: String? = nil, metadata: [String: String] = [:], registerTTL: Duration? = nil,
                 registerInterval: Duration? = nil, drainTimeout: Duration = .seconds(10),
                 http: HTTPTransportConfiguration = HTTPTransportConfiguration(), callDefaults: CallOptions = CallOptions(),
-                observability: Bool = true) {
+                observability: Bool = true, debug: DebugLimits? = DebugLimits(), metricsFactory: (any MetricsFactory)? = nil) {
         self.address = address
         self.metadata = metadata
         self.registerTTL = registerTTL ?? .seconds(90)
@@ -49,6 +55,8 @@ public struct ServiceOptions: Sendable {
         self.http = http
         self.callDefaults = callDefaults
         self.observability = observability
+        self.debug = debug
+        self.metricsFactory = metricsFactory
     }
 
     /// Takes the resolved TTL and interval, keeping track of which were given in code.

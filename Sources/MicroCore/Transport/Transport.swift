@@ -41,6 +41,13 @@ public protocol TransportListener: Sendable {
     func run() async throws
     /// Stops accepting, lets calls in flight finish for up to `gracePeriod`, then closes everything.
     func shutdown(gracePeriod: Duration) async
+    /// Connections open to it now (for `Debug.Stats`); nil when the transport does not count them.
+    var openConnections: Int? { get }
+}
+
+extension TransportListener {
+    /// Not counted.
+    public var openConnections: Int? { nil }
 }
 
 extension RPCHandler {

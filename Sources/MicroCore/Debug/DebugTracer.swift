@@ -1,0 +1,80 @@
+import Instrumentation
+import Tracing
+
+/// A swift-distributed-tracing tracer that keeps every finished span in a ``SpanBuffer`` for
+/// `Debug.Trace`. When the executable bootstrapped a tracer (swift-otel, say), spans are that tracer's
+/// and are kept as well; otherwise it makes its own with W3C ids and sends them as `traceparent`.
+public struct DebugTracer: Tracer {
+    /// Where finished spans are kept.
+    public let buffer: SpanBuffer
+    /// The service named in the records.
+    public let service: String
+    private let upstream: (any Tracer)?
+
+    /// A tracer keeping spans of `service` in `buffer`, on top of `upstream` — by default the tracer
+    /// `InstrumentationSystem` has at the time of each span (none: this tracer's own ids).
+    public init(service: String, buffer: SpanBuffer, upstream: (any Tracer)? = nil) {
+        self.service = service
+        self.buffer = buffer
+        self.upstream = upstream
+    }
+
+    /// The tracer spans come from: the given one, the bootstrapped one, or nil for this tracer's own.
+    private var base: (any Tracer)? {
+        if let upstream { return upstream }
+        let bootstrapped = InstrumentationSystem.tracer
+        return bootstrapped is NoOpTracer ? nil : bootstrapped
+    }
+
+    public func startSpan<Instant: TracerInstant>(
+        _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
+    ) -> DebugSpan {
+        let parentContext = context()
+        let start = instant()
+        if let base {
+            let inner: any Tracing.Span = base.startSpan(operationName, context: parentContext, ofKind: kind, at: start,
+                                                 function: function, file: fileID, line: line)
+            let ids = Self.traceParent(of: inner.context, tracer: base) ?? TraceParent(traceID: "", spanID: "")
+            let parent = Self.traceParent(of: parentContext, tracer: base)
+            return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.spanID, context: inner.context,
+                             start: start.nanosecondsSinceEpoch, recorder: self, inner: inner)
+        }
+        let parent = parentContext.traceParent
+        var ids = parent.map { TraceParent(traceID: $0.traceID, spanID: TraceParent.newSpanID(), flags: $0.flags) } ?? .root()
+        ids.flags |= 1
+        var spanContext = parentContext
+        spanContext.traceParent = ids
+        return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.spanID, context: spanContext,
+                         start: start.nanosecondsSinceEpoch, recorder: self, inner: nil)
+    }
+
+    /// Nothing to flush here: the bootstrapped tracer is flushed by whoever bootstrapped it.
+    public func forceFlush() {}
+
+    public func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
+    where Inject.Carrier == Carrier {
+        if let base { return base.inject(context, into: &carrier, using: injector) }
+        if let ids = context.traceParent { injector.inject(ids.header, forKey: "traceparent", into: &carrier) }
+    }
+
+    public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
+    where Extract.Carrier == Carrier {
+        if let base { return base.extract(carrier, into: &context, using: extractor) }
+        if let header = extractor.extract(key: "traceparent", from: carrier), let ids = TraceParent(header: header) {
+            context.traceParent = ids
+        }
+    }
+
+    /// Keeps a finished span.
+    func record(_ span: SpanRecord) {
+        buffer.append(span)
+    }
+
+    /// The W3C ids another tracer gives `context`, read back through its own propagation.
+    private static func traceParent(of context: ServiceContext, tracer: any Tracer) -> TraceParent? {
+        var headers: [String: String] = [:]
+        tracer.inject(context, into: &headers, using: HeaderInjector())
+        return headers["traceparent"].flatMap { TraceParent(header: $0) }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+@testable import MicroCore
+import NIOCore
+import Testing
+import Tracing
+
+private func record(_ i: Int, level: String = "info", message: String? = nil) -> LogRecord {
+    LogRecord(time: Int64(i), level: level, label: "test", message: message ?? "record \(i)")
+}
+
+@Suite struct LogBufferTests {
+    @Test func aFloodNeverExceedsTheCountOrByteBound() {
+        let limits = DebugLimits(logRecords: 100, logBytes: 8 * 1024, maxFieldBytes: 512)
+        let buffer = LogBuffer(limits: limits)
+        for i in 0..<5_000 {
+            buffer.append(record(i, message: String(repeating: "x", count: i % 700)))
+            let usage = buffer.usage
+            #expect(usage.records <= 100 && usage.bytes <= 8 * 1024)
+            if usage.records > 100 || usage.bytes > 8 * 1024 { break }
+        }
+        let kept = buffer.records(count: 1_000)
+        #expect(!kept.isEmpty && kept.last?.time == 4_999, "the newest is kept")
+        #expect(kept.allSatisfy { $0.message.utf8.count <= 512 }, "messages are cut to maxFieldBytes")
+        #expect(buffer.usage.bytes == kept.reduce(0) { $0 + $1.byteCount })
+        #expect(buffer.usage.evicted == 5_000 - kept.count)
+    }
+
+    @Test func manyMetadataEntriesAndLongValuesAreCut() {
+        let buffer = LogBuffer(limits: DebugLimits(maxFieldBytes: 64, maxEntries: 4))
+        var metadata: [String: String] = [:]
+        for i in 0..<50 { metadata["k\(i)"] = String(repeating: "é", count: 100) }
+        buffer.append(LogRecord(time: 1, level: "info", label: "l", message: "m", metadata: metadata))
+        let kept = try! #require(buffer.records(count: 1).first)
+        #expect(kept.metadata.count == 4)
+        #expect(kept.metadata.values.allSatisfy { $0.utf8.count <= 64 && $0.hasSuffix("…") })
+    }
+
+    @Test func hugeCountsAreCappedAndFiltersApply() {
+        let buffer = LogBuffer(limits: DebugLimits(logRecords: 10))
+        for i in 0..<30 { buffer.append(record(i, level: i.isMultiple(of: 2) ? "error" : "debug")) }
+        #expect(buffer.records(count: Int.max).count == 10)
+        #expect(buffer.records(count: -5).isEmpty)
+        #expect(buffer.records(count: 100, minimum: .error).map(\.time) == [20, 22, 24, 26, 28])
+        #expect(buffer.records(count: 100, since: 27).map(\.time) == [27, 28, 29])
+        #expect(buffer.records(count: 2).map(\.time) == [28, 29])
+    }
+
+    @Test func aSlowReaderLosesRecordsWithACountAndNeverBlocksTheWriter() async throws {
+        let buffer = LogBuffer(limits: DebugLimits(streamBuffer: 8))
+        try await buffer.withReader(minimum: .info) { reader in
+            // Nobody reads while 1,000 records arrive: appends return at once.
+            for i in 0..<1_000 { buffer.append(record(i)) }
+            buffer.append(record(1_000, level: "debug"))
+            let first = try #require(await reader.next())
+            #expect(first.records.map(\.time) == Array(0..<8).map(Int64.init))
+            #expect(first.dropped == 992)
+            buffer.append(record(2_000))
+            let second = try #require(await reader.next())
+            #expect(second.records.map(\.time) == [2_000] && second.dropped == 0)
+        }
+        #expect(buffer.usage.readers == 0)
+    }
+
+    @Test func aWaitingReaderWakesAndCancellationEndsIt() async throws {
+        let buffer = LogBuffer()
+        let waiting = Task { try await buffer.withReader(minimum: nil) { await $0.next() } }
+        while buffer.usage.readers == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        buffer.append(record(7))
+        #expect(try await waiting.value?.records.map(\.time) == [7])
+        let task = Task { try await buffer.withReader(minimum: nil) { await $0.next() } }
+        while buffer.usage.readers == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        task.cancel()
+        #expect(try await task.value == nil)
+        #expect(buffer.usage.readers == 0)
+    }
+
+    @Test func readersBeyondTheLimitAreRefused() async throws {
+        let buffer = LogBuffer(limits: DebugLimits(maxStreams: 1))
+        try await buffer.withReader(minimum: nil) { _ in
+            await #expect(throws: DebugError.self) { try await buffer.withReader(minimum: nil) { _ in } }
+        }
+        let e = DebugError(.tooManyStreams, "x").microError
+        #expect(e.code == 429)
+    }
+
+    @Test func theLogHandlerTeesIntoTheBufferAndKeepsTheOldHandler() {
+        let buffer = LogBuffer()
+        let seen = Locked<[String]>([])
+        struct Recording: LogHandler {
+            let seen: Locked<[String]>
+            var metadata: Logger.Metadata = [:]
+            var logLevel: Logger.Level = .info
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { metadata[key] } set { metadata[key] = newValue } }
+            func log(event: LogEvent) { seen.withLock { $0.append(event.message.description) } }
+        }
+        var logger = DebugLogHandler.tee(Logger(label: "svc") { _ in Recording(seen: seen) }, into: buffer)
+        logger[metadataKey: "service"] = "greeter"
+        logger.debug("hidden")
+        logger.warning("careful", metadata: ["n": "1"])
+        #expect(seen.withLock { $0 } == ["careful"])
+        let kept = buffer.records(count: 10)
+        #expect(kept.count == 1)
+        #expect(kept.first?.level == "warning" && kept.first?.label == "svc")
+        #expect(kept.first?.metadata == ["service": "greeter", "n": "1"])
+    }
+}
+
+@Suite struct DebugTraceTests {
+    @Test func traceParentParsingIsStrict() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        #expect(TraceParent(header: good)?.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(TraceParent(header: good)?.header == good)
+        for bad in ["", "00", good.uppercased(), "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff" + good.dropFirst(2), good + "-x",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", String(repeating: "-", count: 55),
+                    "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", good.replacingOccurrences(of: "a", with: "é")] {
+            #expect(TraceParent(header: bad) == nil, "\(bad)")
+        }
+        #expect(TraceParent(header: "01" + good.dropFirst(2) + "-future")?.spanID == "00f067aa0ba902b7")
+    }
+
+    @Test func spansOfOneCallShareATraceAndNameTheirParents() throws {
+        let buffer = SpanBuffer()
+        let client = DebugTracer(service: "client", buffer: buffer)
+        let server = DebugTracer(service: "server", buffer: buffer)
+        let root = client.startSpan("Greeter.Hello", context: .topLevel, ofKind: .client)
+        var wire = Metadata()
+        client.inject(root.context, into: &wire, using: MetadataInjector())
+        var remote = ServiceContext.topLevel
+        server.extract(wire, into: &remote, using: MetadataExtractor())
+        let handled = server.startSpan("Greeter.Hello", context: remote, ofKind: .server)
+        handled.attributes["rpc.method"] = "Greeter.Hello"
+        handled.setStatus(SpanStatus(code: .error, message: "boom"))
+        handled.end()
+        handled.end()
+        root.end()
+        let spans = buffer.spans(count: 10)
+        #expect(spans.count == 2, "a span ends once")
+        let (s, c) = (spans[0], spans[1])
+        #expect(s.traceID == c.traceID && s.traceID.count == 32)
+        #expect(s.parentID == c.spanID && c.parentID == nil)
+        #expect(s.kind == "server" && s.service == "server" && s.status == "error" && s.statusMessage == "boom")
+        #expect(s.attributes["rpc.method"] == "Greeter.Hello")
+        #expect(c.duration >= s.duration)
+        #expect(buffer.spans(count: 10, traceID: c.traceID).count == 2)
+        #expect(buffer.spans(count: 10, traceID: String(repeating: "a", count: 32)).isEmpty)
+    }
+
+    @Test func theSpanRingIsBounded() {
+        let buffer = SpanBuffer(limits: DebugLimits(spans: 5))
+        let tracer = DebugTracer(service: "s", buffer: buffer)
+        for i in 0..<50 { tracer.startSpan("op\(i)", context: .topLevel, ofKind: .internal).end() }
+        #expect(buffer.count == 5)
+        #expect(buffer.spans(count: .max).map(\.name) == (45..<50).map { "op\($0)" })
+    }
+}
+
+@Suite struct DebugEndpointTests {
+    private func router() -> (Router, ServiceDebug) {
+        let router = Router(serviceName: "svc")
+        let debug = ServiceDebug(service: "svc", limits: DebugLimits(logRecords: 20))
+        debug.register(on: router)
+        router.use(debug.requests)
+        return (router, debug)
+    }
+
+    private func call(_ router: Router, _ endpoint: String, _ body: String) async -> Result<RPCResponse, MicroError> {
+        await router.handle(RPCRequest(service: "svc", endpoint: endpoint, contentType: "application/json", body: ByteBuffer(string: body)))
+    }
+
+    @Test func malformedRequestsGetTypedErrors() async throws {
+        let (router, _) = router()
+        for (endpoint, body) in [("Debug.Log", #"{"count":-1}"#), ("Debug.Log", #"{"level":"loud"}"#), ("Debug.Log", #"{"count":"x"}"#),
+                                 ("Debug.Log", "{"), ("Debug.Trace", #"{"traceID":"xyz"}"#), ("Debug.Trace", #"{"count":-3}"#),
+                                 ("Debug.Stats", "[1"), ("Debug.Log", #"{"count":1e400}"#)] {
+            guard case .failure(let e) = await call(router, endpoint, body) else {
+                Issue.record("\(endpoint) \(body) was accepted"); continue
+            }
+            #expect(e.code == 400, "\(endpoint) \(body): \(e)")
+        }
+    }
+
+    @Test func logTraceAndStatsAnswer() async throws {
+        let (router, debug) = router()
+        let logger = debug.tee(Logger(label: "svc"))
+        for i in 0..<50 { logger.error("e\(i)") }
+        guard case .success(let r) = await call(router, "Debug.Log", #"{"count":1000000000,"level":"warn"}"#) else { Issue.record("no answer"); return }
+        let batch = try JSONDecoder().decode(LogBatch.self, from: Data(buffer: r.body))
+        #expect(batch.records.count == 20 && batch.records.last?.message == "e49")
+        guard case .success(let s) = await call(router, "Debug.Stats", "{}") else { Issue.record("no stats"); return }
+        let stats = try JSONDecoder().decode(DebugStats.self, from: Data(buffer: s.body))
+        #expect(stats.service == "svc" && stats.threads > 0 && stats.memory > 0 && stats.openFiles > 0)
+        #expect(stats.endpoints.contains { $0.endpoint == "Debug.Log" && $0.requests == 1 })
+        #expect(stats.logRecords == 20 && stats.logDropped == 30)
+        _ = await call(router, "Debug.Log", #"{"count":-1}"#)
+        let after = debug.requests.endpoints.first { $0.endpoint == "Debug.Log" }
+        #expect(after?.requests == 2 && after?.errors == 1 && after?.inFlight == 0)
+    }
+}
