@@ -63,6 +63,18 @@ import Testing
         }
     }
 
+    @Test func logTailFollowsTheService() async throws {
+        try await Self.dashboard { address, _, _ in
+            let tail = try await RawConnection.connect(address)
+            defer { tail.close() }
+            try await tail.send("GET /service/greeter/logs HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            #expect(await poll { tail.text.contains("retry: 5000") }, "\(tail.text)")
+            let call = #"{"service":"greeter","endpoint":"Greeter.Hello","request":{"name":"LogTail"}}"#
+            _ = try await http(address, "POST", "/rpc", headers: [("Content-Type", "application/json")], body: call)
+            #expect(await poll { tail.text.contains("event: log") && tail.text.contains("greeting LogTail") }, "\(tail.text)")
+        }
+    }
+
     @Test func htmlFromTheRegistryIsEscaped() async throws {
         let name = "x<script>alert(1)</script>"
         try await Self.dashboard(greeterName: name, metadata: ["owner": "\"><img src=x onerror=alert(2)>"]) { address, _, _ in

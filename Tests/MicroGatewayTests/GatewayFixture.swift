@@ -3,6 +3,7 @@ import Micro
 import MicroGateway
 import MicroTestSupport
 import NIOCore
+import ServiceLifecycle
 import Testing
 
 /// The messages of the test greeter.
@@ -21,8 +22,9 @@ enum GatewayFixture {
         options.metadata = metadata
         let service = try MicroService(name: name, options: options, registry: registry, broker: HTTPBroker(registry: registry),
                                        transport: (HTTPClientTransport(), HTTPServerTransport()))
-        service.handle("Greeter.Hello") { (request: HelloRequest, _) in
+        service.handle("Greeter.Hello") { (request: HelloRequest, context) in
             guard !request.name.isEmpty else { throw MicroError.badRequest("greeter", "name is required") }
+            context.logger.info("greeting \(request.name)")
             return HelloReply(message: "Hello \(request.name)")
         }
         service.handle("Greeter.Whoami") { (_: [String: String], context) in

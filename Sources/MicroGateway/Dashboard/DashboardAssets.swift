@@ -44,6 +44,23 @@ enum DashboardAssets {
           try { render(JSON.parse(ev.data)); } catch (e) { /* a malformed event changes nothing */ }
         });
       }
+      var logs = document.getElementById('logs');
+      if (logs && window.EventSource) {
+        var tail = new EventSource(logs.getAttribute('data-source'));
+        tail.addEventListener('log', function (ev) {
+          var lines;
+          try { lines = JSON.parse(ev.data); } catch (e) { return; }
+          lines.forEach(function (l) {
+            var when = new Date(l.time / 1e6).toISOString().substring(11, 23);
+            logs.appendChild(document.createTextNode(when + ' ' + l.node.substring(0, 16) + ' ' + l.level + ' ' + l.label + ': ' + l.message + '\n'));
+          });
+          while (logs.childNodes.length > 200) { logs.removeChild(logs.firstChild); }
+          logs.scrollTop = logs.scrollHeight;
+        });
+        tail.addEventListener('failure', function (ev) {
+          logs.appendChild(document.createTextNode('log unavailable: ' + ev.data + '\n'));
+        });
+      }
       Array.prototype.forEach.call(document.querySelectorAll('form.call'), function (form) {
         form.addEventListener('submit', function (ev) {
           ev.preventDefault();
@@ -92,5 +109,6 @@ enum DashboardAssets {
     button { justify-self: start; background: var(--accent); color: #fff; border: 0; border-radius: 6px; padding: 6px 16px; font-weight: 600; cursor: pointer; }
     .result:empty { display: none; } .result.ok { border-left: 3px solid var(--ok); } .result.error { border-left: 3px solid var(--bad); }
     small { color: var(--muted); font-weight: 400; }
+    #logs { max-height: 320px; overflow: auto; }
     """
 }

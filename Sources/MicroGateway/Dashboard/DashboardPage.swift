@@ -50,7 +50,7 @@ enum DashboardPage {
             }
             body += "</tbody></table>"
             body += "<h2>Endpoints</h2>"
-            for endpoint in record.endpoints.sorted(by: { $0.name < $1.name }) {
+            for endpoint in record.endpoints.sorted(by: { ($0.name.hasPrefix("Debug.") ? 1 : 0, $0.name) < ($1.name.hasPrefix("Debug.") ? 1 : 0, $1.name) }) {
                 body += endpointSection(service: name, endpoint)
             }
             body += "</section>"
@@ -58,6 +58,7 @@ enum DashboardPage {
         if let stats {
             body += "<section id=\"stats\"><h2>Stats</h2><pre>\(HTML.escape(stats))</pre></section>"
         }
+        body += "<section><h2>Log</h2><pre id=\"logs\" data-source=\"/service/\(HTML.escape(HTML.pathSegment(name)))/logs\"></pre></section>"
         return layout(title: name, engines: engines, body: body)
     }
 

@@ -53,6 +53,13 @@ struct DashboardResponder: HTTPResponder {
             }
             return HTTPAnswer.asset(asset.text, contentType: asset.contentType)
         }
+        if path.hasPrefix("/service/"), path.hasSuffix("/logs") {
+            let raw = String(path.dropFirst("/service/".count).dropLast("/logs".count))
+            guard let name = raw.removingPercentEncoding, !name.isEmpty, name.utf8.count <= 256 else {
+                return HTTPAnswer.error(.notFound(GatewayCaller.errorID, "no such service"))
+            }
+            return await logTail(name)
+        }
         if path.hasPrefix("/service/") {
             let raw = String(path.dropFirst("/service/".count))
             guard let name = raw.removingPercentEncoding, !name.isEmpty, name.utf8.count <= 256 else {
@@ -72,6 +79,45 @@ struct DashboardResponder: HTTPResponder {
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
             for await list in updates {
                 try await writer.write(ByteBuffer(string: ServerSentEvent.format(event: "services", data: list)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
+    }
+
+    /// The service's log as it is written: `Debug.LogStream` from each of its nodes (at most 16), the
+    /// last 20 records first, as `log` events (one JSON array of records, each with its node) until the page goes.
+    func logTail(_ name: String) async -> Response {
+        let nodes = Array(((try? await feed.registry.getService(name)) ?? []).flatMap(\.nodes).prefix(16))
+        guard !nodes.isEmpty else { return HTTPAnswer.error(.notFound(GatewayCaller.errorID, "service \(name): not found")) }
+        let client = caller.client
+        var options = probeOptions
+        options.streamTimeout = nil
+        let base = options
+        let body = ResponseBody { writer in
+            let (lines, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { nodesGroup in
+                        for node in nodes {
+                            nodesGroup.addTask {
+                                var options = base
+                                options.filters.append(.node(node.id))
+                                do {
+                                    for try await batch in client.stream(name, "Debug.LogStream", DebugLogRequest(count: 20), of: LogBatch.self, options: options) {
+                                        continuation.yield(ServerSentEvent.format(event: "log", data: LogLine.json(batch, node: node.id)))
+                                    }
+                                } catch {
+                                    continuation.yield(ServerSentEvent.format(event: "failure", data: GatewayCaller.microError(error).json))
+                                }
+                            }
+                        }
+                    }
+                    continuation.finish()
+                }
+                try await writer.write(ByteBuffer(string: "retry: 5000\n\n"))
+                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                group.cancelAll()
             }
             try await writer.finish(nil)
         }
@@ -117,7 +163,11 @@ struct DashboardResponder: HTTPResponder {
     func serviceStats(_ service: String) async -> String? {
         do {
             let reply = try await caller.client.callRaw(service, "Debug.Stats", body: ByteBuffer(string: "{}"), options: probeOptions)
-            return String(buffer: reply.body)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(reply.body.readableBytesView)),
+                  let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) else {
+                return String(buffer: reply.body)
+            }
+            return String(decoding: pretty, as: UTF8.self)
         } catch let e as MicroError where e.code == 404 {
             return nil
         } catch {
