@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "MicroSQLite", targets: ["MicroSQLite"]),
         .library(name: "MicroPostgres", targets: ["MicroPostgres"]),
         .library(name: "MicroConfig", targets: ["MicroConfig"]),
+        .library(name: "MicroAuth", targets: ["MicroAuth"]),
+        .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
         .library(name: "MicroGateway", targets: ["MicroGateway"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
@@ -45,7 +47,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"6.0.0"),
         .package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
             traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
@@ -239,6 +244,30 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // JWT auth on jwt-kit (EdDSA tokens, JWKS) and swift-crypto (scrypt, SHA-256): only what links it builds them.
+        .target(
+            name: "MicroAuth",
+            dependencies: [
+                "MicroCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The Prometheus exporter (swift-prometheus): `/metrics` on a service's HTTP port. Opt-in: only what links it builds it.
+        .target(
+            name: "MicroPrometheus",
+            dependencies: [
+                "MicroCore",
+                "MicroHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Micro",
             dependencies: [
@@ -329,6 +358,7 @@ let package = Package(
                 "MicroSQLite",
                 "MicroPostgres",
                 "MicroConfig",
+                "MicroAuth",
                 "EtcdClient",
                 "MicroTestSupport",
                 "MicroGateway",
@@ -356,7 +386,7 @@ let package = Package(
                 path: "Tests/SyncConformance", swiftSettings: strict),
         // Test-only: the event stream and event store contract, run by every events backend's tests with factories.
         .target(name: "EventsConformance", dependencies: ["MicroCore"], path: "Tests/EventsConformance", swiftSettings: strict),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: [
             "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -403,6 +433,17 @@ let package = Package(
             "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroAuthTests", dependencies: [
+            "MicroAuth", "MicroCore", "Micro", "MicroSQLite", "MicroPostgres", "MicroHTTP", "MicroGRPC", "MicroNATS", "MicroTestSupport",
+            .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroPrometheusTests", dependencies: [
+            "MicroPrometheus", "Micro", "MicroHTTP", "MicroCore", "MicroTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
         .testTarget(
             name: "MicroTests",

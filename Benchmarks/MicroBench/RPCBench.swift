@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Micro
 import MicroAddress
+import MicroAuth
 import NIOCore
 import NIOPosix
 
@@ -13,14 +14,17 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
-    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client.")
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, auth.")
     var only: String?
+    @Flag(help: "Compare the server with JWT verification and rules on (subject auth) against it off (server), same requests.")
+    var auth = false
 
     func validate() throws {
-        for s in subjects where !["raw", "server", "foundation", "client"].contains(s) { throw ValidationError("unknown subject \(s)") }
+        for s in subjects where !["raw", "server", "foundation", "client", "auth"].contains(s) { throw ValidationError("unknown subject \(s)") }
     }
 
     private var subjects: Set<String> {
+        if auth && only == nil { return ["server", "auth"] }
         guard let only else { return noClient ? ["raw", "server", "foundation"] : ["raw", "server", "foundation", "client"] }
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
@@ -55,6 +59,11 @@ struct RPCBench: AsyncParsableCommand {
         let clientTransport = HTTPClientTransport()
         let client = Client(registry: registry, transports: [clientTransport], broker: MemoryBroker())
 
+        // (e) the framework with auth on: a JWT (EdDSA) verified on every call (cached by signature) and
+        // the rules applied; the other subjects get the same Authorization header and ignore it.
+        let secured = try await AuthBenchServer.start(group: serverGroup)
+        let authorization = secured.authorization
+
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
         let microPort = try HostPort(parsing: listener.address).port
         let body = Array(#"{"name":"world"}"#.utf8)
@@ -65,6 +74,7 @@ struct RPCBench: AsyncParsableCommand {
                               ("Micro-Endpoint", "Greeter.Hello"),
                               ("Micro-Service", "greeter"),
                               ("Micro-Id", "bench-1"),
+                              ("Authorization", authorization),
                           ], body: body),
                           connections: o.concurrency, group: generatorGroup)
         }
@@ -73,6 +83,7 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
+        var authRuns: [RunResult] = []
         printHeader()
         let subjects = self.subjects
         for round in 1...o.rounds {
@@ -85,6 +96,11 @@ struct RPCBench: AsyncParsableCommand {
                 let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
                 report(round: round, m)
                 serverRuns.append(m)
+            }
+            if subjects.contains("auth") {
+                let a = try await generator(port: secured.port).run(label: "micro-server-auth", warmup: o.warmup, seconds: o.seconds)
+                report(round: round, a)
+                authRuns.append(a)
             }
             if subjects.contains("foundation") {
                 let f = try await generator(port: foundationPort).run(label: "micro-server-foundation-json", warmup: o.warmup, seconds: o.seconds)
@@ -102,6 +118,7 @@ struct RPCBench: AsyncParsableCommand {
         }
         if let sample = rawRuns.first?.sample { print("  raw-nio answered:      \(sample)") }
         if let sample = serverRuns.first?.sample { print("  micro-server answered: \(sample)") }
+        if let sample = authRuns.first?.sample { print("  micro-server-auth answered: \(sample)") }
 
         print("")
         print("best of \(o.rounds):")
@@ -110,7 +127,8 @@ struct RPCBench: AsyncParsableCommand {
         let bestServer = RunResult.best(serverRuns)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
-        for best in [bestRaw, bestServer, bestFoundation, bestClient] {
+        let bestAuth = RunResult.best(authRuns)
+        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestAuth] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
@@ -124,7 +142,13 @@ struct RPCBench: AsyncParsableCommand {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
         }
 
+        if let bestServer, let bestAuth {
+            print(Table.ratioRow("micro-server-auth / micro-server (verification on / off)", bestAuth.requestsPerSecond / bestServer.requestsPerSecond,
+                                 target: 0.9))
+        }
+
         await client.shutdown()
+        await secured.shutdown()
         await raw.shutdown()
         await listener.shutdown(gracePeriod: .seconds(1))
         await serving.value

@@ -13,6 +13,8 @@ public struct HandlerContext: Sendable {
     public var deadline: NIODeadline?
     /// The request id (`Micro-Id`), empty when the caller sent none.
     public var requestID: String
+    /// The caller's account, once ``AuthHandlerWrapper`` verified its token (nil without auth or token).
+    public var account: Account?
     private var baseLogger: Logger
     private var customLogger: Logger?
 

@@ -34,6 +34,8 @@ package enum RPCHeaders {
             case "micro-stream", "x-micro-stream": isStream = true
             case "content-type": if contentType.isEmpty { contentType = value }
             case "timeout": if timeout.isEmpty { timeout = value }
+            // A repeated Authorization is kept joined (as gRPC and HTTP join fields), so auth refuses it.
+            case BearerToken.header: metadata[key] = metadata[key].map { "\($0), \(value)" } ?? value
             default: if !reserved.contains(key) { metadata[key] = value }
             }
         }

@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Serves go-micro's RPC over HTTP: `POST /` with `Micro-*` headers to the router, and
-/// `GET /health`, `/health/live`, `/health/ready` for probes.
+/// `GET /health`, `/health/live`, `/health/ready` for probes, and the router's extra `GET` paths
+/// (``Router/serveHTTP(get:_:)``).
 ///
 /// A failed mucp call (one that names its endpoint in `Micro-*` headers, as every go-micro and Swift
 /// Micro client does) is answered as go-micro answers it: `200 OK`, the request's headers echoed,
@@ -75,6 +76,12 @@ struct MucpResponder: HTTPResponder {
     private func health(_ head: HTTPRequestHead) async -> HTTPFullResponse {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         guard ["/health", "/health/live", "/health/ready"].contains(path) else {
+            if let route = handler.serverDescription.extensions[HTTPGetRoutes.self]?[path] {
+                let page = await route()
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: page.contentType)
+                return HTTPFullResponse(status: .ok, headers: headers, body: page.body)
+            }
             return refusal(.notFound("go.micro.server", "no such path \(path)"), for: head)
         }
         var status = HealthStatus.serving.rawValue

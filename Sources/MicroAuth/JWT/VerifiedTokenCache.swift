@@ -1,0 +1,44 @@
+import Foundation
+import MicroCore
+import NIOConcurrencyHelpers
+
+/// Tokens whose signature and claims verified, by the whole token (so by signature: a changed header or
+/// payload is another key), with the account and the expiry, so a repeated token skips the signature
+/// check. An entry is used only while the token is valid; at most `capacity` entries are kept (expired
+/// ones are dropped first, then all when still full).
+final class VerifiedTokenCache: Sendable {
+    private struct Entry { var account: Account; var expiry: Date }
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(0, capacity)
+    }
+
+    /// The account of a verified token still valid at `now` (with `leeway` past its expiry).
+    func account(for token: String, now: Date, leeway: TimeInterval) -> Account? {
+        entries.withLockedValue { entries in
+            guard let entry = entries[token] else { return nil }
+            guard entry.expiry.timeIntervalSince(now) > -leeway else {
+                entries[token] = nil
+                return nil
+            }
+            return entry.account
+        }
+    }
+
+    func insert(_ token: String, account: Account, expiry: Date, now: Date) {
+        guard capacity > 0 else { return }
+        entries.withLockedValue { entries in
+            if entries.count >= capacity {
+                entries = entries.filter { $0.value.expiry > now }
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = Entry(account: account, expiry: expiry)
+        }
+    }
+
+    func removeAll() {
+        entries.withLockedValue { $0.removeAll() }
+    }
+}

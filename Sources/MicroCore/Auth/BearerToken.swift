@@ -1,0 +1,65 @@
+/// Reads go-micro's `Authorization: Bearer <token>` from a call's metadata or a message's headers.
+///
+/// The scheme matches case-insensitively; the token must be one run of token68 characters (RFC 9110)
+/// of at most ``maxLength`` bytes. A header sent twice reaches here joined with `, ` (HTTP, gRPC and
+/// NATS all join repeated fields) and is refused, as is any other malformed value; a message whose
+/// header map holds `Authorization` under two spellings is refused too. Tokens elsewhere (a query
+/// string, a cookie) are never read.
+public enum BearerToken {
+    /// The metadata key (lowercase; metadata matches keys case-insensitively).
+    public static let header = "authorization"
+    /// The largest token accepted, in bytes: more is refused before any parsing.
+    public static let maxLength = 8192
+
+    /// The token in a call's metadata; nil when none was sent.
+    public static func token(in metadata: Metadata) throws(AuthError) -> String? {
+        guard let value = metadata[header] else { return nil }
+        return try parse(value)
+    }
+
+    /// The token in a broker message's headers; nil when none was sent.
+    public static func token(in headers: [String: String]) throws(AuthError) -> String? {
+        var found: String?
+        for (key, value) in headers where key.count == header.count && key.lowercased() == header {
+            guard found == nil else { throw AuthError(.invalidToken, "the Authorization header was sent more than once") }
+            found = value
+        }
+        return try found.map { v throws(AuthError) in try parse(v) }
+    }
+
+    /// The token of one `Authorization` value.
+    public static func parse(_ value: String) throws(AuthError) -> String {
+        let bytes = value.utf8
+        guard bytes.count <= maxLength + 7 else {
+            throw AuthError(.invalidToken, "the Authorization header is larger than \(maxLength) bytes")
+        }
+        let scheme = "bearer "
+        guard bytes.count > scheme.utf8.count,
+              bytes.prefix(scheme.utf8.count).map(lowercasedASCII).elementsEqual(scheme.utf8) else {
+            throw AuthError(.invalidToken, "the Authorization header is not 'Bearer <token>'")
+        }
+        let token = bytes.dropFirst(scheme.utf8.count)
+        guard token.allSatisfy(isToken68) else {
+            throw AuthError(.invalidToken, "the bearer token is malformed (sent twice, or holds characters a token cannot)")
+        }
+        return String(decoding: token, as: UTF8.self)
+    }
+
+    /// The `Authorization` value carrying `token`.
+    public static func value(_ token: String) -> String { "Bearer \(token)" }
+
+    private static func lowercasedASCII(_ b: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) ? b | 0x20 : b
+    }
+
+    private static func isToken68(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"),
+             UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
+}
