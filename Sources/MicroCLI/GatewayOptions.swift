@@ -3,6 +3,7 @@ import Logging
 import MicroAddress
 import MicroGateway
 import ServiceLifecycle
+import UnixSignals
 
 /// The options `micro api` and `micro web` share: where to listen, body and time limits.
 struct GatewayOptions: ParsableArguments {

@@ -69,7 +69,8 @@ enum GatewayFixture {
                 }
                 try #require(registered, "the greeter registered")
                 var it = addresses.makeAsyncIterator()
-                let address = try #require(await it.next())
+                let next = await it.next()
+                let address = try #require(next)
                 try await body(address, registry, service)
             }
         } catch {

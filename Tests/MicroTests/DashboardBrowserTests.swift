@@ -1,6 +1,9 @@
 import Foundation
 import MicroTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension IntegrationTests {
     /// `micro web` in headless Chromium (selenium and chromedriver) against the greeter example:

@@ -11,9 +11,13 @@ enum ServerSentEvent {
     /// Carriage returns and newlines in the name are dropped, so nothing can forge another field.
     static func format(event: String? = nil, data: String) -> String {
         var out = ""
-        if let event { out += "event: " + event.filter { $0 != "\n" && $0 != "\r" } + "\n" }
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
-            out += "data: " + line.filter { $0 != "\r" } + "\n"
+        if let event { out += "event: " + String(String.UnicodeScalarView(event.unicodeScalars.filter { $0 != "\n" && $0 != "\r" })) + "\n" }
+        var data = Substring(data)
+        // A message's own trailing newline (go-micro's JSON codec ends bodies with one) is not an empty data line.
+        while let last = data.last, last == "\n" || last == "\r" || last == "\r\n" { data.removeLast() }
+        // Any line break (LF, CR or CRLF) starts a new data line, so no message can forge another field.
+        for line in data.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            out += "data: " + line + "\n"
         }
         return out + "\n"
     }
