@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
         .library(name: "MicroGateway", targets: ["MicroGateway"]),
+        .library(name: "MicroRuntime", targets: ["MicroRuntime"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
         .executable(name: "micro-bench", targets: ["MicroBench"]),
@@ -57,6 +58,8 @@ let package = Package(
         ),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // micro.yaml, the runtime's manifest (already resolved for swift-configuration's YAML trait).
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -301,12 +304,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The runtime (`micro run`): git sources, swift builds, supervised processes, micro.yaml dependency DAGs.
+        .target(
+            name: "MicroRuntime",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "MicroCLI",
             dependencies: [
                 "Micro",
                 "MicroAddress",
                 "MicroGateway",
+                "MicroRuntime",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -433,6 +449,10 @@ let package = Package(
             "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroRuntimeTests", dependencies: [
+            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroAuthTests", dependencies: [
             "MicroAuth", "MicroCore", "Micro", "MicroSQLite", "MicroPostgres", "MicroHTTP", "MicroGRPC", "MicroNATS", "MicroTestSupport",
