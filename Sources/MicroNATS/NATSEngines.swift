@@ -16,8 +16,17 @@ extension EnginePlugin {
             try NATSConfigSource(options: NATSOptions.servers(context.address), bucket: context.environment["MICRO_CONFIG_BUCKET"] ?? "default",
                                  key: context.environment["MICRO_CONFIG_KEY"] ?? "micro_config", logger: context.logger)
         })
-        engines.add(EventStreamFactory("nats") { context in NATSEventStream(addresses: context.address, logger: context.logger) })
-        engines.add(EventStoreFactory("nats") { context in try NATSEventStore(addresses: context.address, logger: context.logger) })
+        engines.add(EventStreamFactory("nats") { context in
+            NATSEventStream(addresses: context.address,
+                            configuration: try NATSEventsConfiguration().duplicateWindow(from: context.environment, variable: "MICRO_EVENTS_DUPLICATE_WINDOW"),
+                            logger: context.logger)
+        })
+        engines.add(EventStoreFactory("nats") { context in
+            try NATSEventStore(addresses: context.address,
+                               configuration: try NATSEventsConfiguration.store.duplicateWindow(from: context.environment,
+                                                                                                variable: "MICRO_EVENT_STORE_DUPLICATE_WINDOW"),
+                               logger: context.logger)
+        })
     }
 }
 

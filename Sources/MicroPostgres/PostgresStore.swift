@@ -63,6 +63,12 @@ public final class PostgresStore: Store {
         (table.readOne, table.upsert(ifAbsent: false), table.updateIfRevision)
     }
 
+    /// The statements a write if absent (`$1` key, `$2` value, `$3` metadata, `$4` expiry, `$5` now) and a
+    /// delete at a revision (`$1` key, `$2` revision, `$3` now) run: a ``StoreSync`` lock and release.
+    package var lockStatements: (acquire: String, release: String) {
+        (table.upsert(ifAbsent: true), table.deleteIfRevision)
+    }
+
     public func scoped(_ scope: StoreScope) -> any Store {
         PostgresStore(client: client, scope: scope)
     }

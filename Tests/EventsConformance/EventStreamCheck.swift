@@ -118,6 +118,24 @@ public struct EventStreamCheck: Sendable, CustomStringConvertible {
             try await event.ack()
             await second.close()
         },
+        EventStreamCheck("a member joining a group with other settings is refused with conflict; another start position joins") { c in
+            let stream = try await c.stream()
+            let topic = c.topic("settings")
+            try await stream.publish(topic, Array("x".utf8), id: "s0")
+            let first = try await stream.consume(topic, options: ConsumeOptions(group: "set", start: .beginning, ackWait: .seconds(5), maxDeliveries: 3))
+            for other in [ConsumeOptions(group: "set", start: .beginning, ackWait: .seconds(6), maxDeliveries: 3),
+                          ConsumeOptions(group: "set", start: .beginning, ackWait: .seconds(5)),
+                          ConsumeOptions(group: "set", start: .beginning, ackWait: .seconds(5), maxDeliveries: 3, deadLetterTopic: c.topic("elsewhere"))] {
+                try await c.expectError(.conflict, "joining with \(other.groupSettings(topic: topic))") { _ = try await stream.consume(topic, options: other) }
+            }
+            // The start position only places a new group: a member asking for another one joins.
+            let second = try await stream.consume(topic, options: ConsumeOptions(group: "set", start: .new, ackWait: .seconds(5), maxDeliveries: 3))
+            let event = try await c.next(first, "the event")
+            try c.expectEqual(event.id, "s0", "id")
+            try await event.ack()
+            await second.close()
+            await first.close()
+        },
         EventStreamCheck("start positions: beginning, a sequence, a time, only new") { c in
             let stream = try await c.stream()
             let topic = c.topic("start")

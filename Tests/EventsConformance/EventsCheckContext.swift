@@ -80,9 +80,16 @@ final class EventsCheckContext: Sendable {
 
     /// The next event of `consumer` within `timeout`, nil when none came.
     func nextOrNil(_ consumer: EventConsumer, within timeout: Duration) async throws -> Event? {
+        try await consumer.next(within: timeout)
+    }
+}
+
+extension EventConsumer {
+    /// The next event within `timeout`, nil when none came (for tests of every backend).
+    public func next(within timeout: Duration) async throws -> Event? {
         try await withThrowingTaskGroup(of: Event?.self) { group in
             group.addTask {
-                var iterator = consumer.makeAsyncIterator()
+                var iterator = makeAsyncIterator()
                 return try await iterator.next()
             }
             group.addTask {

@@ -127,7 +127,7 @@ extension NATSSuite {
             #expect(child.terminationSignal == SIGKILL)
             let held = Set(received())
             // Another member of the group gets everything, the killed member's un-acked events included.
-            let member = try await stream.consume(topic, options: ConsumeOptions(group: "workers", start: .beginning, ackWait: .seconds(5)))
+            let member = try await stream.consume(topic, options: ConsumeOptions(group: "workers", start: .beginning, ackWait: .milliseconds(1500)))
             var redelivered: [String: Int] = [:]
             let deadline = ContinuousClock.now + .seconds(30)
             var iterator = member.makeAsyncIterator()

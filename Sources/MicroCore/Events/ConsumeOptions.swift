@@ -38,6 +38,13 @@ public struct ConsumeOptions: Sendable {
         deadLetterTopic ?? topic + ".dead"
     }
 
+    /// The settings a consumer group keeps, which every member of the group must share (its first
+    /// member's): ack wait, max deliveries and dead-letter topic, as text for messages and comparison.
+    /// The start position only says where a new group starts; ``autoAck`` and ``onMalformed`` are each member's own.
+    public func groupSettings(topic: String) -> String {
+        "ack wait \(ackWait), max deliveries \(maxDeliveries.map(String.init) ?? "unlimited"), dead letters to \(deadLetterTopic(for: topic))"
+    }
+
     /// Throws unless these options can consume `topic`: a valid topic, group and dead-letter topic
     /// (not the topic itself), an ack wait of 1 ms to a day, at least one delivery.
     public func validate(topic: String) throws {

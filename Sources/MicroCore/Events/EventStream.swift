@@ -25,6 +25,8 @@ public protocol EventStream: Engine {
 
     /// A consumer of `topic` in the group `options` names (made when it does not exist). Events come
     /// from the returned sequence until it is closed, the task is cancelled or the stream shuts down.
+    /// Joining an existing group with other group settings (``ConsumeOptions/groupSettings(topic:)``)
+    /// throws ``EventsError/Code/conflict``.
     func consume(_ topic: String, options: ConsumeOptions) async throws -> EventConsumer
 }
 

@@ -5,7 +5,7 @@ public struct EventsError: Error, Sendable, Hashable, CustomStringConvertible, M
     /// The kinds of events failure, open for additions.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
-            case invalidTopic, invalidArgument, tooLarge, unavailable, malformed, unsupported
+            case invalidTopic, invalidArgument, tooLarge, unavailable, malformed, unsupported, conflict
         }
         private let wrapped: Wrapped
         /// A topic (or dead-letter topic) is not 1 to 128 bytes of `.`-separated tokens of `[A-Za-z0-9_-]`.
@@ -20,6 +20,9 @@ public struct EventsError: Error, Sendable, Hashable, CustomStringConvertible, M
         public static let malformed = Code(wrapped: .malformed)
         /// The backend cannot do this at all.
         public static let unsupported = Code(wrapped: .unsupported)
+        /// A consumer joined an existing group with other settings (ack wait, max deliveries, dead-letter
+        /// topic) than the group has: a group has one set, its first member's.
+        public static let conflict = Code(wrapped: .conflict)
         public var description: String { "\(wrapped)" }
     }
 
@@ -36,7 +39,7 @@ public struct EventsError: Error, Sendable, Hashable, CustomStringConvertible, M
 
     public var description: String { "events \(code): \(detail)" }
 
-    /// As a ``MicroError`` from `micro.events`: 400, 413, 503, 501 or 500.
+    /// As a ``MicroError`` from `micro.events`: 400, 409, 413, 503, 501 or 500.
     public var microError: MicroError {
         let id = "micro.events"
         switch code {
@@ -44,6 +47,7 @@ public struct EventsError: Error, Sendable, Hashable, CustomStringConvertible, M
         case .tooLarge: return .tooLarge(id, description)
         case .unavailable: return .unavailable(id, description)
         case .unsupported: return MicroError(id: id, code: 501, detail: description)
+        case .conflict: return .conflict(id, description)
         default: return .internalServerError(id, description)
         }
     }

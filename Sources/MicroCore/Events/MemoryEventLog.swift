@@ -103,9 +103,18 @@ struct MemoryEventLog {
 
     // MARK: Groups
 
-    /// Makes the group `key` unless it exists (an existing group keeps its place and settings).
-    mutating func join(_ key: GroupKey, options: ConsumeOptions, ephemeral: Bool) {
-        guard groups[key] == nil else { return }
+    /// Makes the group `key` unless it exists (an existing group keeps its place and settings); joining
+    /// one with other settings throws ``EventsError/Code/conflict``.
+    mutating func join(_ key: GroupKey, options: ConsumeOptions, ephemeral: Bool) throws {
+        if let existing = groups[key] {
+            let settings = options.groupSettings(topic: key.topic)
+            let kept = ConsumeOptions(ackWait: existing.ackWait, maxDeliveries: existing.maxDeliveries,
+                                      deadLetterTopic: existing.deadLetterTopic).groupSettings(topic: key.topic)
+            guard settings == kept else {
+                throw EventsError(.conflict, "group \(key.group) of \(key.topic) has \(kept); a member asked for \(settings)")
+            }
+            return
+        }
         let topic = topics[key.topic] ?? Topic()
         let events = topic.events
         let next: Int

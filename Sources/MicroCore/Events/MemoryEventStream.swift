@@ -8,7 +8,8 @@ import Synchronization
 /// nothing survives the process.
 ///
 /// Ids are remembered per topic for ``duplicateWindow`` (2 minutes by default, as JetStream's).
-/// A group's settings (ack wait, max deliveries, dead-letter topic) are those of its first consumer.
+/// A group's settings (ack wait, max deliveries, dead-letter topic) are those of its first consumer; a
+/// consumer that joins with others gets ``EventsError/Code/conflict``.
 public final class MemoryEventStream: EventStream {
     /// Always `memory`.
     public let name = "memory"
@@ -58,7 +59,7 @@ public final class MemoryEventStream: EventStream {
         let key = MemoryEventLog.GroupKey(topic: topic, group: group)
         try state.withLock { s in
             guard !s.closed else { throw EventsError(.unavailable, "the memory event stream is shut down") }
-            s.log.join(key, options: options, ephemeral: options.group == nil)
+            try s.log.join(key, options: options, ephemeral: options.group == nil)
         }
         return EventConsumer(topic: topic, group: group, source: Source(stream: self, key: key, logger: logger))
     }

@@ -32,11 +32,17 @@ final class NATSEventConsumerSource: EventSource {
 
     private var streamName: String { log.configuration.streamName }
 
-    /// The JetStream consumer's configuration.
+    /// The JetStream consumer's description: the group and its settings, which every member compares
+    /// with its own when it joins.
+    private var consumerDescription: String { "swift micro events group \(group): \(options.groupSettings(topic: topic))" }
+
+    /// The JetStream consumer's configuration. JetStream delivers without limit: the members dead-letter
+    /// any delivery past ``MicroCore/ConsumeOptions/maxDeliveries``, so a member that dies holding that
+    /// delivery leaves it to be delivered again (and dead-lettered) after the ack wait, never stuck.
     private var consumerConfiguration: JetStream.ConsumerConfiguration {
         var configuration = JetStream.ConsumerConfiguration(
-            name: consumerName, durableName: durable ? consumerName : nil, description: "swift micro events group \(group)",
-            ackPolicy: .explicit, ackWait: options.ackWait, maxDeliver: options.maxDeliveries.map { $0 + 1 } ?? -1,
+            name: consumerName, durableName: durable ? consumerName : nil, description: consumerDescription,
+            ackPolicy: .explicit, ackWait: options.ackWait, maxDeliver: -1,
             filterSubject: log.configuration.subject(topic), inactiveThreshold: durable ? nil : .seconds(60))
         switch options.start {
         case .beginning: configuration.deliverPolicy = .all
@@ -51,19 +57,31 @@ final class NATSEventConsumerSource: EventSource {
         return configuration
     }
 
-    /// Makes the consumer; a durable one that exists already (with other settings) is used as it is.
+    /// Makes the consumer; a durable one that exists already is joined when its settings are this
+    /// member's (its description and ack wait), else this throws ``MicroCore/EventsError/Code/conflict``.
+    /// It is looked up first: JetStream would otherwise update an existing consumer to this member's
+    /// settings. Another start position joins: it only says where a new group starts.
     func makeConsumer(_ js: JetStream) async throws {
+        let existing: JetStream.ConsumerInfo?
         do {
-            do {
-                try await js.createConsumer(stream: streamName, consumerConfiguration)
-            } catch let error as JetStreamError where error.code == .api {
-                if durable, try await js.consumerInfo(stream: streamName, name: consumerName) != nil { return }
-                guard error.isStreamNotFound else { throw error }
-                try await log.ensureStream(js, force: true)
-                try await js.createConsumer(stream: streamName, consumerConfiguration)
+            existing = durable ? try await js.consumerInfo(stream: streamName, name: consumerName) : nil
+            if existing == nil {
+                do {
+                    try await js.createConsumer(stream: streamName, consumerConfiguration)
+                } catch let error as JetStreamError where error.isStreamNotFound {
+                    try await log.ensureStream(js, force: true)
+                    try await js.createConsumer(stream: streamName, consumerConfiguration)
+                }
+                return
             }
         } catch {
             throw NATSEventCoding.eventsError(error, "make consumer \(consumerName)")
+        }
+        guard let kept = existing?.configuration else { return }
+        guard kept.description == consumerDescription, kept.ackWait == options.ackWait, kept.maxDeliver == -1 else {
+            throw EventsError(.conflict, "the JetStream consumer \(consumerName) of \(streamName) has '\(kept.description ?? "")' "
+                              + "(max deliver \(kept.maxDeliver), ack wait \(kept.ackWait.map { "\($0)" } ?? "-")); "
+                              + "this member asked for \(options.groupSettings(topic: topic))")
         }
     }
 

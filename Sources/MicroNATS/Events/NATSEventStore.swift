@@ -8,13 +8,18 @@ import NATSClient
 ///
 /// - Topics share one JetStream stream, `MICRO_EVENT_STORE` with subjects `micro.eventstore.>`, on disk;
 ///   an event is one message (``NATSEventCoding``), deduplicated by `Nats-Msg-Id` within the duplicate
-///   window (2 minutes; an id written again later is stored again).
+///   window only (``NATSEventsConfiguration/duplicateWindow``, 2 minutes by default,
+///   `MICRO_EVENT_STORE_DUPLICATE_WINDOW`): an id written again after the window is stored again, and
+///   reads return both. JetStream keeps no index of ids beyond its window; where ids must stay unique
+///   for good, use the PostgreSQL event store (unique on topic and id) or widen the window.
 /// - Retention is the stream's: ``MicroCore/EventRetention/maxAge`` is `max_age` (by the time the
 ///   server stored the event) and reads also drop events whose own timestamp is past it;
 ///   ``MicroCore/EventRetention/maxCount`` is `max_msgs_per_subject`, the latest per topic. A stream made
 ///   with other limits is updated to this store's.
 /// - A read goes through the topic's messages with an ephemeral consumer (no acks), filters by time,
-///   sorts, then applies the offset and limit: its cost grows with the topic, so keep topics bounded by
+///   sorts, then applies the offset and limit. A read with a start time starts that consumer at it
+///   (JetStream's `opt_start_time`, less ``NATSEventsConfiguration/clockSkew``), so it reads only what
+///   was stored since; a read without one goes through the whole topic, so keep topics bounded by
 ///   retention. A message that is not an event fails the read with ``MicroCore/EventsError/Code/malformed``.
 public final class NATSEventStore: EventStore {
     /// Always `nats`.
@@ -64,8 +69,13 @@ public final class NATSEventStore: EventStore {
         try await log.ensureStream(js)
         let stream = log.configuration.streamName
         let name = "read-" + UUID().uuidString.lowercased()
-        let consumer = JetStream.ConsumerConfiguration(name: name, ackPolicy: .none, filterSubject: log.configuration.subject(topic),
+        var consumer = JetStream.ConsumerConfiguration(name: name, ackPolicy: .none, filterSubject: log.configuration.subject(topic),
                                                        inactiveThreshold: .seconds(30))
+        if let from = query.from {
+            // An event is stored no earlier than its timestamp less the clock skew allowed.
+            consumer.deliverPolicy = .byStartTime
+            consumer.startTime = from.addingTimeInterval(-Double(log.configuration.clockSkew.nanosecondCount) / 1e9)
+        }
         let info: JetStream.ConsumerInfo
         do {
             info = try await js.createConsumer(stream: stream, consumer)

@@ -16,8 +16,14 @@ public struct NATSEventsConfiguration: Sendable, Hashable {
     public var storage: JetStream.StorageType
     /// Copies in a cluster.
     public var replicas: Int
-    /// How long JetStream remembers ids for deduplication (default 2 minutes).
+    /// How long JetStream remembers ids for deduplication (default 2 minutes; `MICRO_EVENTS_DUPLICATE_WINDOW`,
+    /// `MICRO_EVENT_STORE_DUPLICATE_WINDOW` in seconds): an id published again later is stored again.
     public var duplicateWindow: Duration
+    /// How far an event's own timestamp may be ahead of the time the server stored it (default 1 minute).
+    /// A read of the event store with a start time starts its JetStream consumer that much before it
+    /// (`opt_start_time`), so it skips what was stored earlier; an event dated further ahead of its
+    /// writing may be missed by such a read. Backdated events are always found.
+    public var clockSkew: Duration
     /// The largest event accepted.
     public var limits: EventLimits
     /// How long one JetStream request may take (default 5 s): a publish, a fetch, a consumer made.
@@ -33,7 +39,8 @@ public struct NATSEventsConfiguration: Sendable, Hashable {
     /// A configuration; the defaults are the event stream's.
     public init(streamName: String = "MICRO_EVENTS", subjectPrefix: String = "micro.events", storage: JetStream.StorageType = .file,
                 replicas: Int = 1, duplicateWindow: Duration = .seconds(120), limits: EventLimits = EventLimits(),
-                timeout: Duration = .seconds(5), fetchBatch: Int = 64, unavailableAfter: Duration = .seconds(60), confirmAcks: Bool = false) {
+                timeout: Duration = .seconds(5), fetchBatch: Int = 64, unavailableAfter: Duration = .seconds(60), confirmAcks: Bool = false,
+                clockSkew: Duration = .seconds(60)) {
         self.streamName = streamName
         self.subjectPrefix = subjectPrefix
         self.storage = storage
@@ -44,6 +51,19 @@ public struct NATSEventsConfiguration: Sendable, Hashable {
         self.fetchBatch = max(1, fetchBatch)
         self.unavailableAfter = unavailableAfter
         self.confirmAcks = confirmAcks
+        self.clockSkew = clockSkew
+    }
+
+    /// This configuration with the duplicate window `variable` sets in `environment` (seconds, more than
+    /// 0 and at most a day), or a ``MicroCore/ConfigurationError``.
+    public func duplicateWindow(from environment: MicroEnvironment, variable: String) throws -> NATSEventsConfiguration {
+        guard let text = environment[variable] else { return self }
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+            throw ConfigurationError("\(variable) is a number of seconds, more than 0 and at most 86400, not '\(text)'")
+        }
+        var configuration = self
+        configuration.duplicateWindow = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        return configuration
     }
 
     /// The event store's defaults: stream `MICRO_EVENT_STORE`, subjects `micro.eventstore.>`.
