@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "MicroAuth", targets: ["MicroAuth"]),
         .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
+        .library(name: "MicroRuntime", targets: ["MicroRuntime"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
         .executable(name: "micro-bench", targets: ["MicroBench"]),
@@ -54,6 +55,8 @@ let package = Package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
             traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
         ),
+        // micro.yaml, the runtime's manifest (already resolved for swift-configuration's YAML trait).
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -283,11 +286,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The runtime (`micro run`): git sources, swift builds, supervised processes, micro.yaml dependency DAGs.
+        .target(
+            name: "MicroRuntime",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "MicroCLI",
             dependencies: [
                 "Micro",
                 "MicroAuth",
+                "MicroRuntime",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -407,6 +423,10 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroRuntimeTests", dependencies: [
+            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "MicroAuthTests", dependencies: [
             "MicroAuth", "MicroCore", "Micro", "MicroSQLite", "MicroPostgres", "MicroHTTP", "MicroGRPC", "MicroNATS", "MicroTestSupport",
             .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Crypto", package: "swift-crypto"),

@@ -77,3 +77,27 @@ enum Table {
         return pad(name, labelWidth, left: true) + pad(fmt(ratio, 3), 8) + "   (target ≥ \(fmt(target, 2)): \(verdict))"
     }
 }
+
+/// Ratios measured round by round (each round runs the baseline and the subject next to each other),
+/// summarised as the median and the spread, so one lucky or unlucky run decides nothing.
+struct RoundRatios {
+    private(set) var values: [Double] = []
+
+    mutating func append(_ ratio: Double) { values.append(ratio) }
+
+    /// The median ratio (the mean of the two middle ones for an even count); NaN when empty.
+    var median: Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    var min: Double { values.min() ?? .nan }
+    var max: Double { values.max() ?? .nan }
+
+    /// `median 0.97 (0.91–1.02 over 5 rounds)`.
+    var summary: String {
+        "median \(Table.fmt(median, 3)) (\(Table.fmt(min, 3))–\(Table.fmt(max, 3)) over \(values.count) rounds)"
+    }
+}

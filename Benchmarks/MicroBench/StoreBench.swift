@@ -28,12 +28,14 @@ struct StoreBench: AsyncParsableCommand {
     var backends = "memory,sqlite,postgres,etcd,nats"
     @Option(help: "Concurrent callers on the server backends (memory and SQLite run one: SQLite has one writer connection).")
     var concurrency = 16
-    @Option(help: "Measured seconds per run.")
-    var seconds: Double = 3
+    @Option(help: "Measured seconds per side and round (a round runs both sides, interleaved, for twice this).")
+    var seconds: Double = 2
     @Option(help: "Unmeasured warm-up seconds before each run.")
     var warmup: Double = 0.5
-    @Option(help: "Rounds: raw and store runs alternate this many times; the best run of each is reported.")
-    var rounds = 2
+    @Option(help: "Rounds: runs in which every caller alternates a raw and a store operation; the median per-round ratio and its spread are reported.")
+    var rounds = 5
+    @Option(help: "Operations, comma-separated: read, write, conditional.")
+    var operations = "read,write,conditional"
     @Option(help: "Bytes per value written.")
     var valueSize = 128
     @Option(help: "The store/raw throughput ratio to reach.")
@@ -46,9 +48,13 @@ struct StoreBench: AsyncParsableCommand {
         for name in backendList where !["memory", "sqlite", "postgres", "etcd", "nats"].contains(name) {
             throw ValidationError("unknown backend '\(name)'")
         }
+        for name in operationList where !["read", "write", "conditional"].contains(name) {
+            throw ValidationError("unknown operation '\(name)'")
+        }
     }
 
     private var backendList: [String] { backends.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    private var operationList: [String] { operations.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     /// A backend's three operations, as a closure of the caller's index (each caller has keys of its own).
     struct Operations: Sendable {
@@ -57,15 +63,15 @@ struct StoreBench: AsyncParsableCommand {
         var conditionalWrite: @Sendable (Int) async throws -> Void
     }
 
-    /// A ratio measured, for the summary.
+    /// The ratios measured for one subject, for the summary.
     struct Ratio {
         var name: String
-        var value: Double
+        var rounds: RoundRatios
     }
 
     func run() async throws {
         print("micro-bench store: \(System.coreCount) cores; \(Table.fmt(seconds, 1)) s measured after \(Table.fmt(warmup, 1)) s warm-up, "
-              + "best of \(rounds) alternating round(s); \(valueSize)-byte values; \(concurrency) callers on server backends")
+              + "\(rounds) round(s) of raw and store operations interleaved in each caller; \(valueSize)-byte values; \(concurrency) callers on server backends")
         print("")
         var ratios: [Ratio] = []
         for name in backendList {
@@ -77,44 +83,108 @@ struct StoreBench: AsyncParsableCommand {
             default: ratios += try await nats()
             }
         }
-        print("store / raw driver, ops/s:")
-        for ratio in ratios { print(Table.ratioRow(ratio.name, ratio.value, target: target)) }
+        print("store / raw driver, ops/s, per round (the target applies to the median):")
+        for ratio in ratios { print(Table.ratioRow(ratio.name, ratio.rounds.median, target: target) + "   " + ratio.rounds.summary) }
     }
 
     private var value: [UInt8] { (0..<valueSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } }
 
     // MARK: Measuring
 
-    /// Runs read, write and conditional write on the raw driver and the store, alternating; prints each
-    /// run and the best of each, and returns the ratios.
+    /// Runs read, write and conditional write on the raw driver and the store: in each round every
+    /// caller alternates a raw and a store operation, so that drift in the machine's load (other
+    /// processes, the disk's flushes) favours neither. Prints each round, the best of each side and the
+    /// per-round ratios, and returns them.
     private func compare(_ backend: String, raw rawName: String, callers: Int, raw: Operations, store: Operations) async -> [Ratio] {
         print("\(backend): raw = \(rawName), \(callers) caller(s)")
         printHeader()
         var ratios: [Ratio] = []
-        let kinds: [(String, KeyPath<Operations, @Sendable (Int) async throws -> Void>)] = [
-            ("read", \.read), ("write", \.write), ("conditional write", \.conditionalWrite),
+        let kinds: [(String, String, KeyPath<Operations, @Sendable (Int) async throws -> Void>)] = [
+            ("read", "read", \.read), ("write", "write", \.write), ("conditional", "conditional write", \.conditionalWrite),
         ]
-        for (kind, path) in kinds {
+        for (option, kind, path) in kinds where operationList.contains(option) {
             var rawRuns: [RunResult] = []
             var storeRuns: [RunResult] = []
+            var perRound = RoundRatios()
             for round in 1...rounds {
-                let r = await runTasks(label: "raw \(kind)", concurrency: callers, warmup: warmup, seconds: seconds, indexed: raw[keyPath: path])
+                func run(_ side: String, _ ops: Operations) async -> RunResult {
+                    let result = await runTasks(label: "\(side) \(kind)", concurrency: callers, warmup: warmup, seconds: seconds, indexed: ops[keyPath: path])
+                    report(round: round, result)
+                    return result
+                }
+                // The two sides alternate operation by operation in every caller, so both meet the same
+                // disk (an fsync that takes 0.2 ms one second and 4 ms the next) and the same load.
+                let (r, s) = await Self.runPaired(kind: kind, callers: callers, warmup: warmup, seconds: 2 * seconds,
+                                                  raw: raw[keyPath: path], store: store[keyPath: path])
                 report(round: round, r)
-                rawRuns.append(r)
-                let s = await runTasks(label: "store \(kind)", concurrency: callers, warmup: warmup, seconds: seconds, indexed: store[keyPath: path])
                 report(round: round, s)
+                rawRuns.append(r)
                 storeRuns.append(s)
+                if r.requestsPerSecond > 0, r.errors == 0, s.errors == 0 { perRound.append(s.requestsPerSecond / r.requestsPerSecond) }
             }
             if let r = RunResult.best(rawRuns), let s = RunResult.best(storeRuns) {
                 print("  best     " + Table.rateRow(r))
                 print("  best     " + Table.rateRow(s))
-                if r.requestsPerSecond > 0, r.errors == 0, s.errors == 0 {
-                    ratios.append(Ratio(name: "\(backend) \(kind)", value: s.requestsPerSecond / r.requestsPerSecond))
-                }
+            }
+            if !perRound.values.isEmpty {
+                print("  store/raw per round: " + perRound.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + perRound.summary)
+                ratios.append(Ratio(name: "\(backend) \(kind)", rounds: perRound))
             }
         }
         print("")
         return ratios
+    }
+
+    /// `callers` callers, each running the raw and the store operation in turn (which goes first
+    /// alternates), each operation timed on its own. A side's rate is what its callers would reach
+    /// alone at the latency they saw: callers over the mean latency.
+    private static func runPaired(kind: String, callers: Int, warmup: Double, seconds: Double,
+                                  raw: @escaping @Sendable (Int) async throws -> Void,
+                                  store: @escaping @Sendable (Int) async throws -> Void) async -> (RunResult, RunResult) {
+        let recordFrom = nowNanos() + UInt64(warmup * 1e9)
+        let recordUntil = recordFrom + UInt64(seconds * 1e9)
+        let parts = await withTaskGroup(of: [RunResult].self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var sides = [RunResult(label: "raw \(kind)", seconds: 0, completed: 0, errors: 0, latencies: []),
+                                 RunResult(label: "store \(kind)", seconds: 0, completed: 0, errors: 0, latencies: [])]
+                    let operations = [raw, store]
+                    var turn = caller
+                    while nowNanos() < recordUntil {
+                        let first = turn % 2
+                        turn += 1
+                        for side in [first, 1 - first] {
+                            let t0 = nowNanos()
+                            do {
+                                try await operations[side](caller)
+                                if t0 >= recordFrom { sides[side].latencies.append(nowNanos() - t0) }
+                            } catch {
+                                if t0 >= recordFrom { sides[side].errors += 1 }
+                                if sides[side].sample == nil { sides[side].sample = "error: \(error)" }
+                            }
+                        }
+                    }
+                    return sides
+                }
+            }
+            var all: [[RunResult]] = []
+            for await part in group { all.append(part) }
+            return all
+        }
+        var sides = [RunResult(label: "raw \(kind)", seconds: 0, completed: 0, errors: 0, latencies: []),
+                     RunResult(label: "store \(kind)", seconds: 0, completed: 0, errors: 0, latencies: [])]
+        for part in parts {
+            for side in 0..<2 {
+                sides[side].latencies += part[side].latencies
+                sides[side].errors += part[side].errors
+                if sides[side].sample == nil { sides[side].sample = part[side].sample }
+            }
+        }
+        for side in 0..<2 {
+            sides[side].completed = sides[side].latencies.count
+            sides[side].seconds = Double(sides[side].latencies.reduce(0, +)) / 1e9 / Double(callers)
+        }
+        return (sides[0], sides[1])
     }
 
     /// Each caller's current revision of its conditional-write key.
@@ -193,27 +263,19 @@ struct StoreBench: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("micro-bench-store-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         let root = SQLiteStore(directory: directory.path, scope: try StoreScope(database: "bench", table: "store"))
-        try await root.scoped(table: "raw").write("setup", bytes: [])   // creates the raw side's table, as the store's
+        guard let rawScope = try root.scoped(table: "raw") as? SQLiteStore else { throw StoreError(.invalidArgument, "not a SQLiteStore") }
+        try await rawScope.write("setup", bytes: [])   // creates the raw side's table, as the store's
         let storeOps = try await storeOperations(root, callers: 1)
 
         // The raw side: a connection of its own on the same file, as the store configures its writer,
-        // running the statements the store runs, on a table of the same shape.
+        // running the statements the store runs (its own strings), on a table of the same shape.
         let connection = try await SQLiteConnection.open(storage: .file(path: try root.path(of: "bench")))
         _ = try await connection.query("PRAGMA busy_timeout = 5000")
         _ = try await connection.query("PRAGMA synchronous = FULL")
-        let table = "\"store_raw\""
         let value = SQLiteData.blob(ByteBuffer(bytes: self.value))
         let metadata = SQLiteData.text(StoreMetadataCoding.encode([:]))
-        let select = "SELECT key, value, metadata, expiry, revision FROM \(table) WHERE key = ? AND (expiry IS NULL OR expiry > ?)"
-        let bump = "UPDATE micro_store_sequence SET revision = revision + 1 WHERE id = 1 AND typeof(revision) = 'integer' AND revision >= 0 RETURNING revision"
-        let upsert = """
-            INSERT INTO \(table) (key, value, metadata, expiry, revision) VALUES (?, coalesce(?, x''), ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-            metadata = excluded.metadata, expiry = excluded.expiry, revision = excluded.revision RETURNING revision
-            """
-        let update = """
-            UPDATE \(table) SET value = coalesce(?, x''), metadata = ?, expiry = ?, revision = ?
-            WHERE key = ? AND revision = ? AND (expiry IS NULL OR expiry > ?) RETURNING revision
-            """
+        let statements = rawScope.sql
+        let select = statements.read, bump = SQLiteStoreStatements.nextRevision, upsert = statements.write, update = statements.writeIfRevision
         @Sendable func transaction(_ body: (Int64) async throws -> [SQLiteRow]) async throws -> Int64 {
             _ = try await connection.query("BEGIN IMMEDIATE")
             do {

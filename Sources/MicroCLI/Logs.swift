@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
 import Micro
+import MicroRuntime
 
 /// `micro logs SERVICE [-f] [--level LEVEL] [-n COUNT]`: the last log records of every node of a
-/// service (`Debug.Log`), or, with `-f`, new records as they come (`Debug.LogStream`).
+/// service (`Debug.Log`), or, with `-f`, new records as they come (`Debug.LogStream`). A service the
+/// runtime (`micro run`) runs is read from its log files instead: its stdout and stderr and the
+/// runtime's notes (builds with their compiler errors, starts, crashes, restarts).
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a service's recent log records from every node; -f follows new ones.")
     @OptionGroup var global: GlobalOptions
@@ -12,6 +15,8 @@ struct Logs: AsyncParsableCommand {
     @Option(help: "Least level: trace, debug, info, notice, warning, error, critical.") var level: String?
     @Option(name: [.customShort("n"), .long], help: "How many recent records per node (capped by the service).") var count: Int?
     @Flag(help: "Print each record as JSON.") var json = false
+    @OptionGroup var runtime: RuntimeCallOptions
+    @Flag(name: .customLong("debug-log"), help: "Read Debug.Log even when the runtime runs the service.") var debugLog = false
 
     func validate() throws {
         if let count, count < 0 { throw ValidationError("--count must not be negative") }
@@ -20,6 +25,7 @@ struct Logs: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             try await global.withClient { client in
+                if try await runtimeLogs(client) { return }
                 let nodes = try await DebugNodes(service, client: client, options: global.callOptions)
                 if follow {
                     try await followAll(nodes, client)
@@ -34,6 +40,16 @@ struct Logs: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// Prints the service's runtime log files when a runtime runs it; false when no runtime answers
+    /// or it does not run the service (then its nodes' `Debug.Log` is read).
+    private func runtimeLogs(_ client: Client) async throws -> Bool {
+        guard !debugLog else { return false }
+        let runtimeClient = RuntimeClient(client: client, service: runtime.service, options: global.callOptions)
+        do { _ = try await runtimeClient.list(service) } catch { return false }
+        try await runtimeClient.logs(service, count: min(count ?? 100, Int(RuntimeHandler.maxLogLines)), follow: follow) { try emit($0) }
+        return true
     }
 
     private func followAll(_ nodes: DebugNodes, _ client: Client) async throws {

@@ -18,7 +18,8 @@ struct MicroCommand: AsyncParsableCommand {
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
         subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, Logs.self, Stats.self, Trace.self,
-                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self, AuthCommand.self, Login.self])
+                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self, AuthCommand.self, Login.self,
+                      RuntimeCommand.self, Run.self, Ps.self, Kill.self, Update.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.

@@ -5,6 +5,7 @@ import Metrics
 import MicroCore
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import Synchronization
 
 /// A swift-configuration provider over a shared ``ConfigSource`` (etcd, NATS, Consul): it serves the
 /// last good snapshot and, while it runs as a `Service`, watches the source for new ones.
@@ -37,6 +38,9 @@ public final class ConfigSourceProvider: ConfigProvider, Service {
     private let retryDelay: Duration
     private let maxRetryDelay: Duration
     private let state: NIOLockedValueBox<State>
+    /// The served snapshot's index, swapped when a new snapshot is applied: a hot read takes one
+    /// reference under this futex-based mutex and looks up outside it.
+    private let served: Mutex<ConfigTreeIndex>
 
     private struct State {
         var snapshot: ConfigTreeSnapshot
@@ -90,7 +94,9 @@ public final class ConfigSourceProvider: ConfigProvider, Service {
             logger.notice("config source \(source.name): no snapshot, starting from defaults")
         }
         self.origin = origin
-        self.state = NIOLockedValueBox(State(snapshot: ConfigTreeSnapshot(providerName: name, tree: first ?? ConfigTree())))
+        let snapshot = ConfigTreeSnapshot(providerName: name, tree: first ?? ConfigTree())
+        self.state = NIOLockedValueBox(State(snapshot: snapshot))
+        self.served = Mutex(snapshot.index)
         if origin == .source, let first { save(first) }
     }
 
@@ -145,6 +151,7 @@ public final class ConfigSourceProvider: ConfigProvider, Service {
         let changed = state.withLockedValue { s in
             guard s.snapshot.tree != tree else { return false }
             s.snapshot = ConfigTreeSnapshot(providerName: providerName, tree: tree)
+            served.withLock { $0 = s.snapshot.index }
             for continuation in s.watchers.values { continuation.yield(s.snapshot) }
             return true
         }
@@ -182,8 +189,8 @@ public final class ConfigSourceProvider: ConfigProvider, Service {
     // MARK: ConfigProvider
 
     public func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
-        // Only the tree is taken under the lock (one reference), the lookup runs outside it.
-        try ConfigTreeSnapshot.value(forKey: key, type: type, in: state.withLockedValue { $0.snapshot.tree })
+        // Only the index is taken under the lock (one reference), the lookup runs outside it.
+        try ConfigTreeSnapshot.value(forKey: key, type: type, in: served.withLock { $0 })
     }
 
     nonisolated(nonsending) public func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws -> LookupResult {

@@ -9,23 +9,28 @@ public struct ConfigTreeSnapshot: ConfigSnapshot {
     public let providerName: String
     /// The tree read.
     public let tree: ConfigTree
+    /// The tree's nodes by key, so a read is one lookup.
+    let index: ConfigTreeIndex
 
     /// A snapshot of `tree` named `providerName` in access reports.
     public init(providerName: String, tree: ConfigTree) {
         self.providerName = providerName
         self.tree = tree
+        self.index = ConfigTreeIndex(tree)
     }
 
     public func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
-        try Self.value(forKey: key, type: type, in: tree)
+        try Self.value(forKey: key, type: type, in: index)
     }
 
-    /// The value at `key` of `tree`, converted to `type`.
-    static func value(forKey key: AbsoluteConfigKey, type: ConfigType, in tree: ConfigTree) throws -> LookupResult {
-        let encodedKey = key.description
-        guard let node = tree.node(at: key.components), !key.components.isEmpty else {
-            return LookupResult(encodedKey: encodedKey, value: nil)
+    /// The value at `key` of the tree `index` indexes, converted to `type`.
+    static func value(forKey key: AbsoluteConfigKey, type: ConfigType, in index: ConfigTreeIndex) throws -> LookupResult {
+        guard let entry = index.entry(key.components) else {
+            return LookupResult(encodedKey: key.description, value: nil)
         }
+        // The encoded key computed once is the key's description unless the key carries a context.
+        let encodedKey = key.context.isEmpty ? entry.encodedKey : key.description
+        let node = entry.node
         if case .null = node { return LookupResult(encodedKey: encodedKey, value: nil) }
         guard let content = Self.content(node, as: type) else {
             throw ConfigError(.typeMismatch, "'\(encodedKey)' is not a \(type.rawValue)")

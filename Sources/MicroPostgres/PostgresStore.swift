@@ -192,6 +192,48 @@ public final class PostgresStore: Store {
         }
     }
 
+    // MARK: Listing
+
+    /// The databases: the schemas named with the configuration's prefix that hold a store table
+    /// (`t_<table>`), in ascending order. (This scope's own table is set up first, as by any operation.)
+    public func databases() async throws -> [String] {
+        let prefix = client.configuration.schemaPrefix
+        let rows = try await client.withSession(table, idempotent: true) { session in
+            var binds = PostgresStoreBinds()
+            _ = binds.add(prefix)
+            return try await session.query(binds.query("""
+                SELECT DISTINCT n.nspname::text FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+                WHERE c.relkind = 'r' AND left(n.nspname, length($1)) = $1 AND left(c.relname, 2) = 't_'
+                """))
+        }
+        return Self.names(try rows.map(PostgresRecordDecoding.key), droppingPrefix: prefix)
+    }
+
+    /// The store tables of this scope's database (the `t_<table>` tables of its schema), in ascending order.
+    public func tables() async throws -> [String] {
+        let schema = client.configuration.schemaPrefix + scope.database
+        let rows = try await client.withSession(table, idempotent: true) { session in
+            var binds = PostgresStoreBinds()
+            _ = binds.add(schema)
+            return try await session.query(binds.query("""
+                SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+                WHERE c.relkind = 'r' AND n.nspname = $1 AND left(c.relname, 2) = 't_'
+                """))
+        }
+        return Self.names(try rows.map(PostgresRecordDecoding.key), droppingPrefix: "t_")
+    }
+
+    /// The scope names among `names` once `prefix` is dropped (names no scope could have are left out),
+    /// in ascending byte order.
+    private static func names(_ names: [String], droppingPrefix prefix: String) -> [String] {
+        names.compactMap { name -> String? in
+            guard name.hasPrefix(prefix) else { return nil }
+            let scopeName = String(name.dropFirst(prefix.count))
+            guard let valid = try? StoreScope.validate(scopeName, "name"), valid == scopeName else { return nil }
+            return scopeName
+        }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     // MARK: Plumbing
 
     /// Why a condition failed, read right after it did (for the message only: the write itself was atomic).

@@ -179,26 +179,33 @@ final class PostgresStoreClient: Sendable {
 
     private struct DeadlinePassed: Error {}
 
-    private enum Outcome<T: Sendable>: Sendable {
-        case done(T)
-        case timedOut
-    }
-
     /// `body`'s result, or ``DeadlinePassed`` once `timeout` has passed (`body` is cancelled then, and
     /// ends promptly: waiting for a connection is cancellable, and a running statement loses its connection).
+    ///
+    /// `body` runs as the one child task; whichever comes first of its end and a timer on an event loop
+    /// completes the promise the caller waits on (the later completion is ignored). A sleeping second
+    /// child task, as before, cost a task and a dispatch timer per operation (about 3 % of the
+    /// machine's CPU under load); cancelling the caller still cancels `body`, its child.
     private static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
-            group.addTask { .done(try await body()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let loop = PostgresClient.defaultEventLoopGroup.any()
+            let outcome = loop.makePromise(of: T.self)
             group.addTask {
-                try await Task.sleep(for: timeout)
-                return .timedOut
+                do {
+                    outcome.succeed(try await body())
+                } catch {
+                    outcome.fail(error)
+                }
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw DeadlinePassed() }
-            switch first {
-            case .done(let value): return value
-            case .timedOut: throw DeadlinePassed()
+            let (seconds, attoseconds) = timeout.components
+            let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let amount = nanoseconds.overflow ? Int64.max : nanoseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+            let deadline = loop.scheduleTask(in: .nanoseconds(amount)) { outcome.fail(DeadlinePassed()) }
+            defer {
+                deadline.cancel()
+                group.cancelAll()
             }
+            return try await outcome.futureResult.get()
         }
     }
 }

@@ -1,14 +1,15 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// A first-come-first-served lock for async code: what must not interleave on one SQLite connection
-/// (a transaction's statements, closing it) holds it across its awaits.
+/// (a transaction's statements, closing it) holds it across its awaits. Uncontended, taking and
+/// releasing it is two atomic operations on a futex-based mutex.
 final class AsyncMutex: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
     /// Runs `body` holding the lock.
     func withLock<T>(_ body: () async throws -> T) async rethrows -> T {
@@ -18,14 +19,14 @@ final class AsyncMutex: Sendable {
     }
 
     private func lock() async {
-        let acquired = state.withLockedValue { s -> Bool in
+        let acquired = state.withLock { s -> Bool in
             if s.locked { return false }
             s.locked = true
             return true
         }
         if acquired { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLockedValue { s -> Bool in
+            let now = state.withLock { s -> Bool in
                 if !s.locked {
                     s.locked = true
                     return true
@@ -39,7 +40,7 @@ final class AsyncMutex: Sendable {
 
     /// Hands the lock to the first waiter, or frees it.
     private func unlock() {
-        let next = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if s.waiters.isEmpty {
                 s.locked = false
                 return nil

@@ -14,11 +14,21 @@ import SQLiteNIO
 /// one sequence per file, bumped in the same transaction. Prefix reads are range queries on the key's
 /// primary-key index (`key >= prefix AND key < bound`). Rows are checked as they are read: one that
 /// is not a record fails the operation with ``StoreError/Code/malformed``.
+///
+/// A file removed (or replaced) under the running store: SQLite would go on writing to the removed
+/// file, so after every committed write or delete the store checks that the path still names the file
+/// and write-ahead log it holds; if not, that operation fails with ``StoreError/Code/unavailable``
+/// (its change went to the removed file and is lost with it; nothing is acknowledged there) and the
+/// next operation opens the path afresh. Reads before that write may still see the removed file.
 public final class SQLiteStore: Store {
     /// Always `sqlite`.
     public let name = "sqlite"
     public let scope: StoreScope
     let files: SQLiteStoreFiles
+    /// This scope's statements, written once.
+    package let sql: SQLiteStoreStatements
+    /// This scope's database, looked up once (nil when the store was already shut down).
+    private let cachedDatabase: SQLiteStoreDatabase?
 
     /// A store whose databases live in `configuration.directory`, bound to `scope`. Nothing is opened
     /// until the first operation.
@@ -26,6 +36,8 @@ public final class SQLiteStore: Store {
                 logger: Logger = Logger(label: "micro.store.sqlite")) {
         self.scope = scope
         self.files = SQLiteStoreFiles(configuration: configuration, logger: logger)
+        self.sql = SQLiteStoreStatements(table: Self.tableName(scope.table))
+        self.cachedDatabase = try? files.database(scope.database)
     }
 
     /// A store in `directory` (default ``SQLiteStoreConfiguration/defaultDirectory(environment:)``).
@@ -37,6 +49,8 @@ public final class SQLiteStore: Store {
     private init(files: SQLiteStoreFiles, scope: StoreScope) {
         self.files = files
         self.scope = scope
+        self.sql = SQLiteStoreStatements(table: Self.tableName(scope.table))
+        self.cachedDatabase = try? files.database(scope.database)
     }
 
     public var limits: StoreLimits { files.configuration.limits }
@@ -62,9 +76,9 @@ public final class SQLiteStore: Store {
 
     public func read(_ key: String) async throws -> StoreRecord? {
         try StoreKey.validate(key)
-        let rows = try await reading { connection, table in
-            try await connection.query("SELECT key, value, metadata, expiry, revision FROM \(table) WHERE key = ? AND (expiry IS NULL OR expiry > ?)",
-                                       [.text(key), .integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
+        let sql = self.sql.read
+        let rows = try await reading { connection, _ in
+            try await connection.query(sql, [.text(key), .integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
         }
         guard let row = rows.first else { return nil }
         return try SQLiteRecordDecoding.record(row)
@@ -100,7 +114,7 @@ public final class SQLiteStore: Store {
     /// The writer connection's journal mode and `synchronous` setting (2 is FULL) for `database`.
     package func pragmas(database: String) async throws -> (journalMode: String, synchronous: Int) {
         let file = try files.database(try StoreScope.validate(database, "database"))
-        return try await file.withWriter(table: Self.tableName(scope.table)) { connection in
+        return try await file.withWriter(table: sql.table) { connection in
             let mode = try await connection.query("PRAGMA journal_mode").first?.column("journal_mode")?.string ?? ""
             let synchronous = try await connection.query("PRAGMA synchronous").first?.column("synchronous")?.integer ?? -1
             return (mode, Int(synchronous))
@@ -144,35 +158,27 @@ public final class SQLiteStore: Store {
             do {
                 let revision = try await Self.nextRevision(connection)
                 let row: [SQLiteRow]
-                let columns = "(key, value, metadata, expiry, revision) VALUES (?, coalesce(?, x''), ?, ?, ?)"
                 let binds: [SQLiteData] = [.text(write.key), value, .text(metadata), expiry, .integer(SQLiteInt64(revision))]
                 switch write.condition {
                 case .always:
-                    row = try await connection.query("""
-                        INSERT INTO \(table) \(columns) ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                        metadata = excluded.metadata, expiry = excluded.expiry, revision = excluded.revision RETURNING revision
-                        """, binds)
+                    row = try await connection.query(sql.write, binds)
                 case .ifAbsent:
                     // Only an expired row may be replaced.
-                    row = try await connection.query("""
-                        INSERT INTO \(table) \(columns) ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                        metadata = excluded.metadata, expiry = excluded.expiry, revision = excluded.revision
-                        WHERE \(table).expiry IS NOT NULL AND \(table).expiry <= ? RETURNING revision
-                        """, binds + [.integer(SQLiteInt64(now))])
+                    row = try await connection.query(sql.writeIfAbsent, binds + [.integer(SQLiteInt64(now))])
                 case .ifRevision(let expected):
-                    row = try await connection.query("""
-                        UPDATE \(table) SET value = coalesce(?, x''), metadata = ?, expiry = ?, revision = ?
-                        WHERE key = ? AND revision = ? AND (expiry IS NULL OR expiry > ?) RETURNING revision
-                        """, [value, .text(metadata), expiry, .integer(SQLiteInt64(revision)), .text(write.key),
-                              .integer(SQLiteInt64(exactly: expected) ?? -1), .integer(SQLiteInt64(now))])
+                    row = try await connection.query(sql.writeIfRevision, [
+                        value, .text(metadata), expiry, .integer(SQLiteInt64(revision)), .text(write.key),
+                        .integer(SQLiteInt64(exactly: expected) ?? -1), .integer(SQLiteInt64(now)),
+                    ])
                 }
                 guard !row.isEmpty else {
-                    let detail = try await Self.conflictDetail(write.key, write.condition, table: table, now: now, connection)
+                    let detail = try await conflictDetail(write.key, write.condition, now: now, connection)
                     try await connection.rollback()
                     throw StoreError(.conflict, detail)
                 }
                 _ = try await connection.query("COMMIT")
-                await database.noteWrite(table: table, on: connection)
+                try await database.confirmCommitReachedTheFile()
+                await database.noteWrite(table: table, sweep: sql.sweep, on: connection)
                 return revision
             } catch {
                 try? await connection.rollback()
@@ -183,19 +189,20 @@ public final class SQLiteStore: Store {
 
     public func delete(_ key: String, ifRevision: UInt64?) async throws -> Bool {
         try StoreKey.validate(key)
-        return try await writing { connection, table, _ in
+        return try await writing { connection, _, database in
             let now = StoreClock.nowMilliseconds()
             if let ifRevision {
-                let rows = try await connection.query("""
-                    DELETE FROM \(table) WHERE key = ? AND revision = ? AND (expiry IS NULL OR expiry > ?) RETURNING revision
-                    """, [.text(key), .integer(SQLiteInt64(exactly: ifRevision) ?? -1), .integer(SQLiteInt64(now))])
+                let rows = try await connection.query(sql.deleteIfRevision,
+                                                      [.text(key), .integer(SQLiteInt64(exactly: ifRevision) ?? -1), .integer(SQLiteInt64(now))])
                 guard !rows.isEmpty else {
-                    throw StoreError(.conflict, try await Self.conflictDetail(key, .ifRevision(ifRevision), table: table, now: now, connection))
+                    throw StoreError(.conflict, try await conflictDetail(key, .ifRevision(ifRevision), now: now, connection))
                 }
+                try await database.confirmCommitReachedTheFile()
                 return true
             }
-            let rows = try await connection.query("DELETE FROM \(table) WHERE key = ? RETURNING expiry", [.text(key)])
+            let rows = try await connection.query(sql.delete, [.text(key)])
             guard let row = rows.first else { return false }
+            try await database.confirmCommitReachedTheFile()
             switch row.column("expiry") {
             case .null?: return true
             case .integer(let expiry)?: return Int64(expiry) > now
@@ -227,7 +234,7 @@ public final class SQLiteStore: Store {
 
     /// The store tables in this scope's database file, in ascending order (none when there is no file).
     public func tables() async throws -> [String] {
-        let database = try files.database(scope.database)
+        let database = try database()
         guard FileManager.default.fileExists(atPath: database.path) else { return [] }
         do {
             let names = try await database.withWriterConnection { connection in
@@ -248,8 +255,8 @@ public final class SQLiteStore: Store {
 
     /// Runs `body` on the reader connection of this scope's database, with its table's quoted name.
     private func reading<T: Sendable>(_ body: (SQLiteConnection, String) async throws -> T) async throws -> T {
-        let table = Self.tableName(scope.table)
-        let database = try files.database(scope.database)
+        let table = sql.table
+        let database = try database()
         do {
             return try await database.withReader(table: table) { try await body($0, table) }
         } catch {
@@ -259,13 +266,20 @@ public final class SQLiteStore: Store {
 
     /// Runs `body` on the writer connection of this scope's database, holding its write lock.
     private func writing<T: Sendable>(_ body: (SQLiteConnection, String, SQLiteStoreDatabase) async throws -> T) async throws -> T {
-        let table = Self.tableName(scope.table)
-        let database = try files.database(scope.database)
+        let table = sql.table
+        let database = try database()
         do {
             return try await database.withWriter(table: table) { try await body($0, table, database) }
         } catch {
             throw Self.storeError(error, path: database.path)
         }
+    }
+
+    /// This scope's database: the one looked up when the store was made, else (made after shutdown) a
+    /// lookup that fails with ``StoreError/Code/unavailable``.
+    private func database() throws -> SQLiteStoreDatabase {
+        if let cachedDatabase { return cachedDatabase }
+        return try files.database(scope.database)
     }
 
     /// The quoted SQL name of a store table (its name is validated: `[a-z0-9_-]`).
@@ -274,10 +288,7 @@ public final class SQLiteStore: Store {
     }
 
     static func nextRevision(_ connection: SQLiteConnection) async throws -> UInt64 {
-        let rows = try await connection.query("""
-            UPDATE micro_store_sequence SET revision = revision + 1
-            WHERE id = 1 AND typeof(revision) = 'integer' AND revision >= 0 RETURNING revision
-            """)
+        let rows = try await connection.query(SQLiteStoreStatements.nextRevision)
         guard case .integer(let value)? = rows.first?.column("revision"), value > 0 else {
             throw StoreError(.malformed, "the revision sequence of the database is missing or not a positive integer")
         }
@@ -285,10 +296,9 @@ public final class SQLiteStore: Store {
     }
 
     /// Why a condition failed, read in the failing transaction.
-    private static func conflictDetail(_ key: String, _ condition: StoreCondition, table: String, now: Int64,
-                                       _ connection: SQLiteConnection) async throws -> String {
-        let rows = try await connection.query("SELECT revision FROM \(table) WHERE key = ? AND (expiry IS NULL OR expiry > ?)",
-                                              [.text(key), .integer(SQLiteInt64(now))])
+    private func conflictDetail(_ key: String, _ condition: StoreCondition, now: Int64,
+                                _ connection: SQLiteConnection) async throws -> String {
+        let rows = try await connection.query(sql.currentRevision, [.text(key), .integer(SQLiteInt64(now))])
         let current = rows.first?.column("revision")?.integer
         switch (condition, current) {
         case (.ifAbsent, let revision?): return "'\(key)' exists (revision \(revision))"

@@ -31,6 +31,23 @@ final class SQLiteStoreDatabase: Sendable {
         /// Writes per table since its last sweep of expired rows.
         var writes: [String: Int] = [:]
         var closed = false
+        /// The database file the connections opened, and its write-ahead log once a commit made it.
+        var file: FileID?
+        var wal: FileID?
+    }
+
+    /// A file's device and inode: which file a path named when it was checked.
+    struct FileID: Equatable {
+        var device: UInt64
+        var inode: UInt64
+
+        /// The file at `path` now; nil when there is none.
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -61,6 +78,8 @@ final class SQLiteStoreDatabase: Sendable {
 
     /// Runs `body` on the reader connection (`table` created first if this process has not yet).
     func withReader<T: Sendable>(table: String, _ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        // The table is set up on the writer before the read lock is taken: ``close()`` takes the
+        // write lock, then the read lock, so no path may hold them the other way round.
         if !state.withLockedValue({ $0.reader != nil && $0.tables.contains(table) }) {
             try await withWriter(table: table) { _ in }
         }
@@ -89,9 +108,9 @@ final class SQLiteStoreDatabase: Sendable {
         }
     }
 
-    /// Counts a write to `table`; every ``sweepEvery`` writes deletes its expired rows (through the
-    /// expiry index). Call on the writer connection, holding the write lock.
-    func noteWrite(table: String, on connection: SQLiteConnection) async {
+    /// Counts a write to `table`; every ``sweepEvery`` writes runs `sweep`, the deletion of its expired
+    /// rows (through the expiry index). Call on the writer connection, holding the write lock.
+    func noteWrite(table: String, sweep: String, on connection: SQLiteConnection) async {
         let due = state.withLockedValue { s -> Bool in
             let n = (s.writes[table] ?? 0) + 1
             s.writes[table] = n >= Self.sweepEvery ? 0 : n
@@ -99,8 +118,7 @@ final class SQLiteStoreDatabase: Sendable {
         }
         guard due else { return }
         do {
-            _ = try await connection.query("DELETE FROM \(table) WHERE expiry IS NOT NULL AND expiry <= ?",
-                                           [.integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
+            _ = try await connection.query(sweep, [.integer(SQLiteInt64(StoreClock.nowMilliseconds()))])
         } catch {
             logger.debug("sweep of expired rows failed", metadata: ["path": "\(path)", "error": "\(error)"])
         }
@@ -122,6 +140,40 @@ final class SQLiteStoreDatabase: Sendable {
     }
 
     static let closedError = StoreError(.unavailable, "the SQLite store is shut down")
+
+    // MARK: The file removed under the store
+
+    /// Checks, right after a commit on the writer (holding the write lock), that the path still names
+    /// the file (and write-ahead log) the connections hold. SQLite keeps writing to a removed file's
+    /// inode, so a commit there would be acknowledged and then lost with it: instead this fails with
+    /// ``StoreError/Code/unavailable`` and drops both connections, and the next operation opens
+    /// whatever the path names then (a new, empty database if nothing). Costs two `stat` calls per write.
+    func confirmCommitReachedTheFile() async throws {
+        let walPath = path + "-wal"
+        let intact = state.withLockedValue { s -> Bool in
+            guard let file = s.file, FileID(path: path) == file else { return false }
+            let wal = FileID(path: walPath)
+            if s.wal == nil { s.wal = wal }  // made by the first commit
+            return wal != nil && wal == s.wal
+        }
+        if intact { return }
+        logger.error("the database file or its write-ahead log was removed or replaced under the running store", metadata: ["path": "\(path)"])
+        await readLock.withLock {
+            let open = state.withLockedValue { s -> [SQLiteConnection] in
+                defer {
+                    s.writer = nil
+                    s.reader = nil
+                    s.tables = []
+                    s.file = nil
+                    s.wal = nil
+                }
+                return [s.writer, s.reader].compactMap { $0 }
+            }
+            for connection in open { try? await connection.close().get() }
+        }
+        throw StoreError(.unavailable, "\(path) was removed or replaced under the running store: this write went to the removed file "
+                         + "and is lost with it; the next operation opens the file the path names now")
+    }
 
     // MARK: Opening
 
@@ -151,9 +203,14 @@ final class SQLiteStoreDatabase: Sendable {
             opened.append(reader)
             try await configure(reader)
             _ = try await reader.query("PRAGMA query_only = 1")
+            guard let file = FileID(path: path) else {
+                throw StoreError(.unavailable, "\(path) was removed while the store opened it")
+            }
             state.withLockedValue { s in
                 s.writer = writer
                 s.reader = reader
+                s.file = file
+                s.wal = nil
             }
             return writer
         } catch {

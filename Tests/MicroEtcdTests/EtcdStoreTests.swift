@@ -44,6 +44,23 @@ import Testing
         return nil
     }
 
+    @Test func databasesAndTablesSkipScanPastEachNameAndHandWrittenKeys() async throws {
+        let etcd = try await EtcdProcess()
+        let store = try Self.store(etcd)
+        defer { etcd.stop() }
+        for (database, table) in [("a", "t"), ("a", "u"), ("a-b", "t"), ("a0", "x")] {
+            for key in ["k1", "k2", "k3"] { try await store.scoped(database: database, table: table).write(key, bytes: [1]) }
+        }
+        // Hand-written keys under the prefix: one without a '/', one whose name no scope can have.
+        _ = try await store.client.put("/micro/store/loose", value: [1])
+        _ = try await store.client.put("/micro/store/Bad Name/t/k", value: [1])
+        _ = try await store.client.put("/micro/store/a/loose", value: [1])
+        #expect(try await store.databases() == ["a", "a-b", "a0"])
+        #expect(try await store.scoped(database: "a", table: "t").tables() == ["t", "u"])
+        #expect(try await store.scoped(database: "a-b", table: "t").tables() == ["t"])
+        #expect(try await store.scoped(database: "none", table: "t").tables() == [])
+    }
+
     @Test func recordsAreKeysUnderTheScopePrefixWithLeasesForTTLs() async throws {
         let etcd = try await EtcdProcess()
         let store = try Self.store(etcd)

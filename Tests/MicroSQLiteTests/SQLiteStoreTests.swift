@@ -25,6 +25,32 @@ import Testing
         await store.shutdown()
     }
 
+    /// The file (with its write-ahead log) removed under a running store: the first write after it is
+    /// refused with a typed error rather than acknowledged into the removed file; the store then opens
+    /// the path afresh, and what it acknowledges from then on is in the file a restart reads.
+    @Test func aFileRemovedUnderTheStoreRefusesTheWriteThenStartsAfresh() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = SQLiteStore(directory: dir.path)
+        try await store.write("before", bytes: [1])
+        let path = try store.path(of: "micro")
+        for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            try await store.write("lost", bytes: [2])
+            Issue.record("a write into the removed file was acknowledged")
+        } catch let error as StoreError {
+            #expect(error.code == .unavailable, "\(error)")
+        }
+        let revision = try await store.write("after", bytes: [3])
+        #expect(try await store.read("after")?.revision == revision)
+        #expect(try await store.delete("after") == true)
+        try await store.write("kept", bytes: [4])
+        await store.shutdown()
+        let reopened = SQLiteStore(directory: dir.path)
+        #expect(try await reopened.list() == ["kept"], "only what was acknowledged after the removal is in the new file")
+        await reopened.shutdown()
+    }
+
     @Test func prefixReadsAreRangesOnThePrimaryKeyIndex() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

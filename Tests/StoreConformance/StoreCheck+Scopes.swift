@@ -27,3 +27,26 @@ extension StoreCheck {
         },
     ]
 }
+
+extension StoreCheck {
+    static let listing: [StoreCheck] = [
+        StoreCheck("databases() and tables() list the written scopes, in order") { c in
+            let base = c.store.scope
+            let otherTable = c.store.scoped(try StoreScope(database: base.database, table: base.table + "-b"))
+            let otherDatabase = c.store.scoped(try StoreScope(database: base.database + "-b", table: base.table + "-c"))
+            try await c.store.write("k", bytes: [1])
+            try await otherTable.write("k", bytes: [2])
+            try await otherDatabase.write("k", bytes: [3])
+            let databases = try await c.store.databases()
+            try c.expect(databases.contains(base.database) && databases.contains(base.database + "-b"), "databases: got \(databases)")
+            try c.expectKeys(databases, StoreCheckContext.byteOrder(databases), "databases in order")
+            try c.expectEqual(Set(databases).count, databases.count, "databases listed once each")
+            let tables = try await c.store.tables()
+            try c.expect(tables.contains(base.table) && tables.contains(base.table + "-b"), "tables: got \(tables)")
+            try c.expect(!tables.contains(base.table + "-c"), "another database's table is not listed: got \(tables)")
+            try c.expectKeys(tables, StoreCheckContext.byteOrder(tables), "tables in order")
+            let otherTables = try await otherDatabase.tables()
+            try c.expect(otherTables.contains(base.table + "-c") && !otherTables.contains(base.table + "-b"), "the other database's tables: got \(otherTables)")
+        },
+    ]
+}

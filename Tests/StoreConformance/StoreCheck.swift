@@ -12,5 +12,5 @@ public struct StoreCheck: Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// Every check.
-    public static let all: [StoreCheck] = basics + queries + expiry + conditions + fencing + concurrency + scopes + validation + codable
+    public static let all: [StoreCheck] = basics + queries + expiry + conditions + fencing + concurrency + scopes + listing + validation + codable
 }

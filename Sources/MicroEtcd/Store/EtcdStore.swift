@@ -103,6 +103,56 @@ public final class EtcdStore: Store {
         }
     }
 
+    // MARK: Listing
+
+    /// The databases holding records (`<prefix><database>/…`), in ascending order.
+    public func databases() async throws -> [String] {
+        try await perform("databases") {
+            try await names(under: Array(backend.configuration.prefix.utf8))
+        }
+    }
+
+    /// The tables of this scope's database holding records (`<prefix><database>/<table>/…`), in ascending order.
+    public func tables() async throws -> [String] {
+        try await perform("tables") {
+            try await names(under: Array("\(backend.configuration.prefix)\(scope.database)/".utf8))
+        }
+    }
+
+    /// The most names ``names(under:)`` walks past (valid or not) before giving up.
+    static let maxListedNames = 100_000
+
+    /// The distinct first path components (up to the next `/`) of the etcd keys under `base`, by a skip
+    /// scan: one range read of one key (keys only) per name, then a jump past every key of that name
+    /// (`<base><name>0`, `0` following `/`). etcd has no "distinct"; reading every key would read the
+    /// whole store. Components that no scope could be named are skipped; a key that does not sort
+    /// after the last one asked for is ``MicroCore/StoreError/Code/malformed`` (what etcd answers is untrusted).
+    private func names(under base: [UInt8]) async throws -> [String] {
+        var names: [String] = []
+        var start = base
+        let end = EtcdKeyRange.prefixEnd(base)
+        for _ in 0..<Self.maxListedNames {
+            let page = try await backend.client.range(EtcdKeyRange(key: start, rangeEnd: end), limit: 1, keysOnly: true)
+            // Keys order `a-b/…` before `a/…` ('-' sorts before '/'): names are sorted at the end.
+            guard let key = page.kvs.first?.key else { return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+            guard key.starts(with: base), !key.lexicographicallyPrecedes(start) else {
+                throw StoreError(.malformed, "etcd answered a key outside the range asked for: '\(StoreKey.printable(String(decoding: key, as: UTF8.self)))'")
+            }
+            let rest = key[base.count...]
+            guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else {
+                start = key + [0]  // not under a name: step just past this key
+                continue
+            }
+            let component = rest[..<slash]
+            if let name = String(validating: component, as: UTF8.self),
+               let valid = try? StoreScope.validate(name, "name"), valid == name {
+                names.append(name)
+            }
+            start = base + component + [UInt8(ascii: "0")]
+        }
+        throw StoreError(.tooLarge, "more than \(Self.maxListedNames) names under '\(StoreKey.printable(String(decoding: base, as: UTF8.self)))'")
+    }
+
     /// The record under `key` as etcd holds it, live or not; nil when etcd has no such key.
     private func current(_ key: String) async throws -> (EtcdKeyValue, EtcdStoreValue)? {
         let etcdKey = keyspace.etcdKey(key)

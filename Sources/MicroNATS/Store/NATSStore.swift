@@ -23,6 +23,10 @@ import NIOCore
 /// - Prefix and suffix reads and lists read the last message of every key of the bucket with an ordered
 ///   consumer (lists only the headers), decode and filter the keys, drop expired records, sort by key
 ///   bytes, then apply the offset and limit: their cost grows with the bucket, not with the answer.
+///   A subject filter cannot narrow them: every store key is one subject token (`.` is encoded as
+///   `=2E`, so any key is a valid key-value key), and NATS wildcards match whole tokens only, so no
+///   filter on `$KV.<bucket>.…` selects the keys starting with a prefix. Keeping `.` as a token
+///   separator would make `a.` or `a..b` impossible keys and change the layout other clients read.
 /// - Deletes write a `KV-Operation: DEL` marker. What the bucket holds is untrusted: a key this store
 ///   did not encode or a header that is not the envelope fails a read or list with
 ///   ``MicroCore/StoreError/Code/malformed``; a delete removes it. A server that cannot be reached, or

@@ -1,0 +1,50 @@
+import Foundation
+
+/// A service the runtime runs, as `micro ps` shows it and the runtime keeps it in its store: go-micro's
+/// runtime service fields (name, version, source, metadata) and how it runs.
+public struct RuntimeServiceStatus: Sendable, Hashable, Codable {
+    /// The service's name (what it registers as).
+    public var name: String
+    /// Its version (the manifest's; else the commit's first 12 characters; else `latest`).
+    public var version: String
+    /// Where it came from, `SOURCE[@REF]`.
+    public var source: String
+    /// go-micro's free-form metadata.
+    public var metadata: [String: String]
+    /// Which runtime runs it: `process`.
+    public var runtime: String
+    /// The product built (nil for a prebuilt binary).
+    public var product: String?
+    /// The commit built (git sources).
+    public var commit: String?
+    /// The executable run (the binary packager's copy).
+    public var executable: String?
+    /// Its arguments.
+    public var arguments: [String]
+    /// Environment set from its manifest.
+    public var environment: [String: String]
+    /// The services it depends on.
+    public var dependencies: [String]
+    /// Which process generation is current (``ProcessRuntime/update(_:)`` starts the next one).
+    public var generation: Int
+    /// Its life: status, pid, restarts, errors.
+    public var state: SupervisionState
+
+    /// Seconds the current process has run, nil when none runs.
+    public func uptime(now: Date = Date()) -> Double? {
+        state.startedAt.map { max(0, now.timeIntervalSince1970 - $0) }
+    }
+
+    init(name: String, source: RuntimeSource) {
+        self.name = name
+        version = "latest"
+        self.source = source.description
+        metadata = [:]
+        runtime = "process"
+        arguments = []
+        environment = [:]
+        dependencies = []
+        generation = 0
+        state = SupervisionState()
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import Micro
+import MicroCore
+import MicroTestSupport
+@testable import MicroRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A temporary directory for one test, removed by ``remove()``.
+struct Scratch {
+    let url: URL
+    var path: String { url.path }
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("micro-runtime-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes `files` (relative path → contents) under `directory`.
+    func write(_ files: [String: String], in directory: String) throws {
+        for (relative, contents) in files {
+            let file = url.appendingPathComponent(directory).appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try contents.write(to: file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// An executable shell script.
+    func script(_ name: String, _ body: String) throws -> String {
+        let path = url.appendingPathComponent(name).path
+        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+}
+
+/// The real git, run by tests to make repositories.
+enum Git {
+    @discardableResult
+    static func run(_ arguments: [String], in directory: URL) throws -> String {
+        try ChildProcess.run("/usr/bin/git", ["-c", "user.name=Runtime Test", "-c", "user.email=runtime@example.com",
+                                              "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"] + arguments,
+                             directory: directory, timeout: .seconds(30))
+    }
+
+    /// A repository at `scratch/name` holding `files` in one commit on `main`; returns the commit.
+    @discardableResult
+    static func repository(_ scratch: Scratch, _ name: String, files: [String: String]) throws -> String {
+        try scratch.write(files, in: name)
+        let directory = scratch.url.appendingPathComponent(name)
+        try run(["init", "-q"], in: directory)
+        return try commit(directory, message: "first")
+    }
+
+    /// Commits everything in `directory`; returns the commit.
+    @discardableResult
+    static func commit(_ directory: URL, message: String) throws -> String {
+        try run(["add", "-A"], in: directory)
+        try run(["commit", "-q", "-m", message], in: directory)
+        return try run(["rev-parse", "HEAD"], in: directory).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// `git daemon` serving every repository under a directory on 127.0.0.1 (git://127.0.0.1:PORT/NAME).
+final class GitDaemon {
+    let port: Int
+    private let process: SpawnedProcess
+
+    init(serving base: String, log: URL) async throws {
+        port = try freePort()
+        process = try SpawnedProcess("/usr/bin/git", ["daemon", "--reuseaddr", "--export-all", "--informative-errors", "--base-path=\(base)",
+                                                      "--listen=127.0.0.1", "--port=\(port)", base], output: log)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? await ChildProcess.outcome("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"], timeout: .seconds(2)))?.status == 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw EngineMissing(description: "git daemon did not listen on 127.0.0.1:\(port)")
+    }
+
+    func stop() { process.terminate() }
+}
+
+/// A Swift package with one tiny executable (no dependencies: it builds in seconds), which prints a
+/// line and sleeps until it is stopped.
+enum TinyPackage {
+    static func files(product: String = "tiny", mainBody: String? = nil) -> [String: String] {
+        [
+            "Package.swift": """
+            // swift-tools-version:5.9
+            import PackageDescription
+            let package = Package(name: "\(product)", targets: [.executableTarget(name: "\(product)", path: "Sources/\(product)")])
+            """,
+            "Sources/\(product)/main.swift": mainBody ?? """
+            #if canImport(Glibc)
+            import Glibc
+            #endif
+            setvbuf(stdout, nil, _IOLBF, 0)
+            print("tiny says hello")
+            while true { sleep(1) }
+            """,
+        ]
+    }
+
+    static let library: [String: String] = [
+        "Package.swift": """
+        // swift-tools-version:5.9
+        import PackageDescription
+        let package = Package(name: "lib", products: [.library(name: "lib", targets: ["lib"])], targets: [.target(name: "lib", path: "Sources/lib")])
+        """,
+        "Sources/lib/lib.swift": "public let answer = 42\n",
+    ]
+}
+
+/// Running runtimes in tests.
+enum RuntimeHarness {
+    /// Options for tests: this process's environment with `MICRO_HOME` = `home`, quick restarts.
+    static func options(home: String, crashLimit: Int = 3) -> RuntimeOptions {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MICRO_") }
+        environment["MICRO_HOME"] = home
+        return RuntimeOptions(home: home, environment: environment,
+                              restartPolicy: RestartPolicy(initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(200), crashLimit: crashLimit),
+                              stopGrace: .seconds(3), healthTimeout: .seconds(30))
+    }
+
+    /// The client environment of services run under `home`.
+    static func environment(home: String) -> MicroEnvironment {
+        MicroEnvironment(["MICRO_HOME": home])
+    }
+
+    /// Runs `runtime` while `body` runs; then stops its tasks (its processes keep running).
+    static func with<T: Sendable>(_ runtime: ProcessRuntime, _ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.run() }
+            do {
+                let result = try await body()
+                group.cancelAll()
+                try? await group.waitForAll()
+                return result
+            } catch {
+                group.cancelAll()
+                try? await group.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Waits (bounded) until `name`'s record satisfies `condition`; returns it.
+    @discardableResult
+    static func wait(for name: String, in runtime: ProcessRuntime, timeout: Duration = .seconds(60),
+                     _ condition: (RuntimeServiceStatus) -> Bool) async throws -> RuntimeServiceStatus {
+        let deadline = ContinuousClock.now + timeout
+        var last: RuntimeServiceStatus?
+        while ContinuousClock.now < deadline {
+            last = try await runtime.list(name).first
+            if let last, condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TimedOut(what: "\(name) did not reach the expected state; last: \(String(describing: last))", limit: timeout)
+    }
+
+    /// Stops and removes every service `runtime` knows (each stopped by pid).
+    static func removeAll(_ runtime: ProcessRuntime) async {
+        for service in (try? await runtime.list()) ?? [] { try? await runtime.delete(service.name) }
+    }
+}
+
+/// A wait that ran past its limit.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var limit: Duration
+    var description: String { "\(what) (after \(limit))" }
+}
+
+extension RuntimeHarness {
+    /// Runs `body` with the real health check of services run under `home` (their local registry, a
+    /// client), closed afterwards.
+    static func withHealthCheck<T: Sendable>(home: String, _ body: (RegistryHealthCheck, Client) async throws -> T) async throws -> T {
+        let environment = Self.environment(home: home)
+        let registry = try Engines.embedded.makeRegistry(EngineContext(environment: environment))
+        do {
+            let result = try await Micro.withClient(environment: environment) { client in
+                try await body(RegistryHealthCheck(registry: registry, client: client), client)
+            }
+            await registry.shutdown()
+            return result
+        } catch {
+            await registry.shutdown()
+            throw error
+        }
+    }
+}
