@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "MicroAuth", targets: ["MicroAuth"]),
         .library(name: "MicroPrometheus", targets: ["MicroPrometheus"]),
         .library(name: "Micro", targets: ["Micro"]),
+        .library(name: "MicroGateway", targets: ["MicroGateway"]),
         .library(name: "MicroRuntime", targets: ["MicroRuntime"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
@@ -55,6 +56,8 @@ let package = Package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
             traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
         ),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // micro.yaml, the runtime's manifest (already resolved for swift-configuration's YAML trait).
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
     ],
@@ -286,6 +289,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The HTTP gateway (`micro api`) and the web dashboard (`micro web`) on Hummingbird: only what links it builds Hummingbird.
+        .target(
+            name: "MicroGateway",
+            dependencies: [
+                "MicroCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The runtime (`micro run`): git sources, swift builds, supervised processes, micro.yaml dependency DAGs.
         .target(
             name: "MicroRuntime",
@@ -303,6 +321,8 @@ let package = Package(
             dependencies: [
                 "Micro",
                 "MicroAuth",
+                "MicroAddress",
+                "MicroGateway",
                 "MicroRuntime",
                 "MicroNATS",
                 "MicroEtcd",
@@ -313,6 +333,7 @@ let package = Package(
                 "MicroPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -358,6 +379,7 @@ let package = Package(
                 "MicroAuth",
                 "EtcdClient",
                 "MicroTestSupport",
+                "MicroGateway",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -391,7 +413,9 @@ let package = Package(
         .target(
             name: "MicroTestSupport",
             dependencies: [
+                "MicroAddress",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -423,6 +447,11 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MicroGatewayTests", dependencies: [
+            "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .testTarget(name: "MicroRuntimeTests", dependencies: [
             "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
@@ -457,6 +486,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
+            exclude: ["browser"],
             swiftSettings: strict
         ),
     ]

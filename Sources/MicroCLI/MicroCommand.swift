@@ -19,7 +19,7 @@ struct MicroCommand: AsyncParsableCommand {
         abstract: "Swift Micro: find, call and watch services.",
         subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, Logs.self, Stats.self, Trace.self,
                       StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self, AuthCommand.self, Login.self,
-                      RuntimeCommand.self, Run.self, Ps.self, Kill.self, Update.self])
+                      RuntimeCommand.self, Run.self, Ps.self, Kill.self, Update.self, APICommand.self, WebCommand.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
     /// as go-micro's CLI does, by moving them after it.

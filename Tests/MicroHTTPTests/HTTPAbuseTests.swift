@@ -2,6 +2,7 @@ import Foundation
 import MicroAddress
 import MicroCore
 @testable import MicroHTTP
+import MicroTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix

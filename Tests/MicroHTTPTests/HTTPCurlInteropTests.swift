@@ -1,6 +1,7 @@
 import Foundation
 import MicroCore
 import MicroHTTP
+import MicroTestSupport
 import NIOCore
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import MicroCore
 @testable import MicroHTTP
+import MicroTestSupport
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
