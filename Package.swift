@@ -335,6 +335,7 @@ let package = Package(
             name: "MicroCLI",
             dependencies: [
                 "Micro",
+                "MicroAuth",
                 "MicroAddress",
                 "MicroGateway",
                 "MicroRuntime",
@@ -357,6 +358,7 @@ let package = Package(
                 // The engines the example is run with (README, tests): gRPC is its API; NATS, mDNS, gossip;
                 // etcd for its live configuration (MicroConfig, on swift-configuration).
                 "Micro",
+                "MicroAuth",
                 "MicroConfig",
                 "MicroEtcd",
                 "MicroGRPC",

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import Micro
+import MicroAuth
 import MicroConfig
 import MicroEtcd
 import MicroGRPC
@@ -54,7 +55,8 @@ struct Greeter: EndpointGroup {
 await MicroService.runMain {
     // The engines `MICRO_*` may name beyond the embedded ones (local registry, HTTP transport and broker):
     // the ones this example is run with. A service on etcd or Consul adds `.etcd` / `.consul` the same way.
-    let plugins: [EnginePlugin] = [.grpc, .nats, .gossip, .mdns, .etcd]
+    // `.jwtAuth`: with `MICRO_AUTH=jwt` every call is checked against the rules (README, "Securing the greeter").
+    let plugins: [EnginePlugin] = [.grpc, .nats, .gossip, .mdns, .etcd, .jwtAuth]
     let service = try MicroService(name: "greeter", version: "1.0.0", plugins: plugins)
     // Configuration in the standard order, the greeting defaulting to "Hello"; kept live while it runs.
     let config = try await ServiceConfig.standard(defaults: ["greeter.greeting": "Hello"], engines: Engines.embedded.adding(plugins))

@@ -20,7 +20,7 @@ struct Call: AsyncParsableCommand {
             try await global.withClient { client in
                 var options = global.callOptions
                 options.address = address
-                options.metadata = try parseMetadata(metadata)
+                options.metadata = options.metadata.merging(try parseMetadata(metadata))
                 // A gRPC server that is not a Micro service: JSON through the descriptors its reflection serves.
                 if address == nil, let dynamic = try await GRPCDynamicMethod.resolve(client: client, service: service, endpoint: endpoint, options: options) {
                     let response = try await client.callRaw(service, dynamic.method.path, body: try dynamic.encodeRequest(String(buffer: body)), options: dynamic.options)

@@ -18,7 +18,7 @@ struct MicroCommand: AsyncParsableCommand {
         commandName: "micro",
         abstract: "Swift Micro: find, call and watch services.",
         subcommands: [Services.self, Describe.self, Call.self, Stream.self, Publish.self, Subscribe.self, Health.self, Logs.self, Stats.self, Trace.self,
-                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self,
+                      StoreCommand.self, EventsCommand.self, ConfigCommand.self, SyncCommand.self, AuthCommand.self, Login.self,
                       RuntimeCommand.self, Run.self, Ps.self, Kill.self, Update.self, APICommand.self, WebCommand.self])
 
     /// Accepts the shared options before the subcommand too (`micro --registry memory services`),
@@ -74,8 +74,11 @@ struct GlobalOptions: ParsableArguments {
         return env
     }
 
+    /// The call defaults: the timeout, and the token `micro login` kept (sent as `Authorization: Bearer`).
     var callOptions: CallOptions {
-        CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout ?? 5) * 1000)))
+        var options = CallOptions(timeout: .milliseconds(Int64(max(0.001, timeout ?? 5) * 1000)))
+        if let authorization = TokenFile.authorization(environment) { options.metadata[BearerToken.header] = authorization }
+        return options
     }
 
     /// Every engine the CLI knows: the embedded ones and every engine module's (PostgreSQL's store and

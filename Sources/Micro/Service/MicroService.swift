@@ -21,6 +21,12 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
     public let nodeID: String
     /// The router handlers are registered on.
     public let router: Router
+    /// The auth `MICRO_AUTH` chose (nil: calls are not checked): every call and delivery is verified
+    /// against its rules, and with `MICRO_AUTH_ID`/`MICRO_AUTH_SECRET` the service signs in at start.
+    public let auth: (any Auth)?
+    /// The token this service calls and publishes with (empty until it signed in).
+    public let credentials = ServiceCredentials()
+    private let authAccount: (id: String, secret: String)?
     /// A client on the same registry and broker, reaching nodes over every known transport.
     public let client: Client
     /// The registry the service registers in.
@@ -109,6 +115,10 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         self.router = Router(serviceName: name, logger: logger)
         var calls = callWrappers
         var publishes = publishWrappers
+        if environment.auth != nil {
+            calls.append(AuthCallWrapper(credentials: credentials))
+            publishes.append(AuthPublishWrapper(credentials: credentials))
+        }
         if let debug {
             debug.register(on: router)
             router.use(debug.requests)
@@ -132,6 +142,18 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         self.sync = try sync ?? { let s = try engines.makeSync(context); owned.append(s); return s }()
         self.events = try events ?? { let e = try engines.makeEventStream(context); owned.append(e); return e }()
         self.eventStore = try eventStore ?? { let e = try engines.makeEventStore(context); owned.append(e); return e }()
+        context.store = self.store
+        let auth = try engines.makeAuth(context)
+        self.auth = auth
+        if let auth {
+            router.use(AuthHandlerWrapper(auth: auth))
+            state.withLockedValue { $0.subscriberWrappers.append(AuthSubscriberWrapper(auth: auth)) }
+        }
+        if let id = environment.authID, let secret = environment.authSecret, auth != nil {
+            self.authAccount = (id, secret)
+        } else {
+            self.authAccount = nil
+        }
         self.ownedEngines = owned
     }
 
@@ -245,7 +267,12 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
 
         var active: [any BrokerSubscription] = []
         var listener: (any TransportListener)?
+        let refresher = auth.flatMap { auth in
+            authAccount.map { ServiceTokenRefresher(auth: auth, id: $0.id, secret: $0.secret, credentials: credentials, logger: logger) }
+        }
         do {
+            // The service's own token before it takes calls (MICRO_AUTH_ID / MICRO_AUTH_SECRET).
+            try await refresher?.signIn()
             let bound = try await serverTransport.listen(on: options.address ?? "127.0.0.1:0", handler: router)
             listener = bound
             state.withLockedValue { $0.address = bound.address }
@@ -273,6 +300,7 @@ public final class MicroService: ServiceLifecycle.Service, Sendable {
         // Started first, stopped last: the group shuts its services down in reverse order.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = ownedEngines.map { .init(service: $0) }
         services.append(.init(service: client))
+        if let refresher { services.append(.init(service: refresher)) }
         services.append(.init(service: ListenerService(listener: listener, drainTimeout: options.drainTimeout)))
         services.append(.init(service: SubscriptionsService(subscriptions: active)))
         services.append(.init(service: RegistrationService(registry: registry, record: { self.record },

@@ -9,6 +9,8 @@ public struct EngineContext: Sendable {
     public var address: String?
     /// The registry, once made (a broker that registers its subscribers needs it).
     public var registry: (any Registry)?
+    /// The store, once made (an auth that keeps its records in the service's store uses it).
+    public var store: (any Store)?
     /// A client, once made (a store that calls a store service uses it rather than making its own).
     public var client: Client?
     /// Options set in code for particular engines, keyed by the engine module's ``ExtensionKey``s.

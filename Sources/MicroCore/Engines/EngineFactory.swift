@@ -32,6 +32,8 @@ public typealias StoreFactory = EngineFactory<any Store>
 public typealias SyncFactory = EngineFactory<any Sync>
 /// Makes a configuration source.
 public typealias ConfigSourceFactory = EngineFactory<any ConfigSource>
+/// Makes an auth (`MICRO_AUTH`).
+public typealias AuthFactory = EngineFactory<any Auth>
 /// Makes an event stream (`MICRO_EVENTS`).
 public typealias EventStreamFactory = EngineFactory<any EventStream>
 /// Makes an event store (`MICRO_EVENT_STORE`).

@@ -34,6 +34,7 @@ extension EnginePlugin {
         engines.add(EventStreamFactory("memory") { _ in SharedInProcessEngines.eventStream })
         engines.add(EventStoreFactory("memory") { _ in SharedInProcessEngines.eventStore })
         engines.add(ConfigSourceFactory("memory") { _ in SharedInProcessEngines.config })
+        engines.add(AuthFactory("memory") { _ in MemoryAuth() })
     }
 }
 

@@ -19,6 +19,8 @@ public struct Engines: Sendable {
     public private(set) var eventStreams: [String: EventStreamFactory] = [:]
     /// Event stores by name.
     public private(set) var eventStores: [String: EventStoreFactory] = [:]
+    /// Auths by name.
+    public private(set) var auths: [String: AuthFactory] = [:]
 
     /// The engines of `plugins` (none: an empty catalog).
     public init(_ plugins: [EnginePlugin] = []) {
@@ -43,6 +45,8 @@ public struct Engines: Sendable {
     public mutating func add(_ factory: EventStreamFactory) { eventStreams[factory.name] = factory }
     /// Adds (or replaces) an event store.
     public mutating func add(_ factory: EventStoreFactory) { eventStores[factory.name] = factory }
+    /// Adds (or replaces) an auth.
+    public mutating func add(_ factory: AuthFactory) { auths[factory.name] = factory }
 
     /// These engines and those of `plugins`.
     public func adding(_ plugins: [EnginePlugin]) -> Engines {
@@ -117,6 +121,14 @@ public struct Engines: Sendable {
         var context = context
         context.address = context.environment.eventStoreAddress
         return try Self.pick(eventStores, context.environment.eventStore, role: "event store", variable: "MICRO_EVENT_STORE").make(context)
+    }
+
+    /// The auth `MICRO_AUTH` names, at `MICRO_AUTH_ADDRESS`; nil when `MICRO_AUTH` is unset or `none`.
+    public func makeAuth(_ context: EngineContext) throws -> (any Auth)? {
+        guard let name = context.environment.auth else { return nil }
+        var context = context
+        context.address = context.environment.authAddress
+        return try Self.pick(auths, name, role: "auth", variable: "MICRO_AUTH").make(context)
     }
 
     /// The calling side of the transport `MICRO_TRANSPORT` names.

@@ -40,6 +40,15 @@ public struct MicroEnvironment: Sendable {
     public var eventStore: String
     /// `MICRO_EVENT_STORE_ADDRESS`: where the event store is (NATS server URLs, a database URL).
     public var eventStoreAddress: String?
+    /// `MICRO_AUTH`: the auth engine's name (`memory`; `jwt` with MicroAuth); nil (unset or `none`) when
+    /// calls are not checked.
+    public var auth: String?
+    /// `MICRO_AUTH_ADDRESS`: where the auth is, for engines that reach one (nil: the service's own store).
+    public var authAddress: String?
+    /// `MICRO_AUTH_ID` (go-micro's `--auth_id`): the account a service signs in as at start.
+    public var authID: String?
+    /// `MICRO_AUTH_SECRET` (go-micro's `--auth_secret`): that account's secret.
+    public var authSecret: String?
     /// `MICRO_SERVER_ADDRESS`: the address services bind and advertise; default `127.0.0.1:0` (a free port).
     public var serverAddress: String?
     /// `MICRO_REGISTER_TTL` (go-micro's `--register_ttl`): seconds a registration lives without a
@@ -75,6 +84,11 @@ public struct MicroEnvironment: Sendable {
         eventsAddress = values["MICRO_EVENTS_ADDRESS"]
         eventStore = values["MICRO_EVENT_STORE"]?.lowercased() ?? "memory"
         eventStoreAddress = values["MICRO_EVENT_STORE_ADDRESS"]
+        let authName = values["MICRO_AUTH"]?.lowercased()
+        auth = authName == "none" ? nil : authName
+        authAddress = values["MICRO_AUTH_ADDRESS"]
+        authID = values["MICRO_AUTH_ID"]
+        authSecret = values["MICRO_AUTH_SECRET"]
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]
