@@ -6,7 +6,7 @@ import Testing
 
 /// `micro api` against a real greeter over the HTTP transport: go-micro's path mapping, `/rpc`, errors
 /// and their statuses, streams as Server-Sent Events, CORS, the Authorization header, size and time limits.
-@Suite(.serialized, .disabled("not yet run: landed at the session deadline, typechecked and compiled but before a full build could link the test bundle on the loaded machine; enable once run")) struct APIGatewayTests {
+@Suite(.serialized) struct APIGatewayTests {
     @Test func pathsAndRPCReachTheEndpoint() async throws {
         try await GatewayFixture.api { address, _, _ in
             for path in ["/greeter/hello", "/greeter/Greeter/Hello"] {

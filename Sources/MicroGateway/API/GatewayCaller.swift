@@ -30,6 +30,8 @@ struct GatewayCaller: Sendable {
                     return try await requestBody.collect(upTo: limit)
                 } catch let e as HTTPError where e.status == .contentTooLarge {
                     throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
+                } catch is NIOTooManyBytesError {
+                    throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
                 }
             }
             group.addTask {
