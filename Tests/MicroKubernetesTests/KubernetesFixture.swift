@@ -34,18 +34,21 @@ final class KubernetesFixture: HTTPResponder, Sendable {
     }
 
     let token: String
+    /// Requests without an `Authorization` header are served too (kubectl sends no token to a plain-HTTP server).
+    let anonymous: Bool
     let readyAfter: Duration
     let state = Mutex(State())
 
-    init(token: String, readyAfter: Duration = .milliseconds(300)) {
+    init(token: String, anonymous: Bool = false, readyAfter: Duration = .milliseconds(300)) {
         self.token = token
+        self.anonymous = anonymous
         self.readyAfter = readyAfter
     }
 
     /// Runs the fixture on 127.0.0.1 (a free port) while `body` runs with its URL.
-    static func with<T: Sendable>(token: String = "fixture-token", readyAfter: Duration = .milliseconds(300),
+    static func with<T: Sendable>(token: String = "fixture-token", anonymous: Bool = false, readyAfter: Duration = .milliseconds(300),
                                   _ body: @Sendable (KubernetesFixture, String) async throws -> T) async throws -> T {
-        let fixture = KubernetesFixture(token: token, readyAfter: readyAfter)
+        let fixture = KubernetesFixture(token: token, anonymous: anonymous, readyAfter: readyAfter)
         var logger = Logger(label: "kubernetes-fixture")
         logger.logLevel = .critical   // not its start, nor the cancelled connections at its end
         let (urls, urlContinuation) = AsyncStream.makeStream(of: String.self)
@@ -67,9 +70,10 @@ final class KubernetesFixture: HTTPResponder, Sendable {
         if let (status, body) = state.withLock({ $0.brokenAnswer }) {
             return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard request.headers[.authorization] == "Bearer \(token)" || (anonymous && request.headers[.authorization] == nil) else {
             return Self.status(401, "Unauthorized", "Unauthorized")
         }
+        if request.method == .get, let discovery = Self.discovery(request.uri.path) { return Self.json(200, discovery) }
         guard let route = Route(path: request.uri.path) else {
             return Self.status(404, "NotFound", "the server could not find the requested resource")
         }
@@ -222,6 +226,31 @@ final class KubernetesFixture: HTTPResponder, Sendable {
     }
 
     // MARK: Answers
+
+    /// The legacy discovery documents `kubectl` reads first (`/api`, `/apis`, and the resource lists
+    /// of `v1` and `apps/v1`), naming only what the fixture serves.
+    static func discovery(_ path: String) -> FixtureJSON? {
+        func resource(_ name: String, _ singular: String, _ kind: String, _ short: String) -> FixtureJSON {
+            .object(["name": .string(name), "singularName": .string(singular), "namespaced": .bool(true), "kind": .string(kind),
+                     "verbs": .array(["create", "delete", "get", "list", "patch", "update"]), "shortNames": .array([.string(short)])])
+        }
+        switch path {
+        case "/api":
+            return .object(["kind": "APIVersions", "versions": .array(["v1"]),
+                            "serverAddressByClientCIDRs": .array([.object(["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"])])])
+        case "/apis":
+            let version: FixtureJSON = .object(["groupVersion": "apps/v1", "version": "v1"])
+            return .object(["kind": "APIGroupList", "apiVersion": "v1",
+                            "groups": .array([.object(["name": "apps", "versions": .array([version]), "preferredVersion": version])])])
+        case "/api/v1":
+            return .object(["kind": "APIResourceList", "groupVersion": "v1", "resources": .array([resource("services", "service", "Service", "svc")])])
+        case "/apis/apps/v1":
+            return .object(["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+                            "resources": .array([resource("deployments", "deployment", "Deployment", "deploy")])])
+        default:
+            return nil
+        }
+    }
 
     struct Route {
         var group: String

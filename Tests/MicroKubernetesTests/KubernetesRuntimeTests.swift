@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MicroKubernetes
+import MicroTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -105,6 +106,32 @@ import Testing
         // Nothing listens (AsyncHTTPClient tries to connect again until the call's deadline).
         let closed = KubernetesRuntime(configuration: KubernetesConfiguration(server: "http://127.0.0.1:1", requestTimeout: .milliseconds(500)))
         await #expect { try await closed.list() } throws: { ($0 as? KubernetesError)?.code == .unavailable }
+    }
+
+    /// The fixture answers `kubectl` (a client no one here wrote) as an API server would, for the
+    /// objects the runtime made. kubectl is not installable from the package sources the project
+    /// reaches, so without it this check is skipped, on CI too.
+    @Test func kubectlReadsWhatTheRuntimeMade() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl") else {
+            print("skipping the kubectl check: /usr/bin/kubectl is not installed")
+            return
+        }
+        // kubectl sends no bearer token to a plain-HTTP server: the fixture serves it anonymously here.
+        try await KubernetesFixture.with(anonymous: true) { _, url in
+            try await Self.runtime(url).create(Self.greeter)
+            let cache = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-cache-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: cache) }
+            func kubectl(_ arguments: [String]) async throws -> ChildProcess.Outcome {
+                try await ChildProcess.outcome("/usr/bin/kubectl", ["--server", url, "--cache-dir", cache, "-n", "micro"] + arguments,
+                                               environment: ["HOME": cache, "PATH": "/usr/bin:/bin"], timeout: .seconds(60))
+            }
+            let image = try await kubectl(["get", "deployment", "go-micro-greeter", "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+            #expect(image.status == 0 && image.stdout == "localhost/micro-greeter:1", "\(image.stderr)")
+            let services = try await kubectl(["get", "services", "-l", "micro.mu/type=service", "-o", "name"])
+            #expect(services.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "service/go-micro-greeter", "\(services.stderr)")
+            let missing = try await kubectl(["get", "deployment", "absent"])
+            #expect(missing.status != 0 && missing.stderr.contains("(NotFound)"), "\(missing.stderr)")
+        }
     }
 
     /// The fixture's own semantics for calls the runtime does not make: a PUT with a stale

@@ -35,8 +35,12 @@ import Glibc
     @Test func aStaticBuildRunsInAContainerIsAdoptedAndRestartedAfterACrash() async throws {
         guard try Self.containerToolsPresent() else { return }
         let scratch = try Scratch()
-        defer { scratch.remove() }
         let home = scratch.path + "/home"
+        defer {
+            // podman's transient state lives outside the scratch directory (its path must be short).
+            try? FileManager.default.removeItem(atPath: ContainerRuntime(storage: home + "/runtime/containers", environment: [:]).runRoot)
+            scratch.remove()
+        }
         try Git.repository(scratch, "tinybox", files: TinyService.files(name: "tinybox", manifest: """
             name: tinybox
             runtime: container

@@ -227,17 +227,20 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             prepared.executable = path
         } else {
             setStatus(name, generation: generation, .building)
-            log.note("build: \(source)\(checkout.commit.map { " at \($0)" } ?? "")")
-            let executables = try await builder.executables(in: checkout.path, log: log.path)
-            let product = try PackageBuilder.choose(manifest.product, among: executables, package: source.description)
             var builder = self.builder
             if kind == .container { builder.extraArguments.append("--static-swift-stdlib") }
-            log.note("build: swift build -c release --product \(product) \(builder.extraArguments.joined(separator: " "))")
-            let built = try await builder.build(product, in: checkout.path, log: log.path)
-            let destination = options.root + "/bin/\(name)/\(generation)-\(product)"
-            try PackageBuilder.package(built, to: destination)
-            log.note("build: \(product) packaged as \(destination)")
-            prepared.executable = destination
+            let destination = options.root + "/bin/\(name)/\(generation)-"
+            let product = try await fetcher.holding(checkout, of: source) { [builder] package in
+                log.note("build: \(source)\(checkout.commit.map { " at \($0)" } ?? "")")
+                let executables = try await builder.executables(in: package, log: log.path)
+                let product = try PackageBuilder.choose(manifest.product, among: executables, package: source.description)
+                log.note("build: swift build -c release --product \(product) \(builder.extraArguments.joined(separator: " "))")
+                let built = try await builder.build(product, in: package, log: log.path)
+                try PackageBuilder.package(built, to: destination + product)
+                return product
+            }
+            log.note("build: \(product) packaged as \(destination + product)")
+            prepared.executable = destination + product
             prepared.product = product
         }
         if kind == .container {
