@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "Micro", targets: ["Micro"]),
         .library(name: "MicroGateway", targets: ["MicroGateway"]),
         .library(name: "MicroRuntime", targets: ["MicroRuntime"]),
+        .library(name: "MicroKubernetes", targets: ["MicroKubernetes"]),
         .executable(name: "micro", targets: ["MicroCLI"]),
         .executable(name: "greeter", targets: ["Greeter"]),
         .executable(name: "micro-bench", targets: ["MicroBench"]),
@@ -64,6 +65,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // micro.yaml, the runtime's manifest (already resolved for swift-configuration's YAML trait).
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
+        // The Kubernetes runtime's HTTP client (already built for hummingbird's testing library).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -337,6 +340,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API.
+        .target(
+            name: "MicroKubernetes",
+            dependencies: [
+                "MicroCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "MicroCLI",
             dependencies: [
@@ -481,6 +495,11 @@ let package = Package(
         .testTarget(name: "MicroRuntimeTests", dependencies: [
             "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .testTarget(name: "MicroKubernetesTests", dependencies: [
+            "MicroKubernetes", "MicroTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroAuthTests", dependencies: [
             "MicroAuth", "MicroCore", "Micro", "MicroSQLite", "MicroPostgres", "MicroHTTP", "MicroGRPC", "MicroNATS", "MicroTestSupport",

@@ -18,7 +18,7 @@ public final class JWTAuth: Auth {
     public let configuration: JWTAuthConfiguration
     private let store: any Store
     private let keys: JWTKeyRing
-    private let cache: VerifiedTokenCache
+    private let verifier: AccessTokenVerifier
     private let ruleCache = NIOLockedValueBox<(rules: RuleSet, read: ContinuousClock.Instant)?>(nil)
 
     /// The most scopes and metadata entries an account may have (tokens stay well under ``BearerToken/maxLength``).
@@ -36,8 +36,10 @@ public final class JWTAuth: Auth {
         let store = store.scoped(configuration.scope)
         self.store = store
         self.configuration = configuration
-        self.keys = JWTKeyRing(store: store, configuration: configuration)
-        self.cache = VerifiedTokenCache(capacity: configuration.verifiedTokenCacheSize)
+        let keys = JWTKeyRing(store: store, configuration: configuration)
+        self.keys = keys
+        self.verifier = AccessTokenVerifier(keys: keys, issuer: configuration.issuer, audience: configuration.audience,
+                                            leeway: configuration.leeway, cacheSize: configuration.verifiedTokenCacheSize)
     }
 
     // MARK: Accounts
@@ -78,18 +80,7 @@ public final class JWTAuth: Auth {
     // MARK: Tokens
 
     public func inspect(_ token: String) async throws -> Account {
-        guard token.utf8.count <= BearerToken.maxLength else {
-            throw AuthError(.invalidToken, "the token is larger than \(BearerToken.maxLength) bytes")
-        }
-        let now = Date()
-        let leeway = configuration.leeway.seconds
-        if let account = cache.account(for: token, now: now, leeway: leeway) { return account }
-        let kid = try JOSEHeader.kid(of: token)
-        let claims = try await keys.verify(token, kid: kid, now: now)
-        try claims.check(issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: leeway)
-        let account = claims.account
-        cache.insert(token, account: account, expiry: claims.exp.value, now: now)
-        return account
+        try await verifier.account(for: token)
     }
 
     public func token(_ request: TokenRequest) async throws -> AuthToken {
@@ -161,7 +152,14 @@ public final class JWTAuth: Auth {
 
     /// The public keys that verify this auth's tokens, as a JWK Set document (RFC 7517).
     public func jwks() async throws -> String {
-        try await keys.jwks(now: Date())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(try await keySet()), as: UTF8.self)
+    }
+
+    /// The public keys that verify this auth's tokens (what ``jwks()`` encodes and the auth service serves).
+    func keySet() async throws -> JWKSet {
+        try await keys.publicKeys(now: Date())
     }
 
     // MARK: Rules

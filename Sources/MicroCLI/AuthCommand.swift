@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Micro
 
-/// `micro auth create|list|delete account|rule`: go-micro's auth commands, on the auth's store.
+/// `micro auth create|list|delete account|rule`: go-micro's auth commands, on the auth's store or through
+/// the auth service (`MICRO_AUTH=service`); `micro auth serve` runs that service.
 struct AuthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "auth", abstract: "Manage accounts and rules (on the auth's store: MICRO_AUTH, MICRO_STORE).",
-        subcommands: [Create.self, List.self, Delete.self])
+        commandName: "auth", abstract: "Manage accounts and rules (on the auth's store, or the auth service with MICRO_AUTH=service); serve them.",
+        subcommands: [Create.self, List.self, Delete.self, AuthServeCommand.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account or a rule.", subcommands: [Account.self, RuleCommand.self])

@@ -3,7 +3,7 @@ import Foundation
 import Micro
 import MicroRuntime
 
-/// `micro ps`: the runtime's services: name, version, source, runtime, pid, status, restarts, uptime;
+/// `micro ps`: the runtime's services: name, version, source, runtime, pid (or container id), status, restarts, uptime;
 /// a failed one's error on the lines below it (a compiler's errors, a crash loop).
 struct Ps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the services the runtime runs.")
@@ -13,11 +13,12 @@ struct Ps: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let services = try await runtime.withRuntime(global) { try await $0.list() }
-            let header = ["NAME", "VERSION", "SOURCE", "RUNTIME", "PID", "STATUS", "RESTARTS", "UPTIME"]
+            let header = ["NAME", "VERSION", "SOURCE", "RUNTIME", "PID/CONTAINER", "STATUS", "RESTARTS", "UPTIME"]
             let now = Date()
-            let rows = services.map { s in
-                [s.name, s.version, s.source, s.runtime, s.state.pid.map(String.init) ?? "-", s.state.status.description,
-                 String(s.state.restarts), s.uptime(now: now).map(Self.duration) ?? "-"]
+            let rows = services.map { s -> [String] in
+                let process: String = s.state.container.map { String($0.prefix(12)) } ?? s.state.pid.map(String.init) ?? "-"
+                return [s.name, s.version, s.source, s.runtime, process, s.state.status.description,
+                        String(s.state.restarts), s.uptime(now: now).map(Self.duration) ?? "-"]
             }
             let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
             func line(_ cells: [String]) -> String {

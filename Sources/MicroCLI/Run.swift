@@ -12,6 +12,7 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "https://…, file://…, git://… or a local path, with an optional @REF (branch, tag or commit).") var source: String
     @Option(help: "Run it under this name (default: its micro.yaml's name, its product's, or the source's last component).") var name: String?
     @Flag(help: "Return once the runtime accepted it, without waiting for it to run.") var detach = false
+    @Flag(help: "Run it (and its dependencies) in podman containers: a static build in an OCI image (default: each micro.yaml's runtime, else a process).") var container = false
     @Option(help: "Seconds to wait for the services to run (builds included; default 1800).") var wait: Double = 1800
 
     func run() async throws {
@@ -19,7 +20,7 @@ struct Run: AsyncParsableCommand {
             try validateSeconds(wait, option: "--wait")
             let parsed = try RuntimeSource(parsing: source)   // relative paths from here; a bad source fails before any call
             try await runtime.withRuntime(global) { client in
-                let names = try await client.create(source: parsed.description, name: name, timeout: seconds(global.timeout ?? 300))
+                let names = try await client.create(source: parsed.description, name: name, kind: container ? .container : nil, timeout: seconds(global.timeout ?? 300))
                 try emit("starting \(names.joined(separator: ", "))")
                 guard !detach else { return }
                 let deadline = ContinuousClock.now + seconds(wait)
@@ -30,7 +31,7 @@ struct Run: AsyncParsableCommand {
                         switch service.state.status {
                         case .running:
                             reported.insert(service.name)
-                            try emit("\(service.name) running (pid \(service.state.pid.map(String.init) ?? "-"))")
+                            try emit("\(service.name) running (\(service.state.container.map { "container \($0.prefix(12))" } ?? "pid \(service.state.pid.map(String.init) ?? "-")"))")
                         case .failed:
                             throw RuntimeError(.startFailed, "\(service.name) failed: \(service.state.error ?? "")")
                         default: break

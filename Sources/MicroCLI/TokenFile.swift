@@ -10,15 +10,7 @@ enum TokenFile {
 
     /// Writes the token pair, readable and writable by the user only (created with that mode, never wider).
     static func write(_ token: AuthToken, environment: MicroEnvironment) throws {
-        let path = path(environment)
-        try FileManager.default.createDirectory(atPath: environment.home, withIntermediateDirectories: true)
-        let data = Data(try jsonText(token).utf8)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        defer { close(fd) }
-        guard fchmod(fd, 0o600) == 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        try PrivateFile.write(Data(try jsonText(token).utf8), to: path(environment))
     }
 
     /// The saved access token's `Authorization` value, nil when there is none (or it does not parse).

@@ -47,6 +47,28 @@ import Testing
                     return e.code == 400 && e.detail.contains("badSource")
                 }
                 await #expect { try await runtimeClient.delete("absent", timeout: .seconds(5)) } throws: { ($0 as? MicroError)?.code == 404 }
+
+                // `micro run --container`: the runtime kind crosses the wire; the static build's compiler error is shown the same way.
+                #expect(try await runtimeClient.create(source: "file://\(scratch.path)/broken@main", name: "boxed", kind: .container,
+                                                       timeout: .seconds(60)) == ["boxed"])
+                var boxed: RuntimeServiceStatus?
+                while ContinuousClock.now < buildDeadline {
+                    boxed = try await runtimeClient.list("boxed").first
+                    if boxed?.state.status == .failed { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(boxed?.runtime == "container")
+                #expect(boxed?.state.error?.contains("buildFailed") == true)
+                var boxedLines: [String] = []
+                try await runtimeClient.logs("boxed", count: 500, follow: false) { boxedLines.append($0) }
+                #expect(boxedLines.contains { $0.contains("--static-swift-stdlib") })
+                let unknownKind = RuntimeCreateRequest(service: RuntimeWireService(name: nil, version: nil, source: "file://\(scratch.path)/broken", metadata: nil),
+                                                       options: RuntimeCreateOptions(runtime: "vm"))
+                await #expect { try await client.call(RuntimeHandler.serviceName, "Runtime.Create", unknownKind, as: RuntimeCreateResponse.self) } throws: {
+                    guard let e = $0 as? MicroError else { return false }
+                    return e.code == 400 && e.detail.contains("runtime 'vm' is not one of process, container")
+                }
+                try await runtimeClient.delete("boxed", timeout: .seconds(10))
                 try await runtimeClient.delete("broken", timeout: .seconds(10))
                 #expect(try await runtimeClient.list().isEmpty)
             }

@@ -157,6 +157,52 @@ import Testing
         #expect(log.lastLines(5).lines == ["[runtime] after"])
     }
 
+    /// The service writes through its own append-mode descriptor before, during and after a rotation:
+    /// the rotated file and the live one hold every line once, the live one goes on growing, and a
+    /// follower reads on from its offset without a gap or a repeat.
+    @Test func aRotationCutsTheHeadInPlaceAndLosesNoLine() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = scratch.path + "/r.log"
+        let log = LogFile(path: path, maxBytes: 8192, keep: 2)
+        log.note("start")
+        let writer = try #require(FileHandle(forUpdatingAtPath: path))
+        defer { try? writer.close() }
+        var written = ["[runtime] start"]
+        func write(_ range: Range<Int>) throws {
+            for n in range {
+                _ = try writer.seekToEnd()
+                try writer.write(contentsOf: Data("line \(n) \(String(repeating: "x", count: n % 50))\n".utf8))
+                written.append("line \(n) \(String(repeating: "x", count: n % 50))")
+            }
+        }
+        try write(0..<200)
+        let followed = log.lines(after: log.lastLines(0).offset)   // nothing new yet
+        #expect(followed.lines.isEmpty)
+        var offset: UInt64 = 0
+        var seen: [String] = []
+        (seen, offset) = log.lines(after: 0)
+        try write(200..<400)
+        let caughtUp = log.lines(after: offset)   // a follower polls far more often than logs rotate
+        seen += caughtUp.lines
+        offset = caughtUp.offset
+        log.rotateIfNeeded()
+        try write(400..<450)
+        #expect(log.base > 0, "the head was cut out in place")
+        #expect(log.size < 8192)
+        let rotated = try String(contentsOfFile: path + ".1", encoding: .utf8)
+        let live = try String(contentsOfFile: path, encoding: .utf8)
+        #expect((rotated + live).split(separator: "\n").map(String.init) == written)
+        #expect(live.hasSuffix("line 449 \(String(repeating: "x", count: 449 % 50))\n"), "the writer's descriptor goes on in the live file")
+        while true {
+            let next = log.lines(after: offset)
+            if next.lines.isEmpty { break }
+            seen += next.lines
+            offset = next.offset
+        }
+        #expect(seen == written, "the follower reads on across the rotation: \(seen.count) of \(written.count) lines")
+    }
+
     @Test func followingReadsOnlyCompleteNewLines() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// The signing keys of a ``JWTAuth``: kept in the store (so every process sharing it signs and
 /// verifies alike), mirrored into a jwt-kit key collection by key id. No key is the collection's
 /// default, so a token naming an unknown key id never falls back to another key.
-final class JWTKeyRing: Sendable {
+final class JWTKeyRing: AccessTokenKeys {
     private let store: any Store
     private let configuration: JWTAuthConfiguration
     private let collection = JWTKeyCollection()
@@ -40,13 +40,7 @@ final class JWTKeyRing: Sendable {
             if stale { try await load(now: now) }
             guard knows(kid, now: now) else { throw AuthError(.invalidToken, "the token is signed with an unknown key") }
         }
-        do {
-            return try await collection.verify(token, as: AccessClaims.self)
-        } catch let error as AuthError {
-            throw error
-        } catch {
-            throw AuthError(.invalidToken, "the token's signature does not verify")
-        }
+        return try await collection.verifyAccess(token)
     }
 
     /// Retires the signing key (it still verifies until the last token it signed has expired) and makes a new one.
@@ -61,18 +55,13 @@ final class JWTKeyRing: Sendable {
         _ = try await makeKey(now: now)
     }
 
-    /// The public keys that still verify, as a JWK Set (RFC 7517) of Ed25519 keys.
-    func jwks(now: Date) async throws -> String {
+    /// The public keys that still verify, as a JWK Set (RFC 7517) of Ed25519 keys, oldest first.
+    func publicKeys(now: Date) async throws -> JWKSet {
         try await load(now: now)
         let records = state.withLockedValue { Array($0.records.values) }.sorted { $0.created < $1.created }
-        let keys: [[String: String]] = try records.map { record in
-            let key = try privateKey(record)
-            return ["kty": "OKP", "crv": "Ed25519", "alg": JOSEHeader.algorithm, "use": "sig", "kid": record.kid,
-                    "x": AuthSecrets.base64URL(key.publicKey.rawRepresentation)]
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(["keys": keys]), as: UTF8.self)
+        return JWKSet(keys: try records.map { record in
+            JWKSet.Key(kid: record.kid, x: AuthSecrets.base64URL(try privateKey(record).publicKey.rawRepresentation))
+        })
     }
 
     /// Reads the keys from the store: drops those past verifying, adds new ones, forgets removed ones.

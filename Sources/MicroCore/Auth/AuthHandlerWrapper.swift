@@ -2,11 +2,13 @@
 /// token, inspects it into an account, and applies the rules to `service:<name>:<endpoint>`.
 ///
 /// The endpoint is the one the router resolved, so one rule for `Greeter.Hello` covers mucp over HTTP,
-/// both gRPC paths and NATS alike (and `Debug.Health` is public only if a rule says so). A caller
+/// both gRPC paths and NATS alike (and `Debug.Health` is public only if a rule says so). As a
+/// ``CallGate`` it also guards what transports answer themselves: HTTP `/health` (as `Debug.Health`),
+/// gRPC health and reflection and `/metrics` (see ``BuiltinEndpoints``). A caller
 /// without a valid token that the rules do not let in gets 401, a signed-in one 403; a token that is
 /// sent but invalid is always 401. The handler sees the account in ``HandlerContext/account`` and not
 /// the token: it is taken out of the metadata, so onward calls carry the service's own token instead.
-public struct AuthHandlerWrapper: HandlerWrapper {
+public struct AuthHandlerWrapper: CallGate {
     private let auth: any Auth
 
     /// A wrapper verifying with `auth`.
@@ -19,14 +21,24 @@ public struct AuthHandlerWrapper: HandlerWrapper {
         context: HandlerContext,
         next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
     ) async throws -> RPCResponse {
-        let account = try await auth.account(presenting: BearerToken.token(in: request.metadata))
-        try await auth.authorize(account, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
+        let account = try await verify(request, context)
         var request = request
         var context = context
         request.metadata[BearerToken.header] = nil
         context.metadata[BearerToken.header] = nil
         context.account = account
         return try await next(request, context)
+    }
+
+    /// The same check for what the transport answers itself (``BuiltinEndpoints`` names the resources).
+    public func admit(_ request: RPCRequest, context: HandlerContext) async throws {
+        _ = try await verify(request, context)
+    }
+
+    private func verify(_ request: RPCRequest, _ context: HandlerContext) async throws -> Account? {
+        let account = try await auth.account(presenting: BearerToken.token(in: request.metadata))
+        try await auth.authorize(account, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
+        return account
     }
 }
 

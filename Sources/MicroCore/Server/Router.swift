@@ -166,6 +166,19 @@ public final class Router: RPCHandler {
         }
     }
 
+    /// Runs the wrappers that are ``CallGate``s, in order, for a call the transport answers itself.
+    public func admit(_ request: RPCRequest) async -> MicroError? {
+        let gates = state.withLockedValue { $0.wrappers.compactMap { $0 as? any CallGate } }
+        guard !gates.isEmpty else { return nil }
+        let context = makeContext(request)
+        do {
+            for gate in gates { try await gate.admit(request, context: context) }
+            return nil
+        } catch {
+            return convert(error, request)
+        }
+    }
+
     private func makeContext(_ request: RPCRequest) -> HandlerContext {
         HandlerContext(service: serviceName, endpoint: request.endpoint, metadata: request.metadata,
                        deadline: request.deadline, logger: logger, requestID: request.id)

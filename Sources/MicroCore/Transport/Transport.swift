@@ -23,6 +23,14 @@ public protocol RPCHandler: Sendable {
     func handle(_ request: RPCRequest) async -> Result<RPCResponse, MicroError>
     /// Serves a stream: reads from `inbound`, writes to `outbound`; returns when the handler is done.
     func handleStream(_ request: RPCRequest, inbound: MessageReader, outbound: MessageWriter) async -> MicroError?
+    /// Checks a call the transport answers itself (health, reflection, `/metrics`) as routed calls are
+    /// checked, with `request.endpoint` naming the resource (``BuiltinEndpoints``); nil when it may go on.
+    func admit(_ request: RPCRequest) async -> MicroError?
+}
+
+extension RPCHandler {
+    /// Admits everything: a handler without gates.
+    public func admit(_ request: RPCRequest) async -> MicroError? { nil }
 }
 
 /// The serving side of a transport.

@@ -33,7 +33,8 @@ final class GRPCServerDispatcher: Sendable {
 
     enum Target: Sendable {
         case endpoint(String, stream: Bool)
-        case builtin(GRPCBuiltinMethod)
+        /// A method the transport serves itself, and its resource endpoint for rules (``BuiltinEndpoints``).
+        case builtin(GRPCBuiltinMethod, endpoint: String)
     }
 
     struct Route: Sendable {
@@ -106,7 +107,10 @@ final class GRPCServerDispatcher: Sendable {
             if let full = endpoint.metadata[GRPCMethodPath.serviceKey], !full.isEmpty { add(full, method, route) }
         }
         for service in builtins.withLockedValue({ $0 }) {
-            for (name, method) in service.methods { add(service.name, name, Route(target: .builtin(method), type: method.type)) }
+            for (name, method) in service.methods {
+                let endpoint = BuiltinEndpoints.grpc(service: service.name, method: name)
+                add(service.name, name, Route(target: .builtin(method, endpoint: endpoint), type: method.type))
+            }
         }
         let now = NIODeadline.now()
         table.withLockedValue { $0 = Table(routes: routes, refreshed: now, endpointCount: endpoints.count) }
@@ -282,7 +286,10 @@ final class GRPCServerDispatcher: Sendable {
             }
             do { try await writer.sendHeadersIfPending() } catch { return failure(error, call) }
             return (Status(code: .ok, message: ""), call.trailers)
-        case .builtin(let method):
+        case .builtin(let method, let endpoint):
+            var req = request
+            req.endpoint = endpoint
+            if let refused = await handler.admit(req) { return failure(refused, call) }
             do {
                 let codec = try Self.builtinCodecs.codec(for: request.contentType)
                 try await method.run(inbound.reader, writer.messageWriter, codec)

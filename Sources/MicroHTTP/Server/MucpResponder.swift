@@ -77,6 +77,7 @@ struct MucpResponder: HTTPResponder {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         guard ["/health", "/health/live", "/health/ready"].contains(path) else {
             if let route = handler.serverDescription.extensions[HTTPGetRoutes.self]?[path] {
+                if let refused = await admit(head, endpoint: BuiltinEndpoints.httpGet(path: path)) { return refusal(refused, for: head) }
                 let page = await route()
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: page.contentType)
@@ -84,11 +85,24 @@ struct MucpResponder: HTTPResponder {
             }
             return refusal(.notFound("go.micro.server", "no such path \(path)"), for: head)
         }
+        if let refused = await admit(head, endpoint: BuiltinEndpoints.health) { return refusal(refused, for: head) }
         var status = HealthStatus.serving.rawValue
         if path != "/health/live" { status = await handler.health().rawValue }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         return HTTPFullResponse(status: status == "ok" ? .ok : .serviceUnavailable, headers: headers,
                                 body: ByteBuffer(string: "{\"status\":\"\(status)\"}"))
+    }
+
+    /// The router's gates (auth) on a `GET` the transport answers itself, as a call to `endpoint`:
+    /// the caller's headers are its metadata, and no header can name another endpoint.
+    private func admit(_ head: HTTPRequestHead, endpoint: String) async -> MicroError? {
+        do {
+            var request = try RPCHeaders.request(head.headers.lazy.map { (name: $0.name, value: $0.value) }, body: ByteBuffer()) { endpoint }
+            request.endpoint = endpoint
+            return await handler.admit(request)
+        } catch {
+            return MicroError.from(error, id: "go.micro.server")
+        }
     }
 }

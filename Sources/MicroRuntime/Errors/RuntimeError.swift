@@ -7,7 +7,7 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible, 
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: String, Sendable, Hashable {
             case badSource, missingRef, fetchFailed, badManifest, cycle, missingProduct, buildFailed, startFailed,
-                 crashLoop, notFound, alreadyExists, unhealthy, unavailable
+                 crashLoop, notFound, alreadyExists, unhealthy, unavailable, imageFailed
         }
         private let wrapped: Wrapped
         /// The source is not a URL or path the runtime can fetch (`ftp://…`, an empty string, a path that is not there).
@@ -24,7 +24,9 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible, 
         public static let missingProduct = Code(wrapped: .missingProduct)
         /// `swift build` failed; the detail holds the compiler's errors.
         public static let buildFailed = Code(wrapped: .buildFailed)
-        /// The executable could not be started.
+        /// The OCI image could not be made (`ldd`, `buildah`); the detail holds the tool's own message.
+        public static let imageFailed = Code(wrapped: .imageFailed)
+        /// The executable (or its container) could not be started.
         public static let startFailed = Code(wrapped: .startFailed)
         /// The service kept crashing and reached the restart limit.
         public static let crashLoop = Code(wrapped: .crashLoop)

@@ -41,10 +41,12 @@ public struct RuntimeManifest: Sendable, Hashable, Codable {
     public var env: [String: String]?
     /// The services this one needs, started (and healthy) before it.
     public var depends: [Dependency]?
+    /// How it runs: `process` (the default) or `container` (a static build in an image, run with podman).
+    public var runtime: RuntimeKind?
 
     /// Creates a manifest.
     public init(name: String? = nil, version: String? = nil, product: String? = nil, binary: String? = nil,
-                args: [String]? = nil, env: [String: String]? = nil, depends: [Dependency]? = nil) {
+                args: [String]? = nil, env: [String: String]? = nil, depends: [Dependency]? = nil, runtime: RuntimeKind? = nil) {
         self.name = name
         self.version = version
         self.product = product
@@ -52,6 +54,7 @@ public struct RuntimeManifest: Sendable, Hashable, Codable {
         self.args = args
         self.env = env
         self.depends = depends
+        self.runtime = runtime
     }
 
     /// Parses and checks a manifest; throws ``RuntimeError/Code/badManifest`` saying what is wrong.

@@ -28,6 +28,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     private let logger: Logger
     private let fetcher: SourceFetcher
     private let builder: PackageBuilder
+    private let containers: ContainerRuntime
     private var services: [String: RuntimeServiceStatus] = [:]
     private var loaded = false
     private nonisolated let jobs: AsyncStream<Job>
@@ -42,6 +43,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         self.logger = logger
         fetcher = SourceFetcher(cache: options.root + "/src", environment: options.environment)
         builder = PackageBuilder(environment: options.environment, extraArguments: options.buildArguments)
+        containers = ContainerRuntime(storage: options.root + "/containers", environment: options.environment)
         (jobs, jobQueue) = AsyncStream.makeStream()
     }
 
@@ -63,11 +65,12 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     // MARK: The runtime's operations (go-micro's Create, Read, Update, Delete, Logs)
 
     /// Fetches `source`, resolves its dependencies and starts them all in order (in the background:
-    /// ``list(_:)`` shows how far they got). Returns the services' names, dependencies first. Throws
-    /// a ``RuntimeError`` for a bad source, a fetch failure, a bad manifest, a cycle, or when the
-    /// service already runs.
+    /// ``list(_:)`` shows how far they got). Returns the services' names, dependencies first. Each runs
+    /// as `kind` says, else as its manifest's `runtime` says, else as a process. Throws a
+    /// ``RuntimeError`` for a bad source, a fetch failure, a bad manifest, a cycle, or when the service
+    /// already runs.
     @discardableResult
-    public func create(_ source: RuntimeSource, name: String? = nil) async throws -> [String] {
+    public func create(_ source: RuntimeSource, name: String? = nil, kind: RuntimeKind? = nil) async throws -> [String] {
         try await waitLoaded()
         let plan = try await ServicePlan.resolve(source, name: name, fetcher: fetcher)
         if let existing = services[plan.root], existing.state.status != .failed, existing.state.status != .stopped {
@@ -77,7 +80,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         for name in plan.waves.joined() {
             guard let entry = plan.entries[name] else { continue }
             if name != plan.root, let existing = services[name], existing.state.status != .failed, existing.state.status != .stopped { continue }
-            var record = RuntimeServiceStatus(name: name, source: entry.source)
+            var record = RuntimeServiceStatus(name: name, source: entry.source, kind: kind ?? entry.manifest.runtime ?? .process)
             record.dependencies = entry.dependencies
             record.generation = (services[name]?.generation ?? 0) + 1
             services[name] = record
@@ -114,12 +117,13 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         try await waitLoaded()
         guard let current = services[name] else { throw RuntimeError(.notFound, "no service \(name) in the runtime") }
         let source = try RuntimeSource(parsing: current.source)
-        let old = (pid: current.state.pid, startTime: current.state.pidStartTime)
+        let old = (pid: current.state.pid, startTime: current.state.pidStartTime, container: current.runningContainer, image: current.image)
         let checkout = try await fetcher.fetch(source)
         var manifest = RuntimeManifest()
         if case .binary = source.kind {} else { manifest = try RuntimeManifest.load(from: checkout.path) }
         let generation = current.generation + 1
-        let prepared = try await prepare(name: name, source: source, checkout: checkout, manifest: manifest, generation: generation)
+        let prepared = try await prepare(name: name, source: source, checkout: checkout, manifest: manifest, kind: current.kind,
+                                         generation: generation)
         let before = await health.healthyNodes(of: name)
         guard var record = services[name] else { throw RuntimeError(.notFound, "\(name) was removed during its update") }
         record.generation = generation
@@ -134,21 +138,23 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             try await waitHealthy(name, generation: generation, excluding: before)
         } catch {
             // The new instance is not healthy: stop it; the old one goes on.
-            if let pid = services[name]?.state.pid, services[name]?.generation == generation {
-                await terminate(pid: pid, startTime: services[name]?.state.pidStartTime)
+            if let record = services[name], record.generation == generation, let pid = record.state.pid {
+                await terminate(pid: pid, startTime: record.state.pidStartTime, container: record.runningContainer)
             }
             if var restored = services[name], restored.generation == generation {
                 restored.generation = current.generation
                 restored.executable = current.executable
                 restored.arguments = current.arguments
                 restored.environment = current.environment
+                restored.image = current.image
                 restored.state = current.state
                 services[name] = restored
                 await save(name)
             }
             throw error
         }
-        if let pid = old.pid { await terminate(pid: pid, startTime: old.startTime) }
+        if let pid = old.pid { await terminate(pid: pid, startTime: old.startTime, container: old.container) }
+        if let image = old.image, image != prepared.image { await containers.removeImage(image) }
         logFile(name).note("update: generation \(generation) healthy; the previous instance stopped")
     }
 
@@ -159,7 +165,11 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         record.state.stopping()
         services[name] = record
         await save(name)
-        if let pid = record.state.pid { await terminate(pid: pid, startTime: record.state.pidStartTime) }
+        if let pid = record.state.pid { await terminate(pid: pid, startTime: record.state.pidStartTime, container: record.runningContainer) }
+        if record.kind == .container {
+            await containers.remove(ContainerRuntime.containerName(name, generation: record.generation))
+            if let image = record.image { await containers.removeImage(image) }
+        }
         services[name] = nil
         do { _ = try await store.delete(Self.keyPrefix + name, ifRevision: nil) } catch {
             logger.warning("cannot delete the record of \(name): \(error)")
@@ -185,7 +195,9 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         let name = entry.name
         guard let generation = services[name]?.generation else { return }
         do {
-            let prepared = try await prepare(name: name, source: entry.source, checkout: entry.checkout, manifest: entry.manifest, generation: generation)
+            let kind = services[name]?.kind ?? .process
+            let prepared = try await prepare(name: name, source: entry.source, checkout: entry.checkout, manifest: entry.manifest, kind: kind,
+                                             generation: generation)
             guard var record = services[name], record.generation == generation else { return }
             record.apply(prepared)
             record.state.preparing(.waiting)
@@ -198,33 +210,47 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         }
     }
 
-    /// The executable to run for a service: a prebuilt one as it is, or its package built and packaged.
+    /// What to run for a service: a prebuilt executable as it is, or its package built and packaged;
+    /// for the container runtime, that executable (built with `--static-swift-stdlib`) in an OCI image.
     private func prepare(name: String, source: RuntimeSource, checkout: SourceFetcher.Checkout, manifest: RuntimeManifest,
-                         generation: Int) async throws -> PreparedService {
+                         kind: RuntimeKind, generation: Int) async throws -> PreparedService {
         var prepared = PreparedService(executable: checkout.path, product: nil, commit: checkout.commit, manifest: manifest,
                                        directory: options.root + "/run/\(name)")
         try FileManager.default.createDirectory(atPath: prepared.directory, withIntermediateDirectories: true)
-        if case .binary = source.kind { return prepared }
-        if let binary = manifest.binary {
+        let log = logFile(name)
+        if case .binary = source.kind {
+        } else if let binary = manifest.binary {
             let path = binary.hasPrefix("/") ? binary : checkout.path + "/" + binary
             guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw RuntimeError(.missingProduct, "\(name)'s \(RuntimeManifest.fileName) names binary \(path), which is not an executable file")
             }
             prepared.executable = path
-            return prepared
+        } else {
+            setStatus(name, generation: generation, .building)
+            var builder = self.builder
+            if kind == .container { builder.extraArguments.append("--static-swift-stdlib") }
+            let destination = options.root + "/bin/\(name)/\(generation)-"
+            let product = try await fetcher.holding(checkout, of: source) { [builder] package in
+                log.note("build: \(source)\(checkout.commit.map { " at \($0)" } ?? "")")
+                let executables = try await builder.executables(in: package, log: log.path)
+                let product = try PackageBuilder.choose(manifest.product, among: executables, package: source.description)
+                log.note("build: swift build -c release --product \(product) \(builder.extraArguments.joined(separator: " "))")
+                let built = try await builder.build(product, in: package, log: log.path)
+                try PackageBuilder.package(built, to: destination + product)
+                return product
+            }
+            log.note("build: \(product) packaged as \(destination + product)")
+            prepared.executable = destination + product
+            prepared.product = product
         }
-        setStatus(name, generation: generation, .building)
-        let log = logFile(name)
-        log.note("build: \(source)\(checkout.commit.map { " at \($0)" } ?? "")")
-        let executables = try await builder.executables(in: checkout.path, log: log.path)
-        let product = try PackageBuilder.choose(manifest.product, among: executables, package: source.description)
-        log.note("build: swift build -c release --product \(product)")
-        let built = try await builder.build(product, in: checkout.path, log: log.path)
-        let destination = options.root + "/bin/\(name)/\(generation)-\(product)"
-        try PackageBuilder.package(built, to: destination)
-        log.note("build: \(product) packaged as \(destination)")
-        prepared.executable = destination
-        prepared.product = product
+        if kind == .container {
+            setStatus(name, generation: generation, .building)
+            let image = ContainerRuntime.imageName(name, generation: generation)
+            log.note("image: \(image) from scratch with \(prepared.executable) and the libraries it loads")
+            try await ImagePackager(containers: containers).package(prepared.executable, as: image,
+                                                                     workDirectory: options.root + "/images/\(name)-\(generation)", log: log.path)
+            prepared.image = image
+        }
         return prepared
     }
 
@@ -274,8 +300,15 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
                 adopting = false
                 (pid, startTime) = (recordedPid, record.state.pidStartTime)
             } else {
-                guard let spec = launchSpec(name, generation: generation) else { return }
+                let spec: LaunchSpec
                 do {
+                    guard let next = try launchSpec(name, generation: generation) else { return }
+                    spec = next
+                    if let container = spec.container {
+                        // A `podman run` killed without its container leaves it (and its name) behind.
+                        await containers.remove(container.name)
+                        try? FileManager.default.removeItem(atPath: container.idFile)
+                    }
                     pid = try ProcessLauncher.spawn(spec.executable, spec.arguments, environment: spec.environment, directory: spec.directory,
                                                     output: spec.log, newSession: true)
                 } catch {
@@ -287,6 +320,13 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
                 record.state.started(pid: pid, startTime: startTime)
                 services[name] = record
                 await save(name)
+                if let container = spec.container, let id = await ContainerRuntime.containerID(in: container.idFile),
+                   var identified = services[name], identified.generation == generation, identified.state.pid == pid {
+                    identified.state.identified(container: id)
+                    services[name] = identified
+                    await save(name)
+                    logFile(name).note("container \(container.name) is \(id)")
+                }
             }
             guard let exit = await Self.waitForExit(pid: pid, startTime: startTime, log: logFile(name)) else { return }
             guard var record = services[name], record.generation == generation else { return }   // replaced or removed
@@ -320,8 +360,9 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         return nil
     }
 
-    /// What to start for `name`'s generation, nil when it should not run (stopped, failed, replaced, removed).
-    private func launchSpec(_ name: String, generation: Int) -> LaunchSpec? {
+    /// What to start for `name`'s generation, nil when it should not run (stopped, failed, replaced, removed):
+    /// its executable, or `podman run` of its image.
+    private func launchSpec(_ name: String, generation: Int) throws -> LaunchSpec? {
         guard let record = services[name], record.generation == generation, let executable = record.executable else { return nil }
         switch record.state.status {
         case .stopping, .stopped, .failed: return nil
@@ -330,13 +371,25 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         let directory = options.root + "/run/\(name)"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = logFile(name)
-        log.note("start: \(executable) \(record.arguments.joined(separator: " "))")
-        return LaunchSpec(executable: executable, arguments: record.arguments, environment: options.serviceEnvironment(record.environment),
-                          directory: directory, log: log.path)
+        let environment = options.serviceEnvironment(record.environment)
+        guard record.kind == .container else {
+            log.note("start: \(executable) \(record.arguments.joined(separator: " "))")
+            return LaunchSpec(executable: executable, arguments: record.arguments, environment: environment, directory: directory, log: log.path)
+        }
+        guard let image = record.image else { throw RuntimeError(.startFailed, "\(name) has no image; `micro update \(name)` builds it again") }
+        let container = LaunchSpec.Container(name: ContainerRuntime.containerName(name, generation: generation), idFile: directory + "/container.id")
+        let mounts = [options.home] + [options.environment["MICRO_REGISTRY_ADDRESS"]].compactMap { $0 }.filter { $0.hasPrefix("/") }
+        let (podman, arguments) = try containers.runCommand(container: container.name, image: image, arguments: record.arguments,
+                                                            environment: environment, mounts: mounts, idFile: container.idFile)
+        log.note("start: container \(container.name) of \(image) \(record.arguments.joined(separator: " "))")
+        return LaunchSpec(executable: podman, arguments: arguments, environment: environment, directory: directory, log: log.path,
+                          container: container)
     }
 
-    /// Ends a process: SIGTERM, SIGKILL after the grace period; waits (bounded) until it is gone.
-    private func terminate(pid: Int32, startTime: UInt64?) async {
+    /// Ends a service: its container stopped (`podman stop -t GRACE`), then its process: SIGTERM,
+    /// SIGKILL after the grace period; waits (bounded) until it is gone.
+    private func terminate(pid: Int32, startTime: UInt64?, container: String?) async {
+        if let container { await containers.stop(container, grace: options.stopGrace) }
         guard ProcessLauncher.signal(pid, SIGTERM, startTime: startTime) else { return }
         let deadline = ContinuousClock.now + options.stopGrace
         while ProcessIdentity.startTime(of: pid) != nil, startTime == nil || ProcessIdentity.startTime(of: pid) == startTime {
@@ -432,18 +485,31 @@ struct PreparedService: Sendable {
     var commit: String?
     var manifest: RuntimeManifest
     var directory: String
+    var image: String?
 }
 
 /// What a supervisor starts.
 struct LaunchSpec: Sendable {
+    /// A container the process (`podman run`) runs.
+    struct Container: Sendable {
+        var name: String
+        var idFile: String
+    }
+
     var executable: String
     var arguments: [String]
     var environment: [String: String]
     var directory: String
     var log: String
+    var container: Container?
 }
 
 extension RuntimeServiceStatus {
+    /// The container of the running generation (its id, or its name before the id is known); nil for a process.
+    var runningContainer: String? {
+        state.container ?? (kind == .container ? ContainerRuntime.containerName(name, generation: generation) : nil)
+    }
+
     /// Takes the prepared executable and the manifest's settings.
     mutating func apply(_ prepared: PreparedService) {
         executable = prepared.executable
@@ -452,5 +518,6 @@ extension RuntimeServiceStatus {
         arguments = prepared.manifest.args ?? []
         environment = prepared.manifest.env ?? [:]
         version = prepared.manifest.version ?? prepared.commit.map { String($0.prefix(12)) } ?? "latest"
+        image = prepared.image
     }
 }

@@ -11,8 +11,10 @@ public struct RuntimeServiceStatus: Sendable, Hashable, Codable {
     public var source: String
     /// go-micro's free-form metadata.
     public var metadata: [String: String]
-    /// Which runtime runs it: `process`.
+    /// Which runtime runs it: `process` or `container` (``RuntimeKind``).
     public var runtime: String
+    /// The OCI image it runs in (the container runtime).
+    public var image: String?
     /// The product built (nil for a prebuilt binary).
     public var product: String?
     /// The commit built (git sources).
@@ -35,12 +37,15 @@ public struct RuntimeServiceStatus: Sendable, Hashable, Codable {
         state.startedAt.map { max(0, now.timeIntervalSince1970 - $0) }
     }
 
-    init(name: String, source: RuntimeSource) {
+    /// How it runs (a record of an unknown runtime runs as a process).
+    var kind: RuntimeKind { RuntimeKind(rawValue: runtime) ?? .process }
+
+    init(name: String, source: RuntimeSource, kind: RuntimeKind = .process) {
         self.name = name
         version = "latest"
         self.source = source.description
         metadata = [:]
-        runtime = "process"
+        runtime = kind.rawValue
         arguments = []
         environment = [:]
         dependencies = []

@@ -17,13 +17,15 @@ public struct RuntimeClient: Sendable {
         self.options = options
     }
 
-    /// Runs `source` (`SOURCE[@REF]`, a local path absolute) as `name` (default: the manifest's);
-    /// the services started, dependencies first. `timeout` covers fetching the sources.
-    public func create(source: String, name: String? = nil, timeout: Duration) async throws -> [String] {
+    /// Runs `source` (`SOURCE[@REF]`, a local path absolute) as `name` (default: the manifest's), as
+    /// `kind` says (default: each manifest's `runtime`, else a process); the services started,
+    /// dependencies first. `timeout` covers fetching the sources.
+    public func create(source: String, name: String? = nil, kind: RuntimeKind? = nil, timeout: Duration) async throws -> [String] {
         var options = self.options
         options.timeout = timeout
         options.retries = 0
-        let request = RuntimeCreateRequest(service: RuntimeWireService(name: name, version: nil, source: source, metadata: nil))
+        let request = RuntimeCreateRequest(service: RuntimeWireService(name: name, version: nil, source: source, metadata: nil),
+                                           options: kind.map { RuntimeCreateOptions(runtime: $0.rawValue) })
         return try await client.call(service, "Runtime.Create", request, as: RuntimeCreateResponse.self, options: options).services ?? []
     }
 

@@ -24,7 +24,14 @@ public struct RuntimeHandler: EndpointGroup {
             let source = try RuntimeSource(parsing: text, relativeTo: "/")
             let name = request.service.name.flatMap { $0.isEmpty ? nil : $0 }
             if let name, !RuntimeManifest.isValidName(name) { throw RuntimeError(.badSource, "'\(name.prefix(100))' is not a service name") }
-            return RuntimeCreateResponse(services: try await runtime.create(source, name: name))
+            var kind: RuntimeKind?
+            if let text = request.options?.runtime, !text.isEmpty {
+                guard let named = RuntimeKind(rawValue: text) else {
+                    throw RuntimeError(.badSource, "runtime '\(text.prefix(100))' is not one of \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                kind = named
+            }
+            return RuntimeCreateResponse(services: try await runtime.create(source, name: name, kind: kind))
         }
         router.handle("Runtime.Read") { (request: RuntimeReadRequest, _) in
             let name = request.options?.service.flatMap { $0.isEmpty ? nil : $0 }

@@ -12,8 +12,14 @@ struct RuntimeWireService: Codable, Sendable {
     var metadata: [String: String]?
 }
 
+/// go-micro's `CreateOptions`, with Swift Micro's `runtime` (``RuntimeKind``'s raw value).
+struct RuntimeCreateOptions: Codable, Sendable {
+    var runtime: String?
+}
+
 struct RuntimeCreateRequest: Codable, Sendable {
     var service: RuntimeWireService
+    var options: RuntimeCreateOptions?
 }
 
 struct RuntimeCreateResponse: Codable, Sendable {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Fetches git sources into a cache (`<home>/runtime/src`, one clone per URL, fetched again on each
-/// use) and checks out the requested ref, with the real `git`.
+/// use) and checks out the requested ref, with the real `git`. A clone is used under a file lock
+/// (`<clone>.lock`): two runs of one URL, in one runtime or two, take turns.
 struct SourceFetcher: Sendable {
     /// A checked-out source.
     struct Checkout: Sendable {
@@ -29,18 +30,37 @@ struct SourceFetcher: Sendable {
         case .git(let url):
             let directory = cache + "/" + Self.directoryName(for: url)
             try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: directory + "/.git") {
-                try? FileManager.default.removeItem(atPath: directory)
-                try await git(["clone", "--quiet", "--no-checkout", "--", url, directory], in: nil, failure: .fetchFailed, "cannot clone \(url)")
-            } else {
-                try await git(["fetch", "--quiet", "--force", "--tags", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*"],
-                              in: directory, failure: .fetchFailed, "cannot fetch \(url)")
+            return try await FileLock.withLock(directory + ".lock") {
+                if !FileManager.default.fileExists(atPath: directory + "/.git") {
+                    try? FileManager.default.removeItem(atPath: directory)
+                    try await git(["clone", "--quiet", "--no-checkout", "--", url, directory], in: nil, failure: .fetchFailed, "cannot clone \(url)")
+                } else {
+                    try await git(["fetch", "--quiet", "--force", "--tags", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+                                  in: directory, failure: .fetchFailed, "cannot fetch \(url)")
+                }
+                let commit = try await resolve(source.ref, in: directory, url: url)
+                try await check(out: commit, in: directory)
+                return Checkout(path: directory, commit: commit)
             }
-            let commit = try await resolve(source.ref, in: directory, url: url)
-            try await git(["checkout", "--quiet", "--force", "--detach", commit], in: directory, failure: .fetchFailed, "cannot check out \(commit)")
-            try await git(["clean", "-fdxq", "-e", ".build"], in: directory, failure: .fetchFailed, "cannot clean the checkout")
-            return Checkout(path: directory, commit: commit)
         }
+    }
+
+    /// Runs `body` with `checkout`'s directory holding its commit: for a git source, under the clone's
+    /// lock, checked out again when another run moved it meanwhile (a build reads the files it names).
+    func holding<T>(_ checkout: Checkout, of source: RuntimeSource, _ body: (String) async throws -> T) async throws -> T {
+        guard case .git = source.kind, let commit = checkout.commit else { return try await body(checkout.path) }
+        return try await FileLock.withLock(checkout.path + ".lock") {
+            let head = try await command(["rev-parse", "--verify", "--quiet", "HEAD"], in: checkout.path).run()
+            if !head.succeeded || head.output.trimmingCharacters(in: .whitespacesAndNewlines) != commit {
+                try await check(out: commit, in: checkout.path)
+            }
+            return try await body(checkout.path)
+        }
+    }
+
+    private func check(out commit: String, in directory: String) async throws {
+        try await git(["checkout", "--quiet", "--force", "--detach", commit], in: directory, failure: .fetchFailed, "cannot check out \(commit)")
+        try await git(["clean", "-fdxq", "-e", ".build"], in: directory, failure: .fetchFailed, "cannot clean the checkout")
     }
 
     /// The commit a ref names: a branch of origin, a tag, or a commit; the default branch for nil.

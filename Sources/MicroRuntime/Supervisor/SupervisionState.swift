@@ -39,6 +39,8 @@ public struct SupervisionState: Sendable, Hashable, Codable {
     public internal(set) var pid: Int32?
     /// The running process's start time (`/proc/PID/stat`), to tell it from a later process with its pid.
     public internal(set) var pidStartTime: UInt64?
+    /// The running container's id (the container runtime; ``pid`` is then its `podman run`'s).
+    public internal(set) var container: String?
     /// When the running process started (seconds since 1970).
     public internal(set) var startedAt: Double?
     /// When it was first seen healthy (registered and answering `Debug.Health`), if it was checked.
@@ -61,11 +63,17 @@ public struct SupervisionState: Sendable, Hashable, Codable {
         error = nil
     }
 
+    /// Its container's id is known (read from podman's cid file after the start).
+    mutating func identified(container: String) {
+        if status == .running { self.container = container }
+    }
+
     /// Its process started.
-    mutating func started(pid: Int32, startTime: UInt64?, at now: Date = Date()) {
+    mutating func started(pid: Int32, startTime: UInt64?, container: String? = nil, at now: Date = Date()) {
         status = .running
         self.pid = pid
         pidStartTime = startTime
+        self.container = container
         startedAt = now.timeIntervalSince1970
         healthyAt = nil
     }
@@ -85,6 +93,7 @@ public struct SupervisionState: Sendable, Hashable, Codable {
         let ranFor = startedAt.map { now.timeIntervalSince1970 - $0 } ?? 0
         pid = nil
         pidStartTime = nil
+        container = nil
         startedAt = nil
         healthyAt = nil
         lastExit = exit.description
@@ -108,6 +117,7 @@ public struct SupervisionState: Sendable, Hashable, Codable {
         if status != .failed { status = .stopped }
         pid = nil
         pidStartTime = nil
+        container = nil
         startedAt = nil
     }
 

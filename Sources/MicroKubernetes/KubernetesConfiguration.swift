@@ -1,0 +1,27 @@
+/// Where and how the Kubernetes runtime reaches the API server: its URL, a bearer token (a service
+/// account's), the namespace it works in, and its limits.
+public struct KubernetesConfiguration: Sendable {
+    /// The API server, `https://host:port` or `http://host:port` (no trailing slash needed).
+    public var server: String
+    /// The bearer token sent with every call; nil sends none.
+    public var token: String?
+    /// The namespace Deployments and Services are made in.
+    public var namespace: String
+    /// The longest one call may take.
+    public var requestTimeout: Duration
+    /// How often a Deployment's status is read while waiting for it to be ready.
+    public var pollInterval: Duration
+    /// The largest answer read.
+    public var maxResponseBytes: Int
+
+    /// A configuration; the defaults: namespace `default`, 10 s per call, status read every 0.5 s, answers up to 8 MiB.
+    public init(server: String, token: String? = nil, namespace: String = "default", requestTimeout: Duration = .seconds(10),
+                pollInterval: Duration = .milliseconds(500), maxResponseBytes: Int = 8 << 20) {
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.token = token
+        self.namespace = namespace
+        self.requestTimeout = requestTimeout
+        self.pollInterval = pollInterval
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
