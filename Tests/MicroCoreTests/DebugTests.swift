@@ -147,6 +147,35 @@ private func record(_ i: Int, level: String = "info", message: String? = nil) ->
         #expect(buffer.spans(count: 10, traceID: String(repeating: "a", count: 32)).isEmpty)
     }
 
+    @Test func spansAreCutToTheLimitsWhetherKeptAsTheyEndedOrNot() {
+        let limits = DebugLimits(maxFieldBytes: 64, maxEntries: 4, spans: 10)
+        let buffer = SpanBuffer(limits: limits)
+        let tracer = DebugTracer(service: "s", buffer: buffer)
+        let small = tracer.startSpan("small", context: .topLevel, ofKind: .server)
+        small.attributes = ["a": .int64(1), "b": .bool(true), "c": .string("x")]
+        small.end()
+        let big = tracer.startSpan(String(repeating: "n", count: 100), context: .topLevel, ofKind: .client)
+        var attributes = SpanAttributes()
+        for i in 0..<40 { attributes["k\(i)"] = String(repeating: "v", count: 1000) }
+        big.attributes = attributes
+        big.setStatus(SpanStatus(code: .error, message: String(repeating: "m", count: 500)))
+        big.end()
+        let long = tracer.startSpan("long", context: .topLevel, ofKind: .internal)
+        long.attributes = ["v": .string(String(repeating: "é", count: 100))]
+        long.end()
+        buffer.append(SpanRecord(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", parentID: nil, name: "given",
+                                 kind: "client", service: "t", start: 1, duration: 2))
+        let spans = buffer.spans(count: 10)
+        #expect(spans.map(\.name.utf8.count) == [5, 64, 4, 5])
+        #expect(spans[0].attributes == ["a": "1", "b": "true", "c": "x"] && spans[0].kind == "server" && spans[0].status == "unset")
+        #expect(spans[1].attributes.count == 4 && spans[1].attributes.allSatisfy { $0.value.utf8.count <= 64 })
+        #expect(spans[1].statusMessage?.utf8.count ?? 0 <= 64 && spans[1].status == "error")
+        #expect(spans[2].attributes["v"]?.utf8.count ?? 0 <= 64 && spans[2].attributes["v"]?.hasSuffix("…") == true)
+        #expect(buffer.spans(count: 10, traceID: "4bf92f3577b34da6a3ce929d0e0e4736").map(\.name) == ["given"])
+        #expect(buffer.spans(count: 10, traceID: spans[0].traceID).map(\.name) == ["small"])
+        #expect(spans.allSatisfy { $0.traceID.count == 32 || $0.name == "given" } && Set(spans.map(\.traceID)).count == 4)
+    }
+
     @Test func theSpanRingIsBounded() {
         let buffer = SpanBuffer(limits: DebugLimits(spans: 5))
         let tracer = DebugTracer(service: "s", buffer: buffer)

@@ -22,6 +22,9 @@ public struct DebugTracer: Tracer {
     /// The tracer spans come from: the given one, the bootstrapped one, or nil for this tracer's own.
     private var base: (any Tracer)? {
         if let upstream { return upstream }
+        // Nothing bootstrapped or bound (the usual case) shows in the instrument's type, without the
+        // search (locks and casts) `InstrumentationSystem.tracer` makes.
+        if InstrumentationSystem.instrument is NoOpInstrument { return nil }
         let bootstrapped = InstrumentationSystem.tracer
         return bootstrapped is NoOpTracer ? nil : bootstrapped
     }
@@ -35,17 +38,17 @@ public struct DebugTracer: Tracer {
         if let base {
             let inner: any Tracing.Span = base.startSpan(operationName, context: parentContext, ofKind: kind, at: start,
                                                  function: function, file: fileID, line: line)
-            let ids = Self.traceParent(of: inner.context, tracer: base) ?? TraceParent(traceID: "", spanID: "")
+            let ids = Self.traceParent(of: inner.context, tracer: base) ?? TraceParent(traceHigh: 0, traceLow: 0, span: 0)
             let parent = Self.traceParent(of: parentContext, tracer: base)
-            return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.spanID, context: inner.context,
+            return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.span ?? 0, context: inner.context,
                              start: start.nanosecondsSinceEpoch, recorder: self, inner: inner)
         }
         let parent = parentContext.traceParent
-        var ids = parent.map { TraceParent(traceID: $0.traceID, spanID: TraceParent.newSpanID(), flags: $0.flags) } ?? .root()
+        var ids = parent?.child() ?? .root()
         ids.flags |= 1
         var spanContext = parentContext
         spanContext.traceParent = ids
-        return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.spanID, context: spanContext,
+        return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.span ?? 0, context: spanContext,
                          start: start.nanosecondsSinceEpoch, recorder: self, inner: nil)
     }
 
@@ -67,7 +70,7 @@ public struct DebugTracer: Tracer {
     }
 
     /// Keeps a finished span.
-    func record(_ span: SpanRecord) {
+    func record(_ span: FinishedSpan) {
         buffer.append(span)
     }
 

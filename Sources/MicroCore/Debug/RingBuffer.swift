@@ -17,11 +17,16 @@ package struct RingBuffer<Element> {
     /// Appends `element`, returning the oldest one when it had to make room.
     @discardableResult
     package mutating func append(_ element: Element) -> Element? {
-        var dropped: Element?
-        if count == storage.count { dropped = removeFirst() }
+        if count == storage.count {
+            // Full: the new element takes the oldest one's place.
+            let dropped = storage[head]
+            storage[head] = element
+            head = (head + 1) % storage.count
+            return dropped
+        }
         storage[(head + count) % storage.count] = element
         count += 1
-        return dropped
+        return nil
     }
 
     /// Removes and returns the oldest element, nil when empty.

@@ -1,10 +1,16 @@
 import NIOConcurrencyHelpers
 
-/// The last finished spans of a service, bounded by ``DebugLimits/spans``.
+/// The last finished spans of a service, bounded by ``DebugLimits/spans``. The debug tracer's spans are
+/// kept as they ended and made into ``SpanRecord``s when read.
 public final class SpanBuffer: Sendable {
     /// The bounds it keeps to.
     public let limits: DebugLimits
-    private let state: NIOLockedValueBox<RingBuffer<SpanRecord>>
+    private let state: NIOLockedValueBox<RingBuffer<Entry>>
+
+    private enum Entry: Sendable {
+        case finished(FinishedSpan)
+        case record(SpanRecord)
+    }
 
     /// An empty buffer.
     public init(limits: DebugLimits = DebugLimits()) {
@@ -14,14 +20,40 @@ public final class SpanBuffer: Sendable {
 
     /// Keeps `span`, dropping the oldest when full.
     public func append(_ span: SpanRecord) {
-        state.withLockedValue { _ = $0.append(span) }
+        append(.record(span))
+    }
+
+    /// Keeps `span` (cut to the limits now unless it fits them), dropping the oldest when full.
+    package func append(_ span: FinishedSpan) {
+        append(span.fits(limits) ? .finished(span) : .record(span.record(limits)))
+    }
+
+    private func append(_ entry: Entry) {
+        // The dropped entry is released after the lock.
+        let dropped = state.withLockedValue { $0.append(entry) }
+        _ = dropped
     }
 
     /// The newest spans, oldest first: at most `count` (capped at ``DebugLimits/spans``), only trace
     /// `traceID`'s when given.
     public func spans(count: Int, traceID: String? = nil) -> [SpanRecord] {
         let limit = min(max(0, count), limits.spans)
-        return state.withLockedValue { ring in ring.suffix(limit) { traceID == nil || $0.traceID == traceID } }
+        let numbers = traceID.flatMap(TraceParent.traceNumbers)
+        let picked = state.withLockedValue { ring in
+            ring.suffix(limit) { entry in
+                guard let traceID else { return true }
+                switch entry {
+                case .finished(let span): return numbers.map(span.isIn(trace:)) ?? false
+                case .record(let record): return record.traceID == traceID
+                }
+            }
+        }
+        return picked.map { entry in
+            switch entry {
+            case .finished(let span): span.record(limits)
+            case .record(let record): record
+            }
+        }
     }
 
     /// How many spans it holds.

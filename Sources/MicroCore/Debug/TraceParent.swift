@@ -1,33 +1,53 @@
+import Synchronization
 import Tracing
 
 /// A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`): what the debug tracer sends with a call and
-/// reads from one. Parsing is strict; anything else is no parent.
+/// reads from one. Parsing is strict; anything else is no parent. The ids are kept as numbers and
+/// written as hex only when asked (a header sent, a span read), since most spans are never read.
 package struct TraceParent: Sendable, Hashable {
-    /// 32 lowercase hex digits, not all zero.
-    package var traceID: String
-    /// 16 lowercase hex digits, not all zero.
-    package var spanID: String
+    /// The trace id's high and low 64 bits; both zero: none known.
+    package var traceHigh: UInt64
+    package var traceLow: UInt64
+    /// The span id; zero: none known.
+    package var span: UInt64
     /// The flags byte (bit 0: sampled).
     package var flags: UInt8
 
-    package init(traceID: String, spanID: String, flags: UInt8 = 1) {
-        self.traceID = traceID
-        self.spanID = spanID
+    package init(traceHigh: UInt64, traceLow: UInt64, span: UInt64, flags: UInt8 = 1) {
+        self.traceHigh = traceHigh
+        self.traceLow = traceLow
+        self.span = span
         self.flags = flags
     }
 
     /// A new root: random trace and span ids.
     package static func root() -> TraceParent {
-        TraceParent(traceID: hex(UInt64.random(in: 1...UInt64.max)) + hex(UInt64.random(in: 0...UInt64.max)), spanID: newSpanID())
+        TraceParent(traceHigh: IDSource.next(), traceLow: IDSource.next(), span: IDSource.next())
     }
 
-    /// A random span id.
-    package static func newSpanID() -> String { hex(UInt64.random(in: 1...UInt64.max)) }
+    /// A new span id in this trace, with its flags.
+    package func child() -> TraceParent {
+        TraceParent(traceHigh: traceHigh, traceLow: traceLow, span: IDSource.next(), flags: flags)
+    }
+
+    /// The trace id, 32 lowercase hex digits ("" when none is known).
+    package var traceID: String {
+        traceHigh == 0 && traceLow == 0 ? "" : Self.hex(traceHigh, traceLow)
+    }
+
+    /// The span id, 16 lowercase hex digits ("" when none is known).
+    package var spanID: String {
+        Self.spanID(span)
+    }
+
+    /// A span id as 16 lowercase hex digits ("" for zero, none known).
+    package static func spanID(_ span: UInt64) -> String {
+        span == 0 ? "" : hex(span)
+    }
 
     /// The header's value.
     package var header: String {
-        let f = String(flags, radix: 16)
-        return "00-\(traceID)-\(spanID)-\(f.count == 1 ? "0" + f : f)"
+        "00-\(traceID)-\(spanID)-\(Self.hexDigit(flags >> 4))\(Self.hexDigit(flags & 0xF))"
     }
 
     /// Parses a header's value; nil unless it is version 00 (or a later one, read as 00) with valid ids.
@@ -35,24 +55,72 @@ package struct TraceParent: Sendable, Hashable {
         let utf8 = Array(header.utf8)
         guard utf8.count == 55 || (utf8.count > 55 && utf8[55] == UInt8(ascii: "-")),
               utf8[2] == UInt8(ascii: "-"), utf8[35] == UInt8(ascii: "-"), utf8[52] == UInt8(ascii: "-"),
-              utf8[0..<55].allSatisfy({ $0 == UInt8(ascii: "-") || Self.isHex($0) }),
-              !(utf8[0] == UInt8(ascii: "f") && utf8[1] == UInt8(ascii: "f")) else { return nil }
-        let version = String(decoding: utf8[0..<2], as: UTF8.self)
-        if version == "00", utf8.count != 55 { return nil }
-        let trace = String(decoding: utf8[3..<35], as: UTF8.self)
-        let span = String(decoding: utf8[36..<52], as: UTF8.self)
-        guard trace.contains(where: { $0 != "0" }), span.contains(where: { $0 != "0" }),
-              let flags = UInt8(String(decoding: utf8[53..<55], as: UTF8.self), radix: 16) else { return nil }
-        self.init(traceID: trace, spanID: span, flags: flags)
+              !(utf8[0] == UInt8(ascii: "f") && utf8[1] == UInt8(ascii: "f")),
+              let version = Self.number(utf8[0..<2]), let high = Self.number(utf8[3..<19]), let low = Self.number(utf8[19..<35]),
+              let span = Self.number(utf8[36..<52]), let flags = Self.number(utf8[53..<55]) else { return nil }
+        if version == 0, utf8.count != 55 { return nil }
+        guard high != 0 || low != 0, span != 0 else { return nil }
+        self.init(traceHigh: high, traceLow: low, span: span, flags: UInt8(flags))
     }
 
-    private static func isHex(_ c: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
+    /// Parses a trace id (32 lowercase hex digits) into its two halves.
+    package static func traceNumbers(_ id: String) -> (high: UInt64, low: UInt64)? {
+        let utf8 = Array(id.utf8)
+        guard utf8.count == 32, let high = number(utf8[0..<16]), let low = number(utf8[16..<32]) else { return nil }
+        return (high, low)
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+    /// The value of lowercase hex digits (at most 16); nil if any is not one.
+    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        var value: UInt64 = 0
+        for c in digits {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt64(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt64(c - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+        }
+        return value
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> Character {
+        Character(Unicode.Scalar(nibble < 10 ? nibble + 48 : nibble + 87))
+    }
+
+    /// `first` (and `second`) as 16 lowercase hex digits each.
+    private static func hex(_ first: UInt64, _ second: UInt64? = nil) -> String {
+        String(unsafeUninitializedCapacity: second == nil ? 16 : 32) { buffer in
+            write(first, into: buffer, at: 0)
+            guard let second else { return 16 }
+            write(second, into: buffer, at: 16)
+            return 32
+        }
+    }
+
+    private static func write(_ word: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        for i in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * i)) & 0xF
+            buffer[offset + i] = nibble < 10 ? nibble + 48 : nibble + 87
+        }
+    }
+}
+
+/// Where span and trace ids come from: splitmix64 over a counter from a random start, so ids are
+/// unique in a process, unpredictable across processes, never zero, and cost no system call (the
+/// system's generator reads the kernel's on every call).
+private enum IDSource {
+    static let start = UInt64.random(in: 0...UInt64.max)
+    static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 {
+        while true {
+            let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+            var z = start &+ n &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            if z != 0 { return z }
+        }
     }
 }
 

@@ -5,23 +5,21 @@ import Metrics
 /// The counter has the dimensions `service` (the one called), `endpoint` and `status` (`success` or the
 /// MicroError code); the timer has `service` and `endpoint` and records nanoseconds, retries included.
 public struct MetricsCallWrapper: CallWrapper {
-    private let factory: (any MetricsFactory)?
+    private let handles: MetricHandles
 
     /// A wrapper reporting to `factory`, or to `MetricsSystem.factory` at the time of each call when nil.
     public init(factory: (any MetricsFactory)? = nil) {
-        self.factory = factory
+        self.handles = MetricHandles(factory: factory)
     }
 
     public func call(_ request: RPCRequest, next: @Sendable (RPCRequest) async throws -> RPCResponse) async throws -> RPCResponse {
-        let factory = self.factory ?? MetricsSystem.factory
         let start = ContinuousClock.now
         let status: String
         defer {
             let elapsed = start.duration(to: .now)
             let target = [("service", request.service), ("endpoint", request.endpoint)]
-            Counter(label: MetricLabels.clientRequests, dimensions: target + [("status", status)], factory: factory).increment()
-            Timer(label: MetricLabels.clientDuration, dimensions: target, preferredDisplayUnit: .seconds, factory: factory)
-                .record(duration: elapsed)
+            handles.counter(MetricLabels.clientRequests, target + [("status", status)]).increment()
+            handles.timer(MetricLabels.clientDuration, target).record(duration: elapsed)
         }
         do {
             let response = try await next(request)

@@ -5,11 +5,11 @@ import Metrics
 /// The counter has the dimensions `service`, `endpoint` and `status` (`success` or the MicroError code);
 /// the timer has `service` and `endpoint` and records nanoseconds.
 public struct MetricsHandlerWrapper: HandlerWrapper {
-    private let factory: (any MetricsFactory)?
+    private let handles: MetricHandles
 
     /// A wrapper reporting to `factory`, or to `MetricsSystem.factory` at the time of each call when nil.
     public init(factory: (any MetricsFactory)? = nil) {
-        self.factory = factory
+        self.handles = MetricHandles(factory: factory)
     }
 
     public func handle(
@@ -17,15 +17,13 @@ public struct MetricsHandlerWrapper: HandlerWrapper {
         context: HandlerContext,
         next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
     ) async throws -> RPCResponse {
-        let factory = self.factory ?? MetricsSystem.factory
         let start = ContinuousClock.now
         let status: String
         defer {
             let elapsed = start.duration(to: .now)
             let target = [("service", context.service), ("endpoint", request.endpoint)]
-            Counter(label: MetricLabels.serverRequests, dimensions: target + [("status", status)], factory: factory).increment()
-            Timer(label: MetricLabels.serverDuration, dimensions: target, preferredDisplayUnit: .seconds, factory: factory)
-                .record(duration: elapsed)
+            handles.counter(MetricLabels.serverRequests, target + [("status", status)]).increment()
+            handles.timer(MetricLabels.serverDuration, target).record(duration: elapsed)
         }
         do {
             let response = try await next(request, context)

@@ -4,19 +4,17 @@ import Metrics
 ///
 /// The counter has the dimensions `topic` and `status` (`success` or the MicroError code of the failure).
 public struct MetricsPublishWrapper: PublishWrapper {
-    private let factory: (any MetricsFactory)?
+    private let handles: MetricHandles
 
     /// A wrapper reporting to `factory`, or to `MetricsSystem.factory` at the time of each publish when nil.
     public init(factory: (any MetricsFactory)? = nil) {
-        self.factory = factory
+        self.handles = MetricHandles(factory: factory)
     }
 
     public func publish(_ topic: String, _ message: BrokerMessage, next: @Sendable (String, BrokerMessage) async throws -> Void) async throws {
-        let factory = self.factory ?? MetricsSystem.factory
         let status: String
         defer {
-            Counter(label: MetricLabels.messagesPublished, dimensions: [("topic", topic), ("status", status)], factory: factory)
-                .increment()
+            handles.counter(MetricLabels.messagesPublished, [("topic", topic), ("status", status)]).increment()
         }
         do {
             try await next(topic, message)

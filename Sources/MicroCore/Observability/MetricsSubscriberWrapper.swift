@@ -4,19 +4,17 @@ import Metrics
 ///
 /// The counter has the dimensions `topic` and `status` (`success` or the MicroError code the handler's error becomes).
 public struct MetricsSubscriberWrapper: SubscriberWrapper {
-    private let factory: (any MetricsFactory)?
+    private let handles: MetricHandles
 
     /// A wrapper reporting to `factory`, or to `MetricsSystem.factory` at the time of each delivery when nil.
     public init(factory: (any MetricsFactory)? = nil) {
-        self.factory = factory
+        self.handles = MetricHandles(factory: factory)
     }
 
     public func handle(_ event: BrokerEvent, next: @Sendable (BrokerEvent) async throws -> Void) async throws {
-        let factory = self.factory ?? MetricsSystem.factory
         let status: String
         defer {
-            Counter(label: MetricLabels.messagesReceived, dimensions: [("topic", event.topic), ("status", status)], factory: factory)
-                .increment()
+            handles.counter(MetricLabels.messagesReceived, [("topic", event.topic), ("status", status)]).increment()
         }
         do {
             try await next(event)

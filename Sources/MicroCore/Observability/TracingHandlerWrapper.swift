@@ -23,11 +23,15 @@ public struct TracingHandlerWrapper: HandlerWrapper {
         let parent = TracePropagation.extract(request.metadata, using: MetadataExtractor(), tracer: tracer)
         let span = TracePropagation.tracer(tracer).startSpan(request.endpoint, context: parent, ofKind: .server)
         defer { span.end() }
-        span.updateAttributes { attributes in
-            attributes["rpc.system"] = "micro"
-            attributes["rpc.service"] = context.service
-            attributes["rpc.method"] = request.endpoint
+        // One assignment of a literal (its storage sized once) rather than three inserts into a copy.
+        var attributes = span.attributes
+        let rpc: SpanAttributes = ["rpc.system": .string("micro"), "rpc.service": .string(context.service), "rpc.method": .string(request.endpoint)]
+        if attributes.isEmpty {
+            attributes = rpc
+        } else {
+            rpc.forEach { attributes[$0] = $1 }
         }
+        span.attributes = attributes
         do {
             return try await ServiceContext.withValue(span.context) { try await next(request, context) }
         } catch {
