@@ -61,6 +61,7 @@ let package = Package(
             traits: [.defaults, "YAML", "Reloading", "CommandLineArguments"]
         ),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // X509 (already in the graph through grpc-swift-nio-transport): the identity of a verified client certificate.
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.14.0"),
@@ -315,7 +316,12 @@ let package = Package(
             name: "MicroGateway",
             dependencies: [
                 "MicroCore",
+                // Only for its event-loop task executor: each connection is served on its own event loop.
+                "MicroHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // WebSocket streams (`GET /service/method` with `Upgrade: websocket`).
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -413,6 +419,8 @@ let package = Package(
                 "EtcdClient",
                 "MicroTestSupport",
                 "MicroGateway",
+                // The Hummingbird floor `micro-bench api` measures the gateway against.
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -484,6 +492,8 @@ let package = Package(
             "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroRuntimeTests", dependencies: [
             "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",

@@ -39,6 +39,12 @@ struct APIBench: AsyncParsableCommand {
         var it = addresses.makeAsyncIterator()
         guard let gatewayAddress = await it.next() else { throw BenchError("the gateway did not start") }
 
+        // Hummingbird's own floor: the same server answering a fixed body, nothing called.
+        let (floorPorts, floorListening) = AsyncStream<Int>.makeStream()
+        let floorTask = Task { try await HummingbirdFloor.run { floorListening.yield($0) } }
+        var floorIt = floorPorts.makeAsyncIterator()
+        guard let floorPort = await floorIt.next() else { throw BenchError("the Hummingbird floor did not start") }
+
         let generatorGroup = MultiThreadedEventLoopGroup(numberOfThreads: o.generatorThreads)
         let body = Array(#"{"name":"world"}"#.utf8)
         let direct = LoadGenerator(host: "127.0.0.1", port: try HostPort(parsing: listener.address).port,
@@ -51,9 +57,14 @@ struct APIBench: AsyncParsableCommand {
                                     request: LoadGenerator.encode(path: "/greeter/hello", host: "127.0.0.1",
                                                                   headers: [("Content-Type", "application/json")], body: body),
                                     connections: o.concurrency, group: generatorGroup)
+        let floor = LoadGenerator(host: "127.0.0.1", port: floorPort,
+                                  request: LoadGenerator.encode(path: "/greeter/hello", host: "127.0.0.1",
+                                                                headers: [("Content-Type", "application/json")], body: body),
+                                  connections: o.concurrency, group: generatorGroup)
 
         var directRuns: [RunResult] = []
         var gatewayRuns: [RunResult] = []
+        var floorRuns: [RunResult] = []
         printHeader()
         for round in 1...o.rounds {
             let d = try await direct.run(label: "direct-to-greeter", warmup: o.warmup, seconds: o.seconds)
@@ -62,6 +73,9 @@ struct APIBench: AsyncParsableCommand {
             let g = try await through.run(label: "through-micro-api", warmup: o.warmup, seconds: o.seconds)
             report(round: round, g)
             gatewayRuns.append(g)
+            let f = try await floor.run(label: "hummingbird-fixed-reply", warmup: o.warmup, seconds: o.seconds)
+            report(round: round, f)
+            floorRuns.append(f)
         }
         if let sample = gatewayRuns.first?.sample { print("  micro api answered: \(sample)") }
         print("")
@@ -69,14 +83,22 @@ struct APIBench: AsyncParsableCommand {
         printHeader()
         let bestDirect = RunResult.best(directRuns)
         let bestGateway = RunResult.best(gatewayRuns)
-        for best in [bestDirect, bestGateway] {
+        let bestFloor = RunResult.best(floorRuns)
+        for best in [bestDirect, bestGateway, bestFloor] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
         if let bestDirect, let bestGateway {
             print(Table.ratioRow("through-micro-api / direct-to-greeter", bestGateway.requestsPerSecond / bestDirect.requestsPerSecond, target: target))
+            if let bestFloor {
+                print("  hummingbird-fixed-reply / direct-to-greeter: \(Table.fmt(bestFloor.requestsPerSecond / bestDirect.requestsPerSecond, 3)) " +
+                      "(the most any Hummingbird gateway could reach); through-micro-api / hummingbird-fixed-reply: " +
+                      Table.fmt(bestGateway.requestsPerSecond / bestFloor.requestsPerSecond, 3))
+            }
         }
 
+        floorTask.cancel()
+        _ = try? await floorTask.value
         gatewayTask.cancel()
         _ = try? await gatewayTask.value
         await client.shutdown()

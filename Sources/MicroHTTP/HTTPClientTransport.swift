@@ -66,27 +66,11 @@ public final class HTTPClientTransport: ClientTransport {
         var gotResponse = false
         do {
             connection.send([.head(head), .body(.byteBuffer(requestBody)), .end(nil)], deadline: deadline, timedOut: timedOut)
-            var reply = HTTPReply(status: .ok, headers: HTTPHeaders(), body: ByteBuffer())
-            var keepAlive = true
-            loop: while true {
-                let part = try await withTaskCancellationHandler { try await connection.next() } onCancel: { connection.close() }
-                switch part {
-                case .head(let h):
-                    gotResponse = true
-                    reply.status = h.status
-                    reply.headers = h.headers
-                    keepAlive = h.isKeepAlive
-                case .body(var chunk):
-                    guard reply.body.readableBytes + chunk.readableBytes <= configuration.maxMessageSize else {
-                        connection.close()
-                        throw MicroError.tooLarge("go.micro.client", "response exceeds the limit of \(configuration.maxMessageSize) bytes")
-                    }
-                    if reply.body.readableBytes == 0 { reply.body = chunk } else { reply.body.writeBuffer(&chunk) }
-                case .end:
-                    break loop
-                case nil:
-                    throw TransportError(.connectionClosed, address: address, detail: "connection closed before the response ended")
-                }
+            // One cancellation handler for the whole response (each one takes the task's status lock twice).
+            let (reply, keepAlive) = try await withTaskCancellationHandler {
+                try await readReply(on: connection, gotResponse: &gotResponse)
+            } onCancel: {
+                connection.close()
             }
             pool.release(connection, reusable: keepAlive)
             return reply
@@ -100,6 +84,34 @@ public final class HTTPClientTransport: ClientTransport {
             if !gotResponse { throw StaleConnection(underlying: error) }
             throw TransportError(.connectionClosed, address: address, detail: "\(error)")
         }
+    }
+
+    /// Reads one whole response (bounded) and whether the connection may be kept.
+    private func readReply(on connection: HTTPConnection, gotResponse: inout Bool) async throws -> (HTTPReply, Bool) {
+        let address = connection.address
+        var reply = HTTPReply(status: .ok, headers: HTTPHeaders(), body: ByteBuffer())
+        var keepAlive = true
+        loop: while true {
+            let part = try await connection.next()
+            switch part {
+            case .head(let h):
+                gotResponse = true
+                reply.status = h.status
+                reply.headers = h.headers
+                keepAlive = h.isKeepAlive
+            case .body(var chunk):
+                guard reply.body.readableBytes + chunk.readableBytes <= configuration.maxMessageSize else {
+                    connection.close()
+                    throw MicroError.tooLarge("go.micro.client", "response exceeds the limit of \(configuration.maxMessageSize) bytes")
+                }
+                if reply.body.readableBytes == 0 { reply.body = chunk } else { reply.body.writeBuffer(&chunk) }
+            case .end:
+                break loop
+            case nil:
+                throw TransportError(.connectionClosed, address: address, detail: "connection closed before the response ended")
+            }
+        }
+        return (reply, keepAlive)
     }
 
     static func response(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, address: String) throws -> RPCResponse {

@@ -11,12 +11,16 @@ struct HelloRequest: Codable, Sendable { var name: String }
 struct HelloReply: Codable, Sendable { var message: String }
 struct CountRequest: Codable, Sendable { var from: Int }
 struct Tick: Codable, Sendable { var n: Int }
+struct Number: Codable, Sendable { var n: Int }
+struct Total: Codable, Sendable { var sum: Int }
+struct Text: Codable, Sendable { var text: String }
 
 /// A greeter served in process over the HTTP transport, on a memory registry, and the gateway (or the
 /// dashboard) in front of it on a free loopback port.
 enum GatewayFixture {
     /// A greeter named `name`: `Greeter.Hello` (400 on an empty name), `Greeter.Whoami` (echoes the
-    /// caller's Authorization), `Greeter.Slow` (takes 5 s), `Greeter.Countdown` (a server stream; from 99 it fails after 2 ticks).
+    /// caller's Authorization), `Greeter.Slow` (takes 5 s), `Greeter.Countdown` (a server stream; from 99 it fails after 2 ticks),
+    /// `Greeter.Sum` (a client stream of numbers, answered with their sum), `Greeter.Echo` (bidirectional: each text upper-cased).
     static func greeter(_ name: String, registry: MemoryRegistry, metadata: [String: String] = [:]) throws -> MicroService {
         var options = ServiceOptions()
         options.metadata = metadata
@@ -41,6 +45,14 @@ enum GatewayFixture {
                 throw MicroError.conflict("greeter", "countdown broke")
             }
             for n in (0..<request.from).reversed() { try await stream.send(Tick(n: n)) }
+        }
+        service.handleClientStream("Greeter.Sum") { (numbers: RequestStream<Number>, _) in
+            var sum = 0
+            for try await number in numbers { sum += number.n }
+            return Total(sum: sum)
+        }
+        service.handleBidiStream("Greeter.Echo") { (texts: RequestStream<Text>, replies: ServerStream<Text>, _) in
+            for try await text in texts { try await replies.send(Text(text: text.text.uppercased())) }
         }
         return service
     }

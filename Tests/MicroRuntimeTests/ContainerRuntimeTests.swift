@@ -11,7 +11,7 @@ import Glibc
 /// The container runtime with the real podman, buildah and runc: a tiny package built static once,
 /// put in an image from scratch, run with `--network host`, registered and answering; adopted by a
 /// restarted runtime (same `podman run`, same container id); a crash (`podman kill`) restarted;
-/// stopped and removed. Fails on CI when podman is missing (scripts/test installs it).
+/// updated (a new image and container, the old ones removed); stopped and removed. Fails on CI when podman is missing (scripts/test installs it).
 @Suite(.serialized) struct ContainerRuntimeTests {
     /// Whether podman, buildah and runc are here; on CI their absence is an error.
     static func containerToolsPresent() throws -> Bool {
@@ -94,6 +94,16 @@ import Glibc
                 #expect(restarted.state.lastExit == "exited with status 137")
                 try await Self.waitHealthy(health, count: 1, log: second.logFile("tinybox").path)
 
+                // An update: a new image and container, healthy before the old one is stopped and its image removed.
+                try await second.update("tinybox")
+                let updated = try #require(try await second.list("tinybox").first)
+                #expect(updated.generation == 2 && updated.image == "localhost/micro-tinybox:2")
+                let running = try await Self.podman(home, ["ps", "--format", "{{.Names}} {{.Image}}"])
+                #expect(running.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "micro-tinybox-2 localhost/micro-tinybox:2")
+                let oldImage = try await Self.podman(home, ["images", "--quiet", "localhost/micro-tinybox:1"])
+                #expect(oldImage.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the old image is removed")
+                try await Self.waitHealthy(health, count: 1, log: second.logFile("tinybox").path)
+
                 try await second.delete("tinybox")
                 let left = try await Self.podman(home, ["ps", "--all", "--quiet"])
                 #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no container is left")
@@ -101,7 +111,7 @@ import Glibc
                 #expect(images.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "its image is removed")
                 let log = try String(contentsOfFile: second.logFile("tinybox").path, encoding: .utf8)
                 #expect(log.contains("--static-swift-stdlib"))
-                #expect(log.components(separatedBy: "tiny says hello").count - 1 == 2, "both containers' output is in the log")
+                #expect(log.components(separatedBy: "tiny says hello").count - 1 == 3, "every container's output is in the log")
             }
         }
     }

@@ -24,8 +24,9 @@ public struct APIGateway: Service {
 
     /// Serves until cancelled or gracefully shut down.
     public func run() async throws {
-        let responder = APIResponder(caller: GatewayCaller(client: client, configuration: configuration))
-        try await HTTPApplication.run(responder: responder, host: configuration.host, port: configuration.port,
-                                      readTimeout: configuration.requestReadTimeout, logger: logger, onRunning: onRunning)
+        let caller = GatewayCaller(client: client, configuration: configuration)
+        try await HTTPApplication.run(responder: APIResponder(caller: caller), host: configuration.host, port: configuration.port,
+                                      readTimeout: configuration.requestReadTimeout, logger: logger,
+                                      webSocket: WebSocketStreamBridge(caller: caller), onRunning: onRunning)
     }
 }

@@ -38,6 +38,18 @@ public struct CORSPolicy: Sendable, Hashable {
         }
     }
 
+    /// Whether a WebSocket may be opened from `origin` to the gateway at `host`. Browsers send the
+    /// page's origin (`http(s)://...`, or `null`) and no preflight: such an origin must be the gateway's
+    /// own or one this policy lets call, as for any other request. No origin, or one no web page has
+    /// (`ws://host`, as some WebSocket clients send), is not a browser's and may connect.
+    func allowsWebSocket(origin: String?, host: String?) -> Bool {
+        guard let origin else { return true }
+        let page = origin.lowercased()
+        guard page.hasPrefix("http://") || page.hasPrefix("https://") || page == "null" else { return true }
+        if let host = host?.lowercased(), page == "http://" + host || page == "https://" + host { return true }
+        return allowedOrigin(origin) != nil
+    }
+
     /// The headers for an answer to `origin` (with `preflight`, the methods, headers and max age too).
     func headers(origin: String?, preflight: Bool, requestedHeaders: String?) -> [(String, String)] {
         guard let allowed = allowedOrigin(origin) else { return [] }

@@ -15,44 +15,31 @@ struct GatewayCaller: Sendable {
     /// Who the gateway's own errors come from, as go-micro names its API.
     static let errorID = "go.micro.api"
 
-    /// Reads the whole body, up to ``GatewayConfiguration/maxBodySize``; a larger body is a 413, one
-    /// that takes longer than ``GatewayConfiguration/requestReadTimeout`` a 408.
+    /// Reads the whole body, up to ``GatewayConfiguration/maxBodySize``; a larger body is a 413. A body
+    /// that does not arrive within ``GatewayConfiguration/requestReadTimeout`` never gets here: the
+    /// connection's ``RequestReadTimeoutHandler`` closes it.
     func readBody(_ request: Request) async throws -> ByteBuffer {
         let limit = configuration.maxBodySize
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw MicroError.tooLarge(Self.errorID, "request body of \(length) bytes is over the limit of \(limit)")
         }
-        let requestBody = request.body
-        let timeout = configuration.requestReadTimeout
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask {
-                do {
-                    return try await requestBody.collect(upTo: limit)
-                } catch let e as HTTPError where e.status == .contentTooLarge {
-                    throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
-                } catch is NIOTooManyBytesError {
-                    throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let body = first else {
-                throw MicroError.timeout(Self.errorID, "request body not received within \(timeout)")
-            }
-            return body
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            throw MicroError.tooLarge(Self.errorID, "request body is over the limit of \(limit) bytes")
         }
     }
 
-    /// The body as a JSON message: empty is `{}`; anything that is not JSON is a 400.
+    /// The body as a JSON message, passed on as it came: empty is `{}`; anything that is not one JSON
+    /// value (nested at most ``JSONTape/maxDepth`` deep) is a 400.
     static func jsonMessage(_ body: ByteBuffer) throws -> ByteBuffer {
-        guard body.readableBytes > 0, body.readableBytesView.contains(where: { !Self.isSpace($0) }) else { return ByteBuffer(string: "{}") }
+        guard body.readableBytesView.contains(where: { !Self.isSpace($0) }) else { return ByteBuffer(string: "{}") }
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+            _ = try JSONTape(Array(body.readableBytesView))
         } catch {
-            throw MicroError.badRequest(errorID, "request body is not valid JSON")
+            throw MicroError.badRequest(errorID, "request body is not valid JSON: \(error)")
         }
         return body
     }
@@ -61,11 +48,16 @@ struct GatewayCaller: Sendable {
 
     /// The call options for a request: the timeout, and the caller's `Authorization` as metadata.
     func options(for request: Request, stream: Bool) -> CallOptions {
+        options(authorization: request.headers[.authorization], stream: stream)
+    }
+
+    /// The call options for a caller who sent `authorization`.
+    func options(authorization: String?, stream: Bool) -> CallOptions {
         var options = client.defaults
         options.timeout = configuration.callTimeout
         if stream { options.streamTimeout = configuration.callTimeout }
         options.contentType = "application/json"
-        if let auth = request.headers[.authorization] { options.metadata["Authorization"] = auth }
+        if let authorization { options.metadata["Authorization"] = authorization }
         return options
     }
 

@@ -15,6 +15,10 @@ public struct GatewayConfiguration: Sendable {
     public var requestReadTimeout: Duration
     /// Which browser origins may call.
     public var cors: CORSPolicy
+    /// The largest message a caller may send on a WebSocket stream (and the largest frame either way).
+    public var maxStreamMessageSize: Int = 64 << 10
+    /// The most messages a caller may send on one WebSocket stream.
+    public var maxStreamMessages: Int = 10_000
 
     /// Loopback on port 8080, 1 MiB bodies, 5 s calls (go-micro's default), 10 s to send a request, no CORS.
     public init(host: String = "127.0.0.1", port: Int = 8080, namespace: String = "", maxBodySize: Int = 1 << 20,

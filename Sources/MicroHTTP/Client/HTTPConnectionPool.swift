@@ -1,6 +1,7 @@
 import MicroCore
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// Connections per address: idle HTTP/1.1 keep-alive connections reused by later calls, or, with
 /// HTTP/2, one shared connection per address on which every call opens a stream.
@@ -22,11 +23,24 @@ final class HTTPConnectionPool: Sendable {
     /// A connection (or HTTP/2 stream) for one exchange with `address`.
     func acquire(_ address: String) async throws -> HTTPConnection {
         if configuration.http2 { return try await http2Connection(address).openExchange() }
-        while let c = state.withLockedValue({ s -> HTTPConnection? in s.idle[address]?.popLast() }) {
+        // A caller running on an event loop (a server's handler, a gateway's connection) gets a connection
+        // of that loop when one is idle, and a new one is made there: the exchange then never leaves the thread.
+        let here = MultiThreadedEventLoopGroup.currentEventLoop
+        while let c = state.withLockedValue({ s -> HTTPConnection? in Self.take(from: &s.idle[address], preferring: here) }) {
             if c.isActive { return c }
         }
         try checkOpen(address)
-        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout)
+        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout,
+                                                group: here ?? MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// Takes the most recently idle connection on `loop`, else the most recently idle one.
+    static func take(from idle: inout [HTTPConnection]?, preferring loop: (any EventLoop)?) -> HTTPConnection? {
+        guard let count = idle?.count, count > 0 else { return nil }
+        if let loop, let i = idle?.lastIndex(where: { $0.channel.eventLoop === loop }) {
+            return idle?.remove(at: i)
+        }
+        return idle?.popLast()
     }
 
     /// A connection (or HTTP/2 stream) that belongs to one stream call alone and is closed with it;

@@ -154,6 +154,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             throw error
         }
         if let pid = old.pid { await terminate(pid: pid, startTime: old.startTime, container: old.container) }
+        if let container = old.container { await containers.remove(container) }   // `--rm` removes it too, but not at once
         if let image = old.image, image != prepared.image { await containers.removeImage(image) }
         logFile(name).note("update: generation \(generation) healthy; the previous instance stopped")
     }
@@ -422,11 +423,17 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         await save(name)
     }
 
+    /// Writes `name`'s record. The write is shielded from cancellation (an awaited task of its own): a
+    /// runtime shutting down just after a restart must still record the new pid, or the next runtime
+    /// would start a second process beside the one it should adopt.
     private func save(_ name: String) async {
         guard let record = services[name] else { return }
-        do { try await store.write(Self.keyPrefix + name, value: record) } catch {
-            logger.warning("cannot save the record of \(name): \(error)")
-        }
+        let (store, logger, key) = (self.store, self.logger, Self.keyPrefix + name)
+        await Task {
+            do { try await store.write(key, value: record) } catch {
+                logger.warning("cannot save the record of \(name): \(error)")
+            }
+        }.value
     }
 
     private nonisolated func enqueue(_ job: @escaping Job) throws {
