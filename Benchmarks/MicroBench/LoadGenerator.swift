@@ -24,8 +24,9 @@ struct LoadGenerator: Sendable {
         return buffer
     }
 
-    /// Runs `warmup` unmeasured seconds then `seconds` measured ones; returns what the window saw.
-    func run(label: String, warmup: Double, seconds: Double) async throws -> RunResult {
+    /// Runs `warmup` unmeasured seconds then `seconds` measured ones; returns what the window saw, with
+    /// the CPU time `cpu` counts over the window when given.
+    func run(label: String, warmup: Double, seconds: Double, cpu: ThreadCPU? = nil) async throws -> RunResult {
         let start = nowNanos()
         let recordFrom = start + UInt64(warmup * 1e9)
         let recordUntil = recordFrom + UInt64(seconds * 1e9)
@@ -44,10 +45,21 @@ struct LoadGenerator: Sendable {
                 }
             channels.append(try await bootstrap.connect(host: host, port: port).get())
         }
+        func sleep(until deadline: UInt64) async throws {
+            let wait = Int64(deadline) - Int64(nowNanos())
+            if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
+        }
+        var cpuSeconds: Double?
+        if let cpu {
+            try await sleep(until: recordFrom)
+            let before = cpu.seconds()
+            try await sleep(until: recordUntil)
+            cpuSeconds = cpu.seconds() - before
+        }
         // Each connection stops sending once the window has ended; wait for that plus a little slack.
-        let wait = Int64(recordUntil) - Int64(nowNanos()) + 200_000_000
-        if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
+        try await sleep(until: recordUntil + 200_000_000)
         var result = RunResult(label: label, seconds: seconds, completed: 0, errors: 0, latencies: [])
+        result.cpuSeconds = cpuSeconds
         var sample: String?
         for channel in channels {
             let snap = try await channel.eventLoop.submit {

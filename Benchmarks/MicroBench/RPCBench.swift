@@ -96,6 +96,10 @@ struct RPCBench: AsyncParsableCommand {
         var authRuns: [RunResult] = []
         var offRuns: [RunResult] = []
         var onRuns: [RunResult] = []
+        var debugRates = RoundRatios()
+        var debugCPU = RoundRatios()
+        // The debug subjects' servers' CPU per call: every thread of this process but the load generator's.
+        let serverCPU = try await ThreadCPU.excluding(generatorGroup)
         printHeader()
         let subjects = self.subjects
         for round in 1...o.rounds {
@@ -119,15 +123,17 @@ struct RPCBench: AsyncParsableCommand {
                 report(round: round, f)
                 foundationRuns.append(f)
             }
-            if subjects.contains("debug-off") {
-                let r = try await generator(port: debugOff.port).run(label: "service-debug-off", warmup: o.warmup, seconds: o.seconds)
+            // Which of the two goes first alternates, so drift in the machine's load favours neither.
+            for on in round % 2 == 1 ? [false, true] : [true, false] where subjects.contains(on ? "debug-on" : "debug-off") {
+                let r = try await generator(port: on ? debugOn.port : debugOff.port)
+                    .run(label: on ? "service-debug-prometheus-on" : "service-debug-off", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
                 report(round: round, r)
-                offRuns.append(r)
+                if let micros = r.cpuMicrosPerRequest { print("             server CPU \(Table.fmt(micros, 2)) µs per call") }
+                if on { onRuns.append(r) } else { offRuns.append(r) }
             }
-            if subjects.contains("debug-on") {
-                let r = try await generator(port: debugOn.port).run(label: "service-debug-prometheus-on", warmup: o.warmup, seconds: o.seconds)
-                report(round: round, r)
-                onRuns.append(r)
+            if let off = offRuns.last, let on = onRuns.last, offRuns.count == round, onRuns.count == round {
+                if off.requestsPerSecond > 0 { debugRates.append(on.requestsPerSecond / off.requestsPerSecond) }
+                if let a = off.cpuMicrosPerRequest, let b = on.cpuMicrosPerRequest, b > 0 { debugCPU.append(a / b) }
             }
             if subjects.contains("client") {
                 let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
@@ -173,6 +179,9 @@ struct RPCBench: AsyncParsableCommand {
 
         if let bestOff, let bestOn {
             print(Table.ratioRow("debug buffers + Prometheus on / off", bestOn.requestsPerSecond / bestOff.requestsPerSecond, target: 0.95))
+            print("  req/s on / off per round: " + debugRates.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + debugRates.summary)
+            print("  server CPU per call off / on per round: " + debugCPU.values.map { Table.fmt($0, 3) }.joined(separator: " ")
+                  + "  → " + debugCPU.summary)
             let page = String(buffer: exporter.page())
             let counted = page.split(separator: "\n").first { $0.hasPrefix("micro_server_requests_total{service=\"greeter\",endpoint=\"Greeter.Hello\"") }
             print("  prometheus: \(counted ?? "no Greeter.Hello counter"); debug buffer: \(debugOn.service.debug?.spans.count ?? 0) spans")

@@ -16,9 +16,13 @@ struct RunResult: Sendable {
     var delivered: Int?
     /// One response, for a sanity check.
     var sample: String?
+    /// CPU seconds the measured threads used in the window, when measured.
+    var cpuSeconds: Double?
 
     var requestsPerSecond: Double { Double(completed) / seconds }
     var deliveredPerSecond: Double? { delivered.map { Double($0) / seconds } }
+    /// CPU microseconds per completed request, when measured.
+    var cpuMicrosPerRequest: Double? { completed > 0 ? cpuSeconds.map { $0 * 1e6 / Double(completed) } : nil }
 
     /// Nearest-rank percentile in milliseconds.
     func percentileMillis(_ p: Double) -> Double {

@@ -3,19 +3,33 @@ import Tracing
 /// A span as the debug tracer keeps it when it ends: its parts as they are, made into a ``SpanRecord``
 /// (hex ids, attributes as text) only when `Debug.Trace` reads it, since most spans are never read.
 /// ``SpanBuffer`` keeps one this way only when it ``fits(_:)`` the limits; any other is cut to them at once.
-package struct FinishedSpan: Sendable {
-    var ids: TraceParent
+/// A class: the buffer moves a reference, not the parts.
+package final class FinishedSpan: Sendable {
+    let ids: TraceParent
     /// The parent span's id; zero for a trace's root.
-    var parent: UInt64
-    var name: String
-    var kind: SpanKind
-    var service: String
+    let parent: UInt64
+    let name: String
+    let kind: SpanKind
+    let service: String
     /// Nanoseconds since 1970.
-    var start: Int64
+    let start: Int64
     /// Nanoseconds.
-    var duration: Int64
-    var attributes: SpanAttributes
-    var status: SpanStatus?
+    let duration: Int64
+    let attributes: SpanAttributes
+    let status: SpanStatus?
+
+    init(ids: TraceParent, parent: UInt64, name: String, kind: SpanKind, service: String, start: Int64, duration: Int64,
+         attributes: SpanAttributes, status: SpanStatus?) {
+        self.ids = ids
+        self.parent = parent
+        self.name = name
+        self.kind = kind
+        self.service = service
+        self.start = start
+        self.duration = duration
+        self.attributes = attributes
+        self.status = status
+    }
 
     /// Whether every part is within `limits` as it is: at most ``DebugLimits/maxEntries`` attributes, and
     /// the name, the status message and each attribute's name and value (numbers, booleans or strings)
