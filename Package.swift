@@ -63,6 +63,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // X509 (already in the graph through grpc-swift-nio-transport): the identity of a verified client certificate.
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.14.0"),
         // micro.yaml, the runtime's manifest (already resolved for swift-configuration's YAML trait).
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
         // The Kubernetes runtime's HTTP client (already built for hummingbird's testing library).
@@ -144,6 +146,7 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -474,7 +477,7 @@ let package = Package(
         // Test-only: consumes a topic from a NATS event stream without acknowledging (the kill -9 test's child).
         .executableTarget(name: "EventConsumer", dependencies: ["MicroNATS", "NATSClient", "MicroCore"], path: "Tests/EventConsumer", swiftSettings: strict),
         .testTarget(name: "MicroNATSTests", dependencies: ["MicroNATS", "NATSClient", "MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", "MicroTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"], swiftSettings: strict),
-        .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "MicroGRPCTests", dependencies: ["MicroGRPC", "MicroCore", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOHPACK", package: "swift-nio-http2"), .product(name: "Logging", package: "swift-log")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroEtcdTests", dependencies: ["MicroEtcd", "EtcdClient", "MicroCore", "StoreConformance", "SyncConformance", "MicroTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "MicroMDNSTests", dependencies: ["MicroMDNS", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "MicroGossipTests", dependencies: ["MicroGossip", "MicroAddress", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),

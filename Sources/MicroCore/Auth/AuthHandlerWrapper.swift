@@ -4,10 +4,12 @@
 /// The endpoint is the one the router resolved, so one rule for `Greeter.Hello` covers mucp over HTTP,
 /// both gRPC paths and NATS alike (and `Debug.Health` is public only if a rule says so). As a
 /// ``CallGate`` it also guards what transports answer themselves: HTTP `/health` (as `Debug.Health`),
-/// gRPC health and reflection and `/metrics` (see ``BuiltinEndpoints``). A caller
+/// gRPC health and reflection and `/metrics` (see ``BuiltinEndpoints``). A call without a token over
+/// mutual TLS is the account of its verified client certificate (``Account/certificate(_:)``). A caller
 /// without a valid token that the rules do not let in gets 401, a signed-in one 403; a token that is
 /// sent but invalid is always 401. The handler sees the account in ``HandlerContext/account`` and not
-/// the token: it is taken out of the metadata, so onward calls carry the service's own token instead.
+/// the token: it is taken out of the metadata (the context's metadata is then the request's without it),
+/// so onward calls carry the service's own token instead.
 public struct AuthHandlerWrapper: CallGate {
     private let auth: any Auth
 
@@ -24,8 +26,11 @@ public struct AuthHandlerWrapper: CallGate {
         let account = try await verify(request, context)
         var request = request
         var context = context
-        request.metadata[BearerToken.header] = nil
-        context.metadata[BearerToken.header] = nil
+        if request.metadata[BearerToken.header] != nil {
+            // One copy of the metadata without the token, shared by the request and the context.
+            request.metadata[BearerToken.header] = nil
+            context.metadata = request.metadata
+        }
         context.account = account
         return try await next(request, context)
     }
@@ -36,7 +41,8 @@ public struct AuthHandlerWrapper: CallGate {
     }
 
     private func verify(_ request: RPCRequest, _ context: HandlerContext) async throws -> Account? {
-        let account = try await auth.account(presenting: BearerToken.token(in: request.metadata))
+        var account = try await auth.account(presenting: BearerToken.token(in: request.metadata))
+        if account == nil, let identity = request.peerIdentity { account = Account.certificate(identity) }
         try await auth.authorize(account, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
         return account
     }

@@ -29,29 +29,37 @@ public enum BearerToken {
 
     /// The token of one `Authorization` value.
     public static func parse(_ value: String) throws(AuthError) -> String {
-        let bytes = value.utf8
-        guard bytes.count <= maxLength + 7 else {
-            throw AuthError(.invalidToken, "the Authorization header is larger than \(maxLength) bytes")
+        var value = value
+        // One pass over the contiguous UTF-8 (no copy but the token's): the scheme compared in place,
+        // then every token byte checked. This runs on every call, so it stays a tight loop.
+        let parsed: Result<String, AuthError> = value.withUTF8 { bytes in
+            guard bytes.count <= maxLength + 7 else {
+                return .failure(AuthError(.invalidToken, "the Authorization header is larger than \(maxLength) bytes"))
+            }
+            let scheme: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0x62, 0x65, 0x61, 0x72, 0x65, 0x72, 0x20)  // "bearer "
+            guard bytes.count > 7, lowercasedASCII(bytes[0]) == scheme.0, lowercasedASCII(bytes[1]) == scheme.1,
+                  lowercasedASCII(bytes[2]) == scheme.2, lowercasedASCII(bytes[3]) == scheme.3, lowercasedASCII(bytes[4]) == scheme.4,
+                  lowercasedASCII(bytes[5]) == scheme.5, bytes[6] == scheme.6 else {
+                return .failure(AuthError(.invalidToken, "the Authorization header is not 'Bearer <token>'"))
+            }
+            let token = UnsafeBufferPointer(rebasing: bytes[7...])
+            for byte in token where !isToken68(byte) {
+                return .failure(AuthError(.invalidToken, "the bearer token is malformed (sent twice, or holds characters a token cannot)"))
+            }
+            return .success(String(decoding: token, as: UTF8.self))
         }
-        let scheme = "bearer "
-        guard bytes.count > scheme.utf8.count,
-              bytes.prefix(scheme.utf8.count).map(lowercasedASCII).elementsEqual(scheme.utf8) else {
-            throw AuthError(.invalidToken, "the Authorization header is not 'Bearer <token>'")
-        }
-        let token = bytes.dropFirst(scheme.utf8.count)
-        guard token.allSatisfy(isToken68) else {
-            throw AuthError(.invalidToken, "the bearer token is malformed (sent twice, or holds characters a token cannot)")
-        }
-        return String(decoding: token, as: UTF8.self)
+        return try parsed.get()
     }
 
     /// The `Authorization` value carrying `token`.
     public static func value(_ token: String) -> String { "Bearer \(token)" }
 
+    @inline(__always)
     private static func lowercasedASCII(_ b: UInt8) -> UInt8 {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) ? b | 0x20 : b
     }
 
+    @inline(__always)
     private static func isToken68(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),

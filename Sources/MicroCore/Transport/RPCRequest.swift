@@ -19,6 +19,10 @@ public struct RPCRequest: Sendable {
     public var isStream: Bool
     /// The encoded request (empty for a stream's head).
     public var body: ByteBuffer
+    /// The identity of the peer's client certificate, set only by a transport that verified it over
+    /// mutual TLS (SAN URI, else SAN DNS name, else subject CN), never from anything the caller sends;
+    /// ``AuthHandlerWrapper`` makes it an account (``Account/certificate(_:)``) when no token came.
+    public var peerIdentity: String?
 
     /// Creates a request.
     public init(service: String, endpoint: String, contentType: String = "application/json", metadata: Metadata = Metadata(),

@@ -176,7 +176,8 @@ final class GRPCServerDispatcher: Sendable {
             return
         }
 
-        let request = makeRequest(headers)
+        var request = makeRequest(headers)
+        request.peerIdentity = GRPCPeerIdentity.of(context.transportSpecific)
         var requestMetadata = headers
         let gate = requestMetadata[stringValues: GRPCStreamGates.header].first { _ in true }.flatMap(gates.gate(named:))
         if gate != nil { requestMetadata.removeAllValues(forKey: GRPCStreamGates.header) }
