@@ -404,6 +404,8 @@ let package = Package(
             dependencies: [
                 "Micro",
                 "MicroAddress",
+                // Its event-loop task executor: client calls from tasks on the event loops.
+                "MicroHTTP",
                 "MicroNATS",
                 "NATSClient",
                 "MicroGRPC",
@@ -489,7 +491,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "MicroConsulTests", dependencies: ["MicroConsul", "ConsulClient", "MicroCore", "MicroTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MicroGatewayTests", dependencies: [
-            "MicroGateway", "Micro", "MicroCore", "MicroTestSupport",
+            "MicroGateway", "Micro", "MicroCore", "MicroHTTP", "MicroTestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

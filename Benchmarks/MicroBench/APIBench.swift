@@ -65,6 +65,7 @@ struct APIBench: AsyncParsableCommand {
         var directRuns: [RunResult] = []
         var gatewayRuns: [RunResult] = []
         var floorRuns: [RunResult] = []
+        var ratios = RoundRatios()
         printHeader()
         for round in 1...o.rounds {
             let d = try await direct.run(label: "direct-to-greeter", warmup: o.warmup, seconds: o.seconds)
@@ -76,6 +77,7 @@ struct APIBench: AsyncParsableCommand {
             let f = try await floor.run(label: "hummingbird-fixed-reply", warmup: o.warmup, seconds: o.seconds)
             report(round: round, f)
             floorRuns.append(f)
+            if d.requestsPerSecond > 0 { ratios.append(g.requestsPerSecond / d.requestsPerSecond) }
         }
         if let sample = gatewayRuns.first?.sample { print("  micro api answered: \(sample)") }
         print("")
@@ -90,6 +92,7 @@ struct APIBench: AsyncParsableCommand {
         print("")
         if let bestDirect, let bestGateway {
             print(Table.ratioRow("through-micro-api / direct-to-greeter", bestGateway.requestsPerSecond / bestDirect.requestsPerSecond, target: target))
+            print("  per round: " + ratios.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + ratios.summary)
             if let bestFloor {
                 print("  hummingbird-fixed-reply / direct-to-greeter: \(Table.fmt(bestFloor.requestsPerSecond / bestDirect.requestsPerSecond, 3)) " +
                       "(the most any Hummingbird gateway could reach); through-micro-api / hummingbird-fixed-reply: " +
@@ -97,6 +100,7 @@ struct APIBench: AsyncParsableCommand {
             }
         }
 
+        print("load average at the end: \(loadAverage())")
         floorTask.cancel()
         _ = try? await floorTask.value
         gatewayTask.cancel()

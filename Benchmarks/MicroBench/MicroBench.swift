@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -46,6 +47,7 @@ struct CommonOptions: ParsableArguments {
               "load generator: \(generatorThreads) event loop thread(s) of its own")
         print("runs: \(Table.fmt(seconds, 1)) s measured after \(Table.fmt(warmup, 1)) s warm-up, \(concurrency) concurrent callers, " +
               "best of \(rounds) alternating round(s)")
+        print("load average at start: \(loadAverage())")
         print("")
     }
 }
@@ -67,21 +69,22 @@ func printHeader(delivered: Bool = false) {
 /// Runs `operation` from `concurrency` tasks in a closed loop; counts calls started in the window
 /// and finished before its end.
 func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, startingAt: UInt64? = nil,
-              operation: @escaping @Sendable () async throws -> Void) async -> RunResult {
+              executors: [any TaskExecutor] = [], operation: @escaping @Sendable () async throws -> Void) async -> RunResult {
     await runTasks(label: label, concurrency: concurrency, warmup: warmup, seconds: seconds, startingAt: startingAt,
-                   indexed: { _ in try await operation() })
+                   executors: executors, indexed: { _ in try await operation() })
 }
 
-/// ``runTasks(label:concurrency:warmup:seconds:startingAt:operation:)`` passing each task its index
-/// (0 ..< concurrency), for operations that keep state per task.
+/// ``runTasks(label:concurrency:warmup:seconds:startingAt:executors:operation:)`` passing each task its index
+/// (0 ..< concurrency), for operations that keep state per task. With `executors`, task `i` runs on
+/// `executors[i % count]` (e.g. event loops, as a service's handlers do), else on the global executor.
 func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, startingAt: UInt64? = nil,
-              indexed operation: @escaping @Sendable (Int) async throws -> Void) async -> RunResult {
+              executors: [any TaskExecutor] = [], indexed operation: @escaping @Sendable (Int) async throws -> Void) async -> RunResult {
     let recordFrom = startingAt ?? (nowNanos() + UInt64(warmup * 1e9))
     let recordUntil = recordFrom + UInt64(seconds * 1e9)
     struct PerTask: Sendable { var latencies: [UInt64] = []; var errors = 0; var firstError: String? }
     let parts = await withTaskGroup(of: PerTask.self) { group in
         for task in 0..<concurrency {
-            group.addTask {
+            group.addTask(executorPreference: executors.isEmpty ? nil : executors[task % executors.count]) {
                 var mine = PerTask()
                 mine.latencies.reserveCapacity(1 << 16)
                 while true {
@@ -117,4 +120,10 @@ func runTasks(label: String, concurrency: Int, warmup: Double, seconds: Double, 
 func sleep(untilNanos t: UInt64) async {
     let now = nowNanos()
     if t > now { try? await Task.sleep(nanoseconds: t - now) }
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), for the record beside the figures.
+func loadAverage() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
 }

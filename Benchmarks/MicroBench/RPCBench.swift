@@ -3,6 +3,7 @@ import Foundation
 import Micro
 import MicroAddress
 import MicroAuth
+import MicroHTTP
 import MicroPrometheus
 import NIOCore
 import NIOPosix
@@ -15,7 +16,7 @@ struct RPCBench: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Skip the Client → server run.")
     var noClient = false
-    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, auth, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
+    @Option(help: "Run only these subjects, comma-separated: raw, server, foundation (the server with Foundation's JSON), client, client-on-loops (the same calls from tasks on the event loops, as a service's handlers make them), auth, debug-off, debug-on (a whole MicroService without and with its debug buffers and the Prometheus exporter).")
     var only: String?
     @Flag(help: "Compare the server with JWT verification and rules on (subject auth) against it off (server), same requests.")
     var auth = false
@@ -24,12 +25,12 @@ struct RPCBench: AsyncParsableCommand {
         for s in subjects where !Self.allSubjects.contains(s) { throw ValidationError("unknown subject \(s)") }
     }
 
-    static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "auth", "debug-off", "debug-on"]
+    static let allSubjects: Set<String> = ["raw", "server", "foundation", "client", "client-on-loops", "auth", "debug-off", "debug-on"]
 
     private var subjects: Set<String> {
         if auth && only == nil { return ["server", "auth"] }
         let all = Self.allSubjects.subtracting(["auth"])
-        guard let only else { return noClient ? all.subtracting(["client"]) : all }
+        guard let only else { return noClient ? all.subtracting(["client", "client-on-loops"]) : all }
         return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 
@@ -93,6 +94,11 @@ struct RPCBench: AsyncParsableCommand {
         var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
+        var loopClientRuns: [RunResult] = []
+        var clientRatios = RoundRatios()
+        var loopClientRatios = RoundRatios()
+        // Tasks that run on the servers' event loops, as a service's handlers (and the gateway's connections) do.
+        let loopExecutors: [any TaskExecutor] = Array(serverGroup.makeIterator()).map { EventLoopTaskExecutor.of($0) }
         var authRuns: [RunResult] = []
         var offRuns: [RunResult] = []
         var onRuns: [RunResult] = []
@@ -142,6 +148,17 @@ struct RPCBench: AsyncParsableCommand {
                 }
                 report(round: round, c)
                 clientRuns.append(c)
+                if let r = rawRuns.last, rawRuns.count == round, r.requestsPerSecond > 0 { clientRatios.append(c.requestsPerSecond / r.requestsPerSecond) }
+            }
+            if subjects.contains("client-on-loops") {
+                let c = await runTasks(label: "micro-client-on-loops-to-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds,
+                                       executors: loopExecutors) {
+                    let reply = try await client.call("greeter", "Greeter.Hello", HelloRequest(name: "world"), as: HelloReply.self)
+                    if reply.message != "Hello world" { throw BenchError("unexpected reply \(reply.message)") }
+                }
+                report(round: round, c)
+                loopClientRuns.append(c)
+                if let r = rawRuns.last, rawRuns.count == round, r.requestsPerSecond > 0 { loopClientRatios.append(c.requestsPerSecond / r.requestsPerSecond) }
             }
         }
         if let sample = rawRuns.first?.sample { print("  raw-nio answered:      \(sample)") }
@@ -155,10 +172,11 @@ struct RPCBench: AsyncParsableCommand {
         let bestServer = RunResult.best(serverRuns)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
+        let bestLoopClient = RunResult.best(loopClientRuns)
         let bestAuth = RunResult.best(authRuns)
         let bestOff = RunResult.best(offRuns)
         let bestOn = RunResult.best(onRuns)
-        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestAuth, bestOff, bestOn] {
+        for best in [bestRaw, bestServer, bestFoundation, bestClient, bestLoopClient, bestAuth, bestOff, bestOn] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
         print("")
@@ -170,6 +188,11 @@ struct RPCBench: AsyncParsableCommand {
         }
         if let bestRaw, let bestClient {
             print(Table.ratioRow("micro-client-to-micro-server / raw-nio", bestClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+            print("  per round: " + clientRatios.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + clientRatios.summary)
+        }
+        if let bestRaw, let bestLoopClient {
+            print(Table.ratioRow("  callers on the event loops / raw-nio", bestLoopClient.requestsPerSecond / bestRaw.requestsPerSecond, target: o.target))
+            print("  per round: " + loopClientRatios.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + loopClientRatios.summary)
         }
 
         if let bestServer, let bestAuth {
@@ -187,6 +210,7 @@ struct RPCBench: AsyncParsableCommand {
             print("  prometheus: \(counted ?? "no Greeter.Hello counter"); debug buffer: \(debugOn.service.debug?.spans.count ?? 0) spans")
         }
 
+        print("load average at the end: \(loadAverage())")
         await debugOff.stop()
         await debugOn.stop()
         await client.shutdown()

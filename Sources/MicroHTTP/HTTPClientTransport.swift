@@ -1,6 +1,5 @@
 import MicroAddress
 import MicroCore
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
@@ -22,23 +21,26 @@ public final class HTTPClientTransport: ClientTransport {
         guard request.body.readableBytes <= configuration.maxMessageSize else {
             throw MicroError.tooLarge("go.micro.client", "request of \(request.body.readableBytes) bytes exceeds the limit of \(configuration.maxMessageSize) bytes")
         }
-        let host = try HostPort.transportAddress(address).host
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: MucpHeaders.headers(for: request, host: host))
-        head.headers.add(name: "Content-Length", value: String(request.body.readableBytes))
-        let reply = try await roundTrip(head, body: request.body, to: address, deadline: request.deadline,
-                                        what: "\(request.service) \(request.endpoint)")
+        let reply = try await roundTrip(body: request.body, to: address, deadline: request.deadline,
+                                        what: "\(request.service) \(request.endpoint)") { host in
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: MucpHeaders.headers(for: request, host: host))
+            head.headers.add(name: "Content-Length", value: String(request.body.readableBytes))
+            return head
+        }
         return try Self.response(status: reply.status, headers: reply.headers, body: reply.body, address: address)
     }
 
-    /// Sends one whole request over a pooled connection and reads the whole response (bounded).
-    /// A pooled connection that the server had closed is replaced once by a fresh one.
-    func roundTrip(_ head: HTTPRequestHead, body: ByteBuffer, to address: String, deadline: NIODeadline?, what: String) async throws -> HTTPReply {
+    /// Sends one whole request over a pooled connection and reads the whole response (bounded);
+    /// `head` makes the request's head for the connection's host. A pooled connection that the
+    /// server had closed is replaced once by a fresh one. `what` names the call in a timeout's error.
+    func roundTrip(body: ByteBuffer, to address: String, deadline: NIODeadline?, what: @autoclosure () -> String,
+                   head: (_ host: String) -> HTTPRequestHead) async throws -> HTTPReply {
         var retriedStale = false
         while true {
             let connection = try await pool.acquire(address)
             let reused = connection.uses > 0
             do {
-                return try await exchange(head, body: body, on: connection, deadline: deadline, what: what)
+                return try await exchange(head(connection.host), body: body, on: connection, deadline: deadline, what: what())
             } catch let e as StaleConnection {
                 if reused && !retriedStale { retriedStale = true; continue }
                 throw TransportError(.connectionClosed, address: address, detail: "\(e.underlying)")
@@ -48,70 +50,32 @@ public final class HTTPClientTransport: ClientTransport {
 
     struct StaleConnection: Error { let underlying: any Error }
 
-    struct HTTPReply: Sendable {
-        var status: HTTPResponseStatus
-        var headers: HTTPHeaders
-        var body: ByteBuffer
-    }
-
     private func exchange(_ head: HTTPRequestHead, body requestBody: ByteBuffer, on connection: HTTPConnection,
-                          deadline: NIODeadline?, what: String) async throws -> HTTPReply {
+                          deadline: NIODeadline?, what: @autoclosure () -> String) async throws -> HTTPReply {
         let address = connection.address
         if let d = deadline, d <= .now() {
             pool.release(connection, reusable: true)
             throw TransportError(.timeout, address: address, detail: "deadline exceeded before sending")
         }
-        let timedOut = NIOLockedValueBox(false)
         connection.uses += 1
-        var gotResponse = false
         do {
-            connection.send([.head(head), .body(.byteBuffer(requestBody)), .end(nil)], deadline: deadline, timedOut: timedOut)
-            // One cancellation handler for the whole response (each one takes the task's status lock twice).
-            let (reply, keepAlive) = try await withTaskCancellationHandler {
-                try await readReply(on: connection, gotResponse: &gotResponse)
-            } onCancel: {
-                connection.close()
-            }
-            pool.release(connection, reusable: keepAlive)
+            let reply = try await connection.exchange(head, body: requestBody, deadline: deadline, maxBodySize: configuration.maxMessageSize)
+            pool.release(connection, reusable: reply.keepAlive)
             return reply
         } catch {
             connection.close()
-            if timedOut.withLockedValue({ $0 }) {
-                throw TransportError(.timeout, address: address, detail: "deadline exceeded waiting for \(what)")
+            if case .timedOut = error as? ExchangeFailure {
+                throw TransportError(.timeout, address: address, detail: "deadline exceeded waiting for \(what())")
             }
             if Task.isCancelled { throw CancellationError() }
-            if error is MicroError { throw error }
-            if !gotResponse { throw StaleConnection(underlying: error) }
-            throw TransportError(.connectionClosed, address: address, detail: "\(error)")
-        }
-    }
-
-    /// Reads one whole response (bounded) and whether the connection may be kept.
-    private func readReply(on connection: HTTPConnection, gotResponse: inout Bool) async throws -> (HTTPReply, Bool) {
-        let address = connection.address
-        var reply = HTTPReply(status: .ok, headers: HTTPHeaders(), body: ByteBuffer())
-        var keepAlive = true
-        loop: while true {
-            let part = try await connection.next()
-            switch part {
-            case .head(let h):
-                gotResponse = true
-                reply.status = h.status
-                reply.headers = h.headers
-                keepAlive = h.isKeepAlive
-            case .body(var chunk):
-                guard reply.body.readableBytes + chunk.readableBytes <= configuration.maxMessageSize else {
-                    connection.close()
-                    throw MicroError.tooLarge("go.micro.client", "response exceeds the limit of \(configuration.maxMessageSize) bytes")
-                }
-                if reply.body.readableBytes == 0 { reply.body = chunk } else { reply.body.writeBuffer(&chunk) }
-            case .end:
-                break loop
-            case nil:
-                throw TransportError(.connectionClosed, address: address, detail: "connection closed before the response ended")
+            switch error as? ExchangeFailure {
+            case .closedBeforeAnswer(let underlying): throw StaleConnection(underlying: underlying)
+            case .closed(let underlying):
+                throw TransportError(.connectionClosed, address: address, detail: (underlying as? TransportError)?.detail ?? "\(underlying)")
+            case .busy: throw TransportError(.connectionClosed, address: address, detail: "connection already in use")
+            case .timedOut, nil: throw error
             }
         }
-        return (reply, keepAlive)
     }
 
     static func response(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, address: String) throws -> RPCResponse {
@@ -120,7 +84,11 @@ public final class HTTPClientTransport: ClientTransport {
         }
         guard status == .ok else { throw statusError(status, body: body) }
         var metadata = Metadata()
-        for (k, v) in headers where !MucpHeaders.reserved.contains(k.lowercased()) && k.lowercased() != "content-length" { metadata[k] = v }
+        let reserved = RPCHeaders.reserved
+        for (k, v) in headers {
+            let key = k.lowercased()
+            if !reserved.contains(key) { metadata[key] = v }
+        }
         return RPCResponse(contentType: headers.first(name: "Content-Type") ?? "application/json", metadata: metadata, body: body)
     }
 

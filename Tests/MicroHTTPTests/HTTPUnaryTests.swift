@@ -263,6 +263,70 @@ extension HTTPTransportSuite {
             await server.stop()
         }
 
+        @Test func deadlineEndsACallThatGetsNoAnswer() async throws {
+            let scripted = try await ScriptedServer.start { _ in .ignore }
+            let client = HTTPClientTransport()
+            let error = await caught { _ = try await client.call(helloRequest("a", deadline: .now() + .milliseconds(200)), to: scripted.address) }
+            #expect((error as? TransportError)?.code == .timeout, "got \(String(describing: error))")
+            // The timed-out connection is closed, not pooled: the next call opens another.
+            #expect(await eventually { scripted.requests.count == 1 })
+            _ = await caught { _ = try await client.call(helloRequest("b", deadline: .now() + .milliseconds(50)), to: scripted.address) }
+            #expect(await eventually { scripted.connections == 2 })
+            await client.shutdown()
+            await scripted.stop()
+        }
+
+        @Test func aFinishedCallsDeadlineLeavesItsPooledConnectionOpen() async throws {
+            // A connection checks deadlines with one timer: when it fires after the call that armed it
+            // has been answered, the connection stays open for the next call.
+            let server = try await TestServer.start()
+            let client = HTTPClientTransport()
+            _ = try await client.call(helloRequest("a", deadline: .now() + .milliseconds(100)), to: server.address)
+            try await Task.sleep(for: .milliseconds(300))
+            let r = try await client.call(helloRequest("b", deadline: .now() + .seconds(5)), to: server.address)
+            #expect(try json.decode(Reply.self, from: r.body).message == "Hello b")
+            #expect(httpServer(server.listener).acceptedConnections == 1)
+            await client.shutdown()
+            await server.stop()
+        }
+
+        @Test func anEarlierDeadlineOnAReusedConnectionStillEndsTheCall() async throws {
+            // The first call arms the connection's check a minute out; the second, on the same
+            // connection with a 200 ms deadline and no answer, must end long before that.
+            let scripted = try await ScriptedServer.start { request in
+                request.index == 0 ? .reply(httpResponse(body: Array("{\"message\":\"first\"}".utf8))) : .ignore
+            }
+            let client = HTTPClientTransport()
+            let first = try await client.call(helloRequest("a", deadline: .now() + .seconds(60)), to: scripted.address)
+            #expect(String(buffer: first.body) == "{\"message\":\"first\"}")
+            var error: (any Error)?
+            let took = await elapsed {
+                error = await caught { _ = try await client.call(helloRequest("b", deadline: .now() + .milliseconds(200)), to: scripted.address) }
+            }
+            #expect((error as? TransportError)?.code == .timeout, "got \(String(describing: error))")
+            #expect(took < .seconds(30), "the call ended after \(took), on the first call's deadline")
+            #expect(scripted.connections == 1)
+            await client.shutdown()
+            await scripted.stop()
+        }
+
+        @Test func aLaterDeadlineOnAReusedConnectionIsCheckedAgain() async throws {
+            // The check armed by a first call with a short deadline fires while a second call (longer
+            // deadline) is in flight: it re-arms for the second call's deadline instead of closing.
+            let scripted = try await ScriptedServer.start { request in
+                request.index == 0 ? .reply(httpResponse(body: Array("{\"message\":\"first\"}".utf8))) : .ignore
+            }
+            let client = HTTPClientTransport()
+            _ = try await client.call(helloRequest("a", deadline: .now() + .milliseconds(150)), to: scripted.address)
+            let start = NIODeadline.now()
+            let error = await caught { _ = try await client.call(helloRequest("b", deadline: start + .milliseconds(600)), to: scripted.address) }
+            #expect((error as? TransportError)?.code == .timeout, "got \(String(describing: error))")
+            // Not ended by the first call's check (150 ms), only once its own deadline passed.
+            #expect(NIODeadline.now() >= start + .milliseconds(600))
+            await client.shutdown()
+            await scripted.stop()
+        }
+
         @Test func clientAfterShutdownRefusesCalls() async throws {
             let server = try await TestServer.start()
             let client = HTTPClientTransport()

@@ -122,6 +122,8 @@ enum ScriptAction: Sendable {
     case replyAndClose([UInt8])
     /// Closes without answering.
     case close
+    /// Never answers, and keeps the connection open.
+    case ignore
 }
 
 /// A raw HTTP/1.1 server whose answers a test scripts byte for byte; it records every request.
@@ -214,6 +216,8 @@ final class ScriptedConnection: ChannelInboundHandler, @unchecked Sendable {
             case .close:
                 context.close(promise: nil)
                 return
+            case .ignore:
+                break
             }
             if streaming { return }
         }

@@ -19,7 +19,7 @@ public final class Client: Engine {
     public let codecs: Codecs
     /// The name sent as `Micro-From-Service`, when the client belongs to a service.
     public let fromService: String?
-    private let transports: [String: any ClientTransport]
+    private let transports: ClientTransports
     /// Engines this client made and so closes (a client given its parts leaves them to their owner).
     private let owned: [any Engine]
     private let callChain: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse
@@ -46,10 +46,8 @@ public final class Client: Engine {
         self.defaults = defaults
         self.codecs = codecs
         self.fromService = fromService
-        var byName: [String: any ClientTransport] = [:]
-        for t in transports { byName[t.protocolName] = t }
-        self.transports = byName
-        let transportsCopy = byName
+        let transportsCopy = ClientTransports(transports)
+        self.transports = transportsCopy
 
         // The innermost step: select, send, retry. Wrappers see the call once, before retries.
         let send: @Sendable (RPCRequest, CallOptions) async throws -> RPCResponse = { request, options in
@@ -116,7 +114,7 @@ public final class Client: Engine {
     }
 
     static func sendWithRetries(_ request: RPCRequest, options: CallOptions, selector: Selector,
-                                transports: [String: any ClientTransport]) async throws -> RPCResponse {
+                                transports: ClientTransports) async throws -> RPCResponse {
         var tried: Set<String> = []
         var lastError: (any Error)?
         for attempt in 0...max(0, options.retries) {
@@ -146,26 +144,19 @@ public final class Client: Engine {
         throw Client.surface(lastError ?? MicroError.internalServerError("go.micro.client", "no attempt made"))
     }
 
-    static func pick(_ service: String, options: CallOptions, selector: Selector, transports: [String: any ClientTransport],
+    static func pick(_ service: String, options: CallOptions, selector: Selector, transports: ClientTransports,
                      exclude: Set<String>) async throws -> (Node, any ClientTransport) {
         if let address = options.address {
-            guard let t = transports["mucp"] ?? transports.values.first else { throw MicroError.internalServerError("go.micro.client", "no transport") }
+            guard let t = transports.forAddress else { throw MicroError.internalServerError("go.micro.client", "no transport") }
             return (Node(id: address, address: address), t)
         }
-        let protocols = Set(transports.keys)
-        let speaks = NodeFilter { records in
-            records.map { r in
-                var r = r
-                r.nodes = r.nodes.filter { protocols.contains($0.metadata["protocol"] ?? "mucp") }
-                return r
-            }
-        }
+        let protocols = transports.protocols
         var node: Node
         do {
-            node = try await selector.select(service, filters: options.filters + [speaks], exclude: exclude)
+            node = try await selector.select(service, speaking: protocols, filters: options.filters, exclude: exclude)
         } catch let e as MicroError where e.code == 503 && !exclude.isEmpty {
             // Every node was tried once: go round again rather than fail while retries remain.
-            node = try await selector.select(service, filters: options.filters + [speaks])
+            node = try await selector.select(service, speaking: protocols, filters: options.filters)
         }
         let proto = node.metadata["protocol"] ?? "mucp"
         guard let transport = transports[proto] else {
@@ -194,7 +185,7 @@ public final class Client: Engine {
     }
 
     static func openWithRetries(_ request: RPCRequest, options: CallOptions, selector: Selector,
-                                transports: [String: any ClientTransport]) async throws -> any ClientStreamChannel {
+                                transports: ClientTransports) async throws -> any ClientStreamChannel {
         var tried: Set<String> = []
         for attempt in 0...max(0, options.retries) {
             let (node, transport) = try await Client.pick(request.service, options: options, selector: selector, transports: transports, exclude: tried)
@@ -240,7 +231,7 @@ public final class Client: Engine {
     /// Closes the transports' pooled connections and the registry watch, and the engines the client made.
     public func shutdown() async {
         await selector.cache.shutdown()
-        for t in transports.values { await t.shutdown() }
+        for t in transports.all { await t.shutdown() }
         for engine in owned.reversed() { await engine.shutdown() }
     }
 }

@@ -40,6 +40,17 @@ public struct NodeFilter: Sendable {
         }
     }
 
+    /// Only nodes that speak one of these protocols (nodes without a `protocol` count as `mucp`).
+    package static func speaking(_ names: Set<String>) -> NodeFilter {
+        NodeFilter { records in
+            records.map { r in
+                var r = r
+                r.nodes = r.nodes.filter { names.contains($0.metadata["protocol"] ?? "mucp") }
+                return r
+            }
+        }
+    }
+
     /// Only the node with this id.
     public static func node(_ id: String) -> NodeFilter {
         NodeFilter { records in

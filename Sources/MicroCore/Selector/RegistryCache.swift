@@ -12,7 +12,7 @@ public final class RegistryCache: Registry {
     private let logger: Logger
 
     private struct Entry {
-        var records: [ServiceRecord]
+        var service: CachedService
         var fetched: NIODeadline
     }
 
@@ -53,10 +53,16 @@ public final class RegistryCache: Registry {
     /// The service's records: fresh from memory, or looked up once for all concurrent callers;
     /// the stale answer if the lookup fails.
     public func getService(_ name: String) async throws -> [ServiceRecord] {
+        try await service(name).records
+    }
+
+    /// ``getService(_:)`` with the records' nodes in one list and the protocols they speak, worked out
+    /// once per change of the records rather than on every call that selects a node.
+    package func service(_ name: String) async throws -> CachedService {
         let now = NIODeadline.now()
-        enum Plan { case hit([ServiceRecord]), wait(Task<[ServiceRecord], any Error>) }
+        enum Plan { case hit(CachedService), wait(Task<[ServiceRecord], any Error>) }
         let plan: Plan = state.withLockedValue { s in
-            if let e = s.entries[name], e.fetched + ttl > now { return .hit(e.records) }
+            if let e = s.entries[name], e.fetched + ttl > now { return .hit(e.service) }
             if let t = s.inflight[name] { return .wait(t) }
             let backend = self.backend
             let t = Task { try await backend.getService(name) }
@@ -68,20 +74,20 @@ public final class RegistryCache: Registry {
             return records
         case .wait(let task):
             do {
-                let records = try await task.value
+                let service = CachedService(try await task.value)
                 state.withLockedValue { s in
                     s.inflight[name] = nil
                     if s.entries[name] == nil && s.entries.count >= maxServices {
                         if let oldest = s.entries.min(by: { $0.value.fetched < $1.value.fetched })?.key { s.entries[oldest] = nil }
                     }
-                    if !records.isEmpty { s.entries[name] = Entry(records: records, fetched: .now()) } else { s.entries[name] = nil }
+                    if !service.records.isEmpty { s.entries[name] = Entry(service: service, fetched: .now()) } else { s.entries[name] = nil }
                 }
                 startWatchIfNeeded()
-                return records
+                return service
             } catch {
-                let stale = state.withLockedValue { s -> [ServiceRecord]? in
+                let stale = state.withLockedValue { s -> CachedService? in
                     s.inflight[name] = nil
-                    return s.entries[name]?.records
+                    return s.entries[name]?.service
                 }
                 if let stale {
                     logger.warning("registry lookup failed, serving cached nodes", metadata: ["service": "\(name)", "error": "\(error)"])
@@ -131,7 +137,7 @@ public final class RegistryCache: Registry {
     func apply(_ event: RegistryEvent) {
         state.withLockedValue { s in
             guard var entry = s.entries[event.service.name] else { return }
-            var records = entry.records
+            var records = entry.service.records
             let idx = records.firstIndex { $0.version == event.service.version }
             switch event.action {
             case .create, .update:
@@ -144,7 +150,7 @@ public final class RegistryCache: Registry {
                 }
             }
             if records.isEmpty { s.entries[event.service.name] = nil; return }
-            entry.records = records
+            entry.service = CachedService(records)
             s.entries[event.service.name] = entry
         }
     }

@@ -94,14 +94,14 @@ public final class HTTPBroker: Broker {
     }
 
     private func deliver(_ body: ByteBuffer, to node: Node) async throws {
-        let host = try HostPort.transportAddress(node.address).host
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: host)
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        let id = Self.queryEscape(node.id)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/?id=\(id)", headers: headers)
-        let reply = try await client.roundTrip(head, body: body, to: node.address, deadline: .now() + .seconds(10), what: "broker delivery")
+        let uri = "/?id=\(Self.queryEscape(node.id))"
+        let reply = try await client.roundTrip(body: body, to: node.address, deadline: .now() + .seconds(10), what: "broker delivery") { host in
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: host)
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+            return HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: headers)
+        }
         guard reply.status == .ok else {
             throw MicroError.parse(String(buffer: reply.body).isEmpty ? reply.status.reasonPhrase : String(buffer: reply.body))
         }

@@ -1,12 +1,12 @@
 import MicroAddress
 import MicroCore
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One client connection (or one HTTP/2 stream): requests go out through the channel, response
-/// parts come back through a backpressured sequence fed by ``ResponsePartsHandler``.
+/// One client connection (or one HTTP/2 stream): requests go out through the channel; a unary
+/// exchange's response is gathered whole on the event loop and handed over once, a stream's parts
+/// come back through a backpressured sequence, both by ``ResponsePartsHandler``.
 /// Safety: the pool hands a connection to one caller at a time, so the iterator has one reader.
 final class HTTPConnection: @unchecked Sendable {
     typealias Parts = NIOThrowingAsyncSequenceProducer<HTTPClientResponsePart, any Error,
@@ -80,17 +80,25 @@ final class HTTPConnection: @unchecked Sendable {
 
     deinit { channel.close(promise: nil) }
 
-    /// Sends a whole request in one trip to the event loop, without waiting for the write: a failed
-    /// write closes the channel, which ends the response sequence. With a `deadline`, the channel is
-    /// closed then (setting `timedOut`) unless the response has ended first; the timer is armed and
-    /// disarmed on the event loop.
-    func send(_ parts: [HTTPClientRequestPart], deadline: NIODeadline?, timedOut: NIOLockedValueBox<Bool>) {
+    /// Sends one whole request (head, body, end) and waits for its whole response, bounded by
+    /// `maxBodySize`: one trip to the event loop (none from a task already on it) and one resumption
+    /// when the response has ended. With a `deadline`, the connection is closed then unless the
+    /// response has ended first (``ExchangeFailure/timedOut``); the check costs no timer per request
+    /// (see ``ResponsePartsHandler``). Cancelling the task closes the connection.
+    func exchange(_ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline?, maxBodySize: Int) async throws -> HTTPReply {
         let handler = self.handler
-        let loop = channel.eventLoop
-        if loop.inEventLoop {
-            handler.value.send(parts, deadline: deadline, timedOut: timedOut)
-        } else {
-            loop.execute { handler.value.send(parts, deadline: deadline, timedOut: timedOut) }
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (reply: UnsafeContinuation<HTTPReply, any Error>) in
+                let exchange = ResponsePartsHandler.Exchange(reply: reply, deadline: deadline, maxBodySize: maxBodySize)
+                if handler.eventLoop.inEventLoop {
+                    handler.value.start(exchange, head: head, body: body)
+                } else {
+                    handler.eventLoop.execute { handler.value.start(exchange, head: head, body: body) }
+                }
+            }
+        } onCancel: {
+            channel.close(promise: nil)
         }
     }
 
@@ -119,56 +127,143 @@ final class HTTPConnection: @unchecked Sendable {
     }
 }
 
-/// Hands a client channel's response parts to an async reader; stops reading the socket while the
-/// reader is behind, and ends the sequence when the channel closes.
+/// Hands a client channel's response parts to an async reader (streams), or gathers one whole
+/// response for the caller waiting in ``HTTPConnection/exchange(_:body:deadline:maxBodySize:)``;
+/// stops reading the socket while the reader is behind, and ends either when the channel closes.
+///
+/// Deadlines of exchanges share one timer per connection: it is armed for the earliest deadline
+/// that may matter and, when it fires, closes the connection only if the exchange then in flight
+/// is past its own deadline, else re-arms for that exchange's deadline. Calls that finish well
+/// within their timeout (the usual case) thus schedule one timer per timeout period, not one each.
 final class ResponsePartsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
+    /// One request waiting for its whole response.
+    struct Exchange {
+        let reply: UnsafeContinuation<HTTPReply, any Error>
+        let deadline: NIODeadline?
+        let maxBodySize: Int
+        /// The response so far; nil until its head came.
+        var answer: HTTPReply?
+    }
+
     var source: HTTPConnection.Parts.Source?
     private var context: ChannelHandlerContext?
     private var paused = false
     private var readPending = false
+    private var inactive = false
 
-    /// The deadline of the request being answered (see ``HTTPConnection/send(_:deadline:timedOut:)``).
-    private var deadlineTimer: Scheduled<Void>?
+    private var exchange: Exchange?
+    /// The connection's one deadline check and when it fires.
+    private var check: Scheduled<Void>?
+    private var checkAt: NIODeadline?
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        fail(ExchangeFailure.closed(ChannelError.ioOnClosedChannel))
+    }
 
-    func send(_ parts: [HTTPClientRequestPart], deadline: NIODeadline?, timedOut: NIOLockedValueBox<Bool>) {
-        guard let context else { return }   // removed: the channel is closing, and the reader sees it end
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
-        if let deadline {
-            let channel = context.channel
-            deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
-                timedOut.withLockedValue { $0 = true }
-                channel.close(promise: nil)
-            }
+    /// Starts an exchange: writes the request and flushes; the response resumes `exchange.reply`.
+    func start(_ exchange: Exchange, head: HTTPRequestHead, body: ByteBuffer) {
+        guard let context, !inactive else {
+            // Closed (by the peer, or a cancelled caller) before the request went out.
+            exchange.reply.resume(throwing: ExchangeFailure.closed(ChannelError.ioOnClosedChannel))
+            return
         }
-        for part in parts { context.write(wrapOutboundOut(part), promise: nil) }
-        context.flush()
+        guard self.exchange == nil else {
+            exchange.reply.resume(throwing: ExchangeFailure.busy)
+            return
+        }
+        self.exchange = exchange
+        if let deadline = exchange.deadline { arm(deadline, context: context) }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Makes sure a check runs no later than `deadline`.
+    private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let at = checkAt, at <= deadline { return }
+        check?.cancel()
+        checkAt = deadline
+        check = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in self.deadlineCheck() }
+    }
+
+    private func deadlineCheck() {
+        check = nil
+        checkAt = nil
+        guard let context, let deadline = exchange?.deadline else { return }
+        if deadline <= .now() {
+            fail(ExchangeFailure.timedOut)
+            context.close(promise: nil)
+        } else {
+            arm(deadline, context: context)
+        }
+    }
+
+    /// Ends the exchange in flight, if any, with `error` (a closed connection before the response
+    /// head counts as ``ExchangeFailure/closedBeforeAnswer(_:)``).
+    private func fail(_ error: any Error) {
+        guard let e = exchange else { return }
+        exchange = nil
+        if e.answer == nil, case .closed(let underlying) = error as? ExchangeFailure {
+            e.reply.resume(throwing: ExchangeFailure.closedBeforeAnswer(underlying))
+        } else {
+            e.reply.resume(throwing: error)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .end = part {
-            deadlineTimer?.cancel()
-            deadlineTimer = nil
+        if exchange != nil {
+            gather(part, context: context)
+            return
         }
         if case .stopProducing = source?.yield(part) { paused = true }
     }
 
+    private func gather(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
+        switch part {
+        case .head(let head):
+            exchange?.answer = HTTPReply(status: head.status, headers: head.headers, body: ByteBuffer(), keepAlive: head.isKeepAlive)
+        case .body(var chunk):
+            guard let e = exchange, let answer = e.answer else { return }
+            guard answer.body.readableBytes + chunk.readableBytes <= e.maxBodySize else {
+                fail(MicroError.tooLarge("go.micro.client", "response exceeds the limit of \(e.maxBodySize) bytes"))
+                context.close(promise: nil)
+                return
+            }
+            if answer.body.readableBytes == 0 {
+                exchange?.answer?.body = chunk
+            } else {
+                exchange?.answer?.body.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let e = exchange else { return }
+            exchange = nil
+            if let answer = e.answer {
+                e.reply.resume(returning: answer)
+            } else {
+                e.reply.resume(throwing: ExchangeFailure.closedBeforeAnswer(ChannelError.inputClosed))
+            }
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
+        inactive = true
+        check?.cancel()
+        check = nil
+        checkAt = nil
+        fail(ExchangeFailure.closed(TransportError(.connectionClosed, address: "", detail: "connection closed before the response ended")))
         source?.finish()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(ExchangeFailure.closed(error))
         source?.finish(error)
         context.close(promise: nil)
     }

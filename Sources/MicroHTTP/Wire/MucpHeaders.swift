@@ -30,8 +30,8 @@ enum MucpHeaders {
         // go-micro multiplexes streams on a connection by this value; each of ours has a connection of its own.
         if request.isStream { h.add(name: "Micro-Stream", value: request.id.isEmpty ? "1" : request.id) }
         if let d = request.deadline {
-            let left = d.uptimeNanoseconds > NIODeadline.now().uptimeNanoseconds ? d.uptimeNanoseconds - NIODeadline.now().uptimeNanoseconds : 1
-            h.add(name: "Timeout", value: String(left))
+            let now = NIODeadline.now().uptimeNanoseconds
+            h.add(name: "Timeout", value: String(d.uptimeNanoseconds > now ? d.uptimeNanoseconds - now : 1))
         }
         for (k, v) in request.metadata where !reserved.contains(k) && isSendableName(k) {
             h.add(name: k, value: sendableValue(v))
