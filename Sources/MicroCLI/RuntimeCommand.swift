@@ -10,6 +10,7 @@ import MicroMDNS
 import MicroNATS
 import MicroRuntime
 import ServiceLifecycle
+import MicroTLS
 
 /// `micro runtime`: runs the runtime service (`runtime`): services from sources as supervised
 /// processes, their state in MICRO_STORE's store, until SIGTERM/SIGINT (the services keep running, and
@@ -27,7 +28,7 @@ struct RuntimeCommand: AsyncParsableCommand {
             try validateSeconds(grace, option: "--grace")
             var environment = global.environment
             if let address { environment.serverAddress = address }
-            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc])
+            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc, .tls])
             var processEnvironment = ProcessInfo.processInfo.environment
             // The services run by it find the registry the runtime was told about.
             if let registry = global.registry { processEnvironment["MICRO_REGISTRY"] = registry }
