@@ -60,3 +60,8 @@ import Testing
         }
     }
 }
+
+/// The error `body` throws, nil when it returns.
+func caught(_ body: () async throws -> Void) async -> (any Error)? {
+    do { try await body(); return nil } catch { return error }
+}

@@ -11,10 +11,10 @@ import Testing
     @Test func tlsServesCallsAndStreamsOverHTTP1AndHTTP2() async throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
-        let server = try await TLSTestServer.start(try TLSFixtures.server(certs, mutual: false))
+        let server = try await TLSFixtures.start(try TLSFixtures.server(certs, mutual: false))
         for http2 in [false, true] {
             let transport = TLSFixtures.transport(try TLSFixtures.client(certs), http2: http2)
-            #expect(try await hello(transport, server.address) == "Hello tls")
+            #expect(try await TLSFixtures.hello(transport, server.address) == "Hello tls")
             // A stream (go-micro's form over HTTP/1.1, frames over HTTP/2) over the same TLS.
             let request = RPCRequest(service: "test", endpoint: "Test.Countdown", deadline: .now() + .seconds(5), isStream: true)
             let stream = try await transport.openStream(request, to: server.address)
@@ -28,9 +28,8 @@ import Testing
         // curl, a client nobody here wrote: HTTP/2 by ALPN, and HTTP/1.1.
         let port = server.address.split(separator: ":").last.map(String.init) ?? ""
         for version in ["--http2", "--http1.1"] {
-            let curl = try await ChildProcess.outcome("/usr/bin/curl", ["-sS", version, "--cacert", certs.ca, "-w", " %{http_version}",
-                                                                         "https://127.0.0.1:\(port)/health"], timeout: .seconds(10))
-            #expect(curl.stdout == (version == "--http2" ? #"{"status":"ok"} 2"# : #"{"status":"ok"} 1.1"#), "\(curl.stdout) \(curl.stderr)")
+            guard let result = try await curl(["-sS", version, "--cacert", certs.ca, "-w", " %{http_version}", "https://127.0.0.1:\(port)/health"]) else { break }
+            #expect(result.stdout == (version == "--http2" ? #"{"status":"ok"} 2"# : #"{"status":"ok"} 1.1"#), "\(result.stdout) \(result.stderr)")
         }
         await server.stop()
     }
@@ -38,21 +37,21 @@ import Testing
     @Test func plaintextToTLSAWrongCAAndTLSToPlaintextFailCleanly() async throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
-        let server = try await TLSTestServer.start(try TLSFixtures.server(certs, mutual: false))
+        let server = try await TLSFixtures.start(try TLSFixtures.server(certs, mutual: false))
         // Each fails at once with a transport error, not at the call's 5 s deadline.
         let plaintext = TLSFixtures.transport(nil)
-        let refused = await caught { _ = try await hello(plaintext, server.address) }
+        let refused = await caught { _ = try await TLSFixtures.hello(plaintext, server.address) }
         #expect(refused is TransportError && (refused as? TransportError)?.code != .timeout, "\(String(describing: refused))")
         await plaintext.shutdown()
         let otherCA = TLSFixtures.transport(try TLSFixtures.client(certs, ca: certs.otherCA))
-        let untrusted = await caught { _ = try await hello(otherCA, server.address) }
+        let untrusted = await caught { _ = try await TLSFixtures.hello(otherCA, server.address) }
         #expect(untrusted is TransportError && (untrusted as? TransportError)?.code != .timeout, "\(String(describing: untrusted))")
         await otherCA.shutdown()
         await server.stop()
 
-        let plainServer = try await TLSTestServer.start(nil)
+        let plainServer = try await TLSFixtures.start(nil)
         let tls = TLSFixtures.transport(try TLSFixtures.client(certs))
-        let mismatch = await caught { _ = try await hello(tls, plainServer.address) }
+        let mismatch = await caught { _ = try await TLSFixtures.hello(tls, plainServer.address) }
         #expect(mismatch is TransportError && (mismatch as? TransportError)?.code != .timeout, "\(String(describing: mismatch))")
         await tls.shutdown()
         await plainServer.stop()
@@ -61,14 +60,14 @@ import Testing
     @Test func mutualTLSRefusesClientsWithoutACertificateOfItsCA() async throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
-        let server = try await TLSTestServer.start(try TLSFixtures.server(certs, mutual: true))
+        let server = try await TLSFixtures.start(try TLSFixtures.server(certs, mutual: true))
         let withCertificate = TLSFixtures.transport(try TLSFixtures.client(certs, certificate: certs.clientCert, key: certs.clientKey))
-        #expect(try await hello(withCertificate, server.address) == "Hello tls")
+        #expect(try await TLSFixtures.hello(withCertificate, server.address) == "Hello tls")
         await withCertificate.shutdown()
         for (certificate, key) in [(nil, nil), (certs.strangerCert, certs.strangerKey)] as [(String?, String?)] {
             for http2 in [false, true] {
                 let transport = TLSFixtures.transport(try TLSFixtures.client(certs, certificate: certificate, key: key), http2: http2)
-                let refused = await caught { _ = try await hello(transport, server.address) }
+                let refused = await caught { _ = try await TLSFixtures.hello(transport, server.address) }
                 #expect(refused is TransportError, "\(certificate ?? "no certificate") http2 \(http2): \(String(describing: refused))")
                 await transport.shutdown()
             }
@@ -83,11 +82,11 @@ import Testing
         let auth = MemoryAuth()
         try await auth.grant(Rule(id: "client", scope: "x509:spiffe://micro/client",
                                   resource: Resource(type: "service", name: "*", endpoint: "Test.WhoAmI")))
-        let server = try await TLSTestServer.start(try TLSFixtures.server(certs, mutual: true), auth: auth)
+        let server = try await TLSFixtures.start(try TLSFixtures.server(certs, mutual: true), auth: auth)
         for http2 in [false, true] {
             let client = TLSFixtures.transport(try TLSFixtures.client(certs, certificate: certs.clientCert, key: certs.clientKey), http2: http2)
-            #expect(try await hello(client, server.address, endpoint: "Test.WhoAmI") == "spiffe://micro/client x509")
-            let denied = await caught { _ = try await hello(client, server.address) }
+            #expect(try await TLSFixtures.hello(client, server.address, endpoint: "Test.WhoAmI") == "spiffe://micro/client x509")
+            let denied = await caught { _ = try await TLSFixtures.hello(client, server.address) }
             #expect((denied as? MicroError)?.code == 403, "\(String(describing: denied))")
             let request = RPCRequest(service: "test", endpoint: "Test.Countdown", deadline: .now() + .seconds(5), isStream: true)
             let streamDenied = await caught {
@@ -103,15 +102,15 @@ import Testing
         let forger = TLSFixtures.transport(try TLSFixtures.client(certs, certificate: certs.serverCert, key: certs.serverKey))
         let forged: Metadata = ["Micro-Peer-Identity": "spiffe://micro/client", "X-Forwarded-Client-Cert": "URI=spiffe://micro/client",
                                 "X-SSL-Client-S-DN": "CN=micro-client", "Micro-Account": "spiffe://micro/client"]
-        let refused = await caught { _ = try await hello(forger, server.address, endpoint: "Test.WhoAmI", metadata: forged) }
+        let refused = await caught { _ = try await TLSFixtures.hello(forger, server.address, endpoint: "Test.WhoAmI", metadata: forged) }
         #expect((refused as? MicroError)?.code == 403, "\(String(describing: refused))")
         await forger.shutdown()
         await server.stop()
 
         // A server that does not ask for client certificates has no peer identity: the same client is nobody (401).
-        let oneWay = try await TLSTestServer.start(try TLSFixtures.server(certs, mutual: false), auth: auth)
+        let oneWay = try await TLSFixtures.start(try TLSFixtures.server(certs, mutual: false), auth: auth)
         let client = TLSFixtures.transport(try TLSFixtures.client(certs, certificate: certs.clientCert, key: certs.clientKey))
-        let anonymous = await caught { _ = try await hello(client, oneWay.address, endpoint: "Test.WhoAmI") }
+        let anonymous = await caught { _ = try await TLSFixtures.hello(client, oneWay.address, endpoint: "Test.WhoAmI") }
         #expect((anonymous as? MicroError)?.code == 401, "\(String(describing: anonymous))")
         await client.shutdown()
         await oneWay.stop()
@@ -136,5 +135,42 @@ import Testing
         // Calling only: MICRO_ENABLE_TLS alone trusts the system's roots, with nothing to serve.
         #expect(try TLSSettings(enabled: true).clientConfiguration() != nil)
         #expect(try TLSSettings().clientConfiguration() == nil && TLSSettings().serverConfiguration() == nil)
+    }
+}
+
+/// TLS from settings naming the test certificates, and the servers and clients of these tests.
+enum TLSFixtures {
+    /// A server presenting the server certificate; with `mutual`, clients need a certificate of the test CA.
+    static func server(_ certs: TestCertificates, mutual: Bool) throws -> HTTPTransportSecurity {
+        try HTTPTransportSecurity(settings: TLSSettings(certificateFile: certs.serverCert, keyFile: certs.serverKey,
+                                                        clientCAFile: mutual ? certs.ca : nil), serving: true)
+    }
+
+    /// A client trusting `ca` (the test CA by default), presenting `certificate` and `key` when given.
+    static func client(_ certs: TestCertificates, ca: String? = nil, certificate: String? = nil, key: String? = nil) throws -> HTTPTransportSecurity {
+        try HTTPTransportSecurity(settings: TLSSettings(certificateFile: certificate, keyFile: key, caFile: ca ?? certs.ca), serving: false)
+    }
+
+    /// A client transport with `security` (nil: plaintext), HTTP/2 or HTTP/1.1.
+    static func transport(_ security: HTTPTransportSecurity?, http2: Bool = false) -> HTTPClientTransport {
+        HTTPClientTransport(configuration: HTTPTransportConfiguration(connectTimeout: .seconds(2), http2: http2, security: security))
+    }
+
+    /// The test server with `security`, `Test.WhoAmI` (the caller's account as the auth saw it) and, given one, `auth` checking every call.
+    static func start(_ security: HTTPTransportSecurity?, auth: (any Auth)? = nil) async throws -> TestServer {
+        try await TestServer.start(configuration: HTTPTransportConfiguration(security: security)) { router in
+            if let auth { router.use(AuthHandlerWrapper(auth: auth)) }
+            router.handle("Test.WhoAmI") { (_: Hello, context: HandlerContext) in
+                Reply(message: "\(context.account?.id ?? "nobody") \(context.account?.issuer ?? "")")
+            }
+        }
+    }
+
+    /// One unary JSON call over `transport`, the reply's message.
+    static func hello(_ transport: HTTPClientTransport, _ address: String, endpoint: String = "Test.Hello", name: String = "tls",
+                      metadata: Metadata = Metadata()) async throws -> String {
+        let request = RPCRequest(service: "test", endpoint: endpoint, metadata: metadata, deadline: .now() + .seconds(5), body: try encode(Hello(name: name)))
+        let response = try await transport.call(request, to: address)
+        return try JSONDecoder().decode(Reply.self, from: Data(response.body.readableBytesView)).message
     }
 }
