@@ -343,12 +343,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API.
+        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API (the runtime service's cluster).
         .target(
             name: "MicroKubernetes",
             dependencies: [
                 "MicroCore",
+                "MicroRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -362,6 +364,8 @@ let package = Package(
                 "MicroAddress",
                 "MicroGateway",
                 "MicroRuntime",
+                // `micro runtime` runs `kubernetes` services through it (AsyncHTTPClient); the greeter does not link it.
+                "MicroKubernetes",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -500,7 +504,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroKubernetesTests", dependencies: [
-            "MicroKubernetes", "MicroTestSupport",
+            "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),

@@ -33,7 +33,7 @@ public struct KubernetesRuntime: Sendable {
 
     /// Where the API server is and how to call it.
     public let configuration: KubernetesConfiguration
-    private let api: KubernetesAPI
+    let api: KubernetesAPI
 
     /// A runtime calling the API server `configuration` names through `client`.
     public init(configuration: KubernetesConfiguration, client: HTTPClient = .shared) {
