@@ -499,12 +499,14 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
+        // Test-only: runtimes run and served by the runtime and Kubernetes tests.
+        .target(name: "RuntimeTestSupport", dependencies: ["MicroRuntime", "Micro", "MicroCore"], path: "Tests/RuntimeTestSupport", swiftSettings: strict),
         .testTarget(name: "MicroRuntimeTests", dependencies: [
-            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroKubernetesTests", dependencies: [
-            "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),

@@ -21,12 +21,10 @@ extension KubernetesRuntime: ClusterRuntime {
 
     /// Creates the service's objects, or (when its Deployment exists) patches it to `workload`.
     public func apply(_ workload: ClusterWorkload) async throws {
-        let service = KubernetesService(name: workload.name, version: workload.version, image: workload.image, arguments: workload.arguments,
-                                        environment: workload.environment, replicas: workload.replicas, port: workload.port)
         do {
-            try await create(service)
+            try await create(workload)
         } catch let error as KubernetesError where error.code == .alreadyExists {
-            try await update(service)
+            try await update(workload)
         }
     }
 

@@ -5,6 +5,7 @@ import MicroCore
 @testable import MicroRuntime
 import MicroTestSupport
 import NIOCore
+import RuntimeTestSupport
 import Synchronization
 import Testing
 @testable import MicroKubernetes
@@ -61,58 +62,56 @@ import Testing
         return (Int(response.status.code), headers, String(buffer: body))
     }
 
-    /// Waits (bounded) until `name` is running or failed, over RPC.
-    static func settled(_ client: RuntimeClient, _ name: String, timeout: Duration = .seconds(600)) async throws -> RuntimeServiceStatus {
+    /// Waits (bounded) until the record `read` reads is running or failed.
+    static func settled(_ name: String, timeout: Duration = .seconds(600), _ read: () async throws -> RuntimeServiceStatus?) async throws -> RuntimeServiceStatus {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let record = try await client.list(name).first, record.state.status == .running || record.state.status == .failed { return record }
-            try await Task.sleep(for: .milliseconds(100))
+            if let record = try await read(), record.state.status == .running || record.state.status == .failed { return record }
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw EngineMissing(description: "\(name) neither ran nor failed in \(timeout)")
     }
 
-    @Test func runPushRollOutPsLogsUpdateAdoptAndKill() async throws {
-        guard try Self.toolsPresent() else { return }
+    /// Runs `body` with a scratch directory, the runtime's home in it, and a registry; removes them afterwards.
+    static func withScratchAndRegistry(_ body: (Scratch, String, ImageRegistryProcess) async throws -> Void) async throws {
         let scratch = try Scratch()
         let home = scratch.path + "/home"
         defer {
-            Self.removeContainerStorage(home)
+            removeContainerStorage(home)
             scratch.remove()
         }
         let registry = try await ImageRegistryProcess()
         defer { registry.stop() }
-        // The dependency: a prebuilt executable (no build), on Kubernetes too.
-        try scratch.write(["micro.yaml": "name: kdep\nruntime: kubernetes\nbinary: /usr/bin/true\n"], in: "kdep")
-        let manifest = """
-            name: kgreeter
-            version: 1.0.0
-            runtime: kubernetes
-            port: 9090
-            replicas: 2
-            env: {GREETING: hi}
-            depends:
-              - source: \(scratch.path)/kdep
+        try await body(scratch, home, registry)
+    }
 
-            """
-        let commit = try Git.repository(scratch, "kgreeter", files: TinyPackage.files(product: "kgreeter").merging(["micro.yaml": manifest]) { $1 })
-        let environment = MicroEnvironment(["MICRO_HOME": home])
-        try await withStore(home: home) { store in try await KubernetesFixture.with { fixture, url in
-            let options = try Self.options(home: home, registry: registry.address)
-            let service = try MicroService(name: RuntimeHandler.serviceName, environment: environment)
-            let health = RegistryHealthCheck(registry: service.registry, client: service.client)
-            let runtime = ProcessRuntime(options: options, store: store, health: health, cluster: Self.cluster(url))
-            service.register(RuntimeHandler(runtime: runtime))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await service.run() }
-                group.addTask { try await runtime.run() }
-                defer { service.stop(); group.cancelAll() }
-                try await Micro.withClient(environment: environment) { client in
-                    let runtimeClient = RuntimeClient(client: client)
-                    let deadline = ContinuousClock.now + .seconds(20)
-                    while (try? await runtimeClient.list()) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    @Test func runPushRollOutPsLogsUpdateAdoptAndKill() async throws {
+        guard try Self.toolsPresent() else { return }
+        try await Self.withScratchAndRegistry { scratch, home, registry in
+            // The dependency: a prebuilt executable (no build), on Kubernetes too.
+            try scratch.write(["micro.yaml": "name: kdep\nruntime: kubernetes\nbinary: /usr/bin/true\n"], in: "kdep")
+            let manifest = """
+                name: kgreeter
+                version: 1.0.0
+                runtime: kubernetes
+                port: 9090
+                replicas: 2
+                env: {GREETING: hi}
+                depends:
+                  - source: \(scratch.path)/kdep
+
+                """
+            let commit = try Git.repository(scratch, "kgreeter", files: TinyPackage.files(product: "kgreeter").merging(["micro.yaml": manifest]) { $1 })
+            let environment = MicroEnvironment(["MICRO_HOME": home])
+            try await withStore(home: home) { store in try await KubernetesFixture.with { fixture, url in
+                let options = try Self.options(home: home, registry: registry.address)
+                let service = try MicroService(name: RuntimeHandler.serviceName, environment: environment)
+                let health = RegistryHealthCheck(registry: service.registry, client: service.client)
+                let runtime = ProcessRuntime(options: options, store: store, health: health, cluster: Self.cluster(url))
+                try await RuntimeServing.serving(runtime, on: service, environment: environment) { runtimeClient, _ in
                     // `micro run SOURCE` with `runtime: kubernetes` in micro.yaml: the dependency first.
                     #expect(try await runtimeClient.create(source: "file://\(scratch.path)/kgreeter@main", timeout: .seconds(60)) == ["kdep", "kgreeter"])
-                    let running = try await Self.settled(runtimeClient, "kgreeter")
+                    let running = try await Self.settled("kgreeter") { try await runtimeClient.list("kgreeter").first }
                     let log = (try? String(contentsOfFile: home + "/runtime/logs/kgreeter.log", encoding: .utf8)) ?? ""
                     try #require(running.state.status == .running, "\(running.state.error ?? ""): \(log.suffix(3000))")
                     try await Self.checkFirstRollOut(running, commit: commit, registry: registry, fixture: fixture, log: log)
@@ -133,26 +132,24 @@ import Testing
                     #expect(deployment["metadata", "generation"] == .int(2))
                     #expect(deployment["metadata", "labels", "micro.mu/version"] == "1.1.0")
                 }
-            }
 
-            // A restarted runtime adopts the service from its record: the cluster ran it meanwhile.
-            let second = ProcessRuntime(options: options, store: store, health: health, cluster: Self.cluster(url))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await second.run() }
-                defer { group.cancelAll() }
-                let adopted = try #require(try await second.list("kgreeter").first)
-                #expect(adopted.state.status == .running && adopted.generation == 2)
-                #expect(adopted.cluster?.readyReplicas == 2 && adopted.cluster?.ready == true)
-                // `micro kill`: its Deployment and Service are deleted (and its pods with them).
-                try await second.delete("kgreeter")
-                try await second.delete("kdep")
-                #expect(try await second.list().isEmpty)
-                #expect(fixture.state.withLock { $0.objects.isEmpty })
-                #expect(fixture.pods(in: "micro").isEmpty)
-                let log = try String(contentsOfFile: home + "/runtime/logs/kgreeter.log", encoding: .utf8)
-                #expect(log.contains("adopted after a runtime restart"))
-            }
-        } }
+                // A restarted runtime adopts the service from its record: the cluster ran it meanwhile.
+                let second = ProcessRuntime(options: options, store: store, health: health, cluster: Self.cluster(url))
+                try await RuntimeServing.running(second) {
+                    let adopted = try #require(try await second.list("kgreeter").first)
+                    #expect(adopted.state.status == .running && adopted.generation == 2)
+                    #expect(adopted.cluster?.readyReplicas == 2 && adopted.cluster?.ready == true)
+                    // `micro kill`: its Deployment and Service are deleted (and its pods with them).
+                    try await second.delete("kgreeter")
+                    try await second.delete("kdep")
+                    #expect(try await second.list().isEmpty)
+                    #expect(fixture.state.withLock { $0.objects.isEmpty })
+                    #expect(fixture.pods(in: "micro").isEmpty)
+                    let log = try String(contentsOfFile: home + "/runtime/logs/kgreeter.log", encoding: .utf8)
+                    #expect(log.contains("adopted after a runtime restart"))
+                }
+            } }
+        }
     }
 
     /// The first rollout: the image in the registry (tags, manifest digest), the Deployment and
@@ -230,22 +227,16 @@ import Testing
 
     @Test func badInputsAreTypedErrors() async throws {
         guard try Self.toolsPresent() else { return }
-        let scratch = try Scratch()
-        let home = scratch.path + "/home"
-        defer {
-            Self.removeContainerStorage(home)
-            scratch.remove()
+        try await Self.withScratchAndRegistry { scratch, home, registry in
+            let readOnly = try await ImageRegistryProcess(readOnly: true)
+            defer { readOnly.stop() }
+            for name in ["box", "never-ready"] {
+                try scratch.write(["micro.yaml": "name: \(name)\nruntime: kubernetes\nbinary: /usr/bin/true\n"], in: name)
+            }
+            let source = try RuntimeSource(parsing: scratch.path + "/box")
+            try await withStore(home: home) { store in try await Self.failures(scratch: scratch, home: home, store: store, source: source,
+                                                                               registry: registry, readOnly: readOnly) }
         }
-        let registry = try await ImageRegistryProcess()
-        defer { registry.stop() }
-        let readOnly = try await ImageRegistryProcess(readOnly: true)
-        defer { readOnly.stop() }
-        for name in ["box", "never-ready"] {
-            try scratch.write(["micro.yaml": "name: \(name)\nruntime: kubernetes\nbinary: /usr/bin/true\n"], in: name)
-        }
-        let source = try RuntimeSource(parsing: scratch.path + "/box")
-        try await withStore(home: home) { store in try await Self.failures(scratch: scratch, home: home, store: store, source: source,
-                                                                           registry: registry, readOnly: readOnly) }
     }
 
     static func failures(scratch: Scratch, home: String, store: any Store, source: RuntimeSource, registry: ImageRegistryProcess,
@@ -254,13 +245,13 @@ import Testing
         try await KubernetesFixture.with { fixture, url in
             // No API server configured: refused at once.
             let bare = ProcessRuntime(options: try Self.options(home: home, registry: registry.address), store: store, health: health)
-            try await whileRunning(bare) {
+            try await RuntimeServing.running(bare) {
                 await #expect { try await bare.create(source) } throws: { ($0 as? RuntimeError)?.code == .notConfigured }
             }
             // The API server is down; it refuses (403); the registry refuses the push; a rollout that never finishes.
             let down = ProcessRuntime(options: try Self.options(home: home, registry: registry.address), store: store, health: health,
                                       cluster: Self.cluster("http://127.0.0.1:1", requestTimeout: .milliseconds(500)))
-            try await whileRunning(down) {
+            try await RuntimeServing.running(down) {
                 let error = try await Self.failure(down, source, delete: false)
                 #expect(error.contains("kubernetes unavailable"), "\(error)")
                 // `micro kill` while the API server is down: refused, and the record stays for another try.
@@ -269,13 +260,13 @@ import Testing
             }
             let refused = ProcessRuntime(options: try Self.options(home: home, registry: readOnly.address), store: store, health: health,
                                          cluster: Self.cluster(url))
-            try await whileRunning(refused) {
+            try await RuntimeServing.running(refused) {
                 let error = try await Self.failure(refused, source)
                 #expect(error.contains("runtime pushFailed") && error.contains("buildah push"), "\(error)")
             }
             let runtime = ProcessRuntime(options: try Self.options(home: home, registry: registry.address, healthTimeout: .seconds(1)),
                                          store: store, health: health, cluster: Self.cluster(url))
-            try await whileRunning(runtime) {
+            try await RuntimeServing.running(runtime) {
                 fixture.state.withLock { $0.forbidden = ["POST"] }
                 let forbidden = try await Self.failure(runtime, source)
                 #expect(forbidden.contains("kubernetes forbidden") && forbidden.contains("HTTP 403"), "\(forbidden)")
@@ -308,16 +299,9 @@ import Testing
     /// Runs `source` on `runtime` until it fails (or runs); its error; then (with `delete`) kills it.
     static func failure(_ runtime: ProcessRuntime, _ source: RuntimeSource, name: String = "box", delete: Bool = true) async throws -> String {
         try await runtime.create(source)
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            if let record = try await runtime.list(name).first, record.state.status == .failed || record.state.status == .running {
-                let error = record.state.error ?? "running"
-                if delete { try await runtime.delete(name) }
-                return error
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return "neither failed nor ran"
+        let record = try await settled(name, timeout: .seconds(120)) { try await runtime.list(name).first }
+        if delete { try await runtime.delete(name) }
+        return record.state.error ?? "running"
     }
 
     @Test func settingsComeFromTheEnvironment() throws {
@@ -388,16 +372,6 @@ final class LinesSeen: Sendable {
     private let lines = Mutex<[String]>([])
     func add(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
-}
-
-/// Runs `runtime` while `body` runs.
-@discardableResult
-func whileRunning<T: Sendable>(_ runtime: ProcessRuntime, _ body: () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await runtime.run() }
-        defer { group.cancelAll() }
-        return try await body()
-    }
 }
 
 /// Runs `body` with the embedded store of services under `home`, shut down afterwards.

@@ -45,23 +45,6 @@ enum RuntimeHarness {
         MicroEnvironment(["MICRO_HOME": home])
     }
 
-    /// Runs `runtime` while `body` runs; then stops its tasks (its processes keep running).
-    static func with<T: Sendable>(_ runtime: ProcessRuntime, _ body: () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await runtime.run() }
-            do {
-                let result = try await body()
-                group.cancelAll()
-                try? await group.waitForAll()
-                return result
-            } catch {
-                group.cancelAll()
-                try? await group.waitForAll()
-                throw error
-            }
-        }
-    }
-
     /// Waits (bounded) until `name`'s record satisfies `condition`; returns it.
     @discardableResult
     static func wait(for name: String, in runtime: ProcessRuntime, timeout: Duration = .seconds(60),

@@ -1,5 +1,6 @@
 /// What a ``ClusterRuntime`` runs for one service: its pushed image, arguments, environment, replicas
-/// and the port it serves on.
+/// and the port it serves on (Kubernetes: a Deployment of `replicas` pods of `image` and a Service on
+/// `port`, with `MICRO_SERVER_ADDRESS=:PORT`).
 public struct ClusterWorkload: Sendable, Hashable {
     /// The service's name.
     public var name: String
@@ -16,8 +17,9 @@ public struct ClusterWorkload: Sendable, Hashable {
     /// The port it serves on.
     public var port: Int
 
-    /// A workload.
-    public init(name: String, version: String, image: String, arguments: [String], environment: [String: String], replicas: Int, port: Int) {
+    /// A workload; the defaults: version `latest`, no arguments or environment, 1 replica, port 8080.
+    public init(name: String, version: String = "latest", image: String, arguments: [String] = [], environment: [String: String] = [:],
+                replicas: Int = 1, port: Int = 8080) {
         self.name = name
         self.version = version
         self.image = image
