@@ -56,6 +56,9 @@ final class KubernetesFixture: HTTPResponder, Sendable {
     let anonymous: Bool
     let readyAfter: Duration
     let state = Mutex(State())
+    /// Deployments changed since then never become ready (a rollout whose pods do not start); apart
+    /// from ``state``, as readiness is computed while it is held.
+    let stalledSince = Mutex<ContinuousClock.Instant?>(nil)
 
     init(token: String, anonymous: Bool = false, readyAfter: Duration = .milliseconds(300)) {
         self.token = token
@@ -248,7 +251,8 @@ final class KubernetesFixture: HTTPResponder, Sendable {
 
     /// Whether a Deployment's pods are ready by now.
     func isReady(_ stored: Stored) -> Bool {
-        !Self.image(of: stored.object).contains("never-ready") && ContinuousClock.now - stored.changedAt >= readyAfter
+        if let stalled = stalledSince.withLock({ $0 }), stored.changedAt >= stalled { return false }
+        return !Self.image(of: stored.object).contains("never-ready") && ContinuousClock.now - stored.changedAt >= readyAfter
     }
 
     /// The image of a Deployment's first container.

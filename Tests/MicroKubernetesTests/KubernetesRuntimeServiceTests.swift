@@ -271,6 +271,18 @@ import Testing
                 let forbidden = try await Self.failure(runtime, source)
                 #expect(forbidden.contains("kubernetes forbidden") && forbidden.contains("HTTP 403"), "\(forbidden)")
                 fixture.state.withLock { $0.forbidden = [] }
+                // An update whose rollout does not finish: the Deployment is patched back to the previous image.
+                try await runtime.create(source)
+                let first = try await settled("box", timeout: .seconds(120)) { try await runtime.list("box").first }
+                try #require(first.state.status == .running, "\(first.state.error ?? "")")
+                fixture.stalledSince.withLock { $0 = .now }
+                await #expect { try await runtime.update("box") } throws: { ($0 as? KubernetesError)?.code == .notReady }
+                let kept = try #require(try await runtime.list("box").first)
+                #expect(kept.generation == first.generation && kept.image == first.image && kept.state.status == .running)
+                let deployment = try #require(fixture.state.withLock { $0.objects["deployments/micro/box"]?.object })
+                #expect(KubernetesFixture.image(of: deployment) == first.image, "rolled back to the previous image")
+                fixture.stalledSince.withLock { $0 = nil }
+                try await runtime.delete("box")
                 let stuck = try await Self.failure(runtime, try RuntimeSource(parsing: scratch.path + "/never-ready"), name: "never-ready")
                 #expect(stuck.contains("kubernetes notReady") && stuck.contains("0 of 1 ready"), "\(stuck)")
                 #expect(fixture.state.withLock { $0.objects.isEmpty }, "`micro kill` deleted what the failed rollout left")
@@ -293,6 +305,54 @@ import Testing
             fixture.state.withLock { $0.logFault = nil }
             try await cluster.remove("box")
             await #expect { try await cluster.logs("box", lines: 10, follow: false) { _ in } } throws: { ($0 as? KubernetesError)?.code == .notFound }
+        }
+    }
+
+    /// The CLI as a person runs it: `micro runtime` configured from the environment, then `micro run
+    /// --kubernetes`, `ps`, `logs`, `kill`.
+    @Test func theCLIRunsAServiceOnKubernetes() async throws {
+        guard try Self.toolsPresent() else { return }
+        try await Self.withScratchAndRegistry { scratch, home, registry in
+            try scratch.write(["micro.yaml": "name: clibox\nversion: 2.0.0\nbinary: /usr/bin/true\nreplicas: 3\n"], in: "clibox")
+            let micro = try builtExecutable("micro")
+            try await KubernetesFixture.with { fixture, url in
+                let environment = [
+                    "MICRO_HOME": home, "MICRO_RUNTIME_KUBERNETES_ADDRESS": url, "MICRO_RUNTIME_KUBERNETES_TOKEN": "fixture-token",
+                    "MICRO_RUNTIME_KUBERNETES_NAMESPACE": "micro", "MICRO_RUNTIME_IMAGE_REGISTRY": registry.address + "/cli",
+                    "MICRO_RUNTIME_IMAGE_REGISTRY_TLS_VERIFY": "false",
+                ]
+                let runtime = try SpawnedProcess(micro, ["runtime"], environment: environment, output: scratch.url.appendingPathComponent("runtime.log"))
+                defer { runtime.terminate() }
+                func cli(_ arguments: [String]) async throws -> ChildProcess.Outcome {
+                    try await ChildProcess.outcome(micro, arguments, environment: environment, timeout: .seconds(120))
+                }
+                let deadline = ContinuousClock.now + .seconds(20)
+                while try await cli(["ps"]).status != 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+
+                let both = try await cli(["run", "--container", "--kubernetes", scratch.path + "/clibox"])
+                #expect(both.status != 0 && both.stderr.contains("exclude each other"), "\(both.stderr)")
+                let run = try await cli(["run", "--kubernetes", scratch.path + "/clibox"])
+                #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+                #expect(run.stdout.contains("clibox running (deployment/clibox@micro 3/3 ready)"), "\(run.stdout)")
+                let ps = try await cli(["ps"])
+                let row = ps.stdout.split(separator: "\n").first { $0.hasPrefix("clibox ") }.map(String.init) ?? ""
+                #expect(row.contains(" 2.0.0 ") && row.contains(" kubernetes ") && row.contains("deployment/clibox@micro 3/3 ready")
+                        && row.contains(" running "), "\(ps.stdout)")
+                let deployment = try #require(fixture.state.withLock { $0.objects["deployments/micro/clibox"]?.object })
+                let image = KubernetesFixture.image(of: deployment)
+                #expect(image.hasPrefix(registry.address + "/cli/clibox:2.0.0-g1@sha256:"), "\(image)")
+
+                fixture.appendLog("a line from the cluster", to: "clibox")
+                let logs = try await cli(["logs", "clibox", "-n", "5"])
+                #expect(logs.status == 0 && logs.stdout.split(separator: "\n").filter { $0.hasSuffix("] a line from the cluster") }.count == 3,
+                        "\(logs.stdout) \(logs.stderr)")
+                let kill = try await cli(["kill", "clibox"])
+                #expect(kill.status == 0, "\(kill.stderr)")
+                #expect(fixture.state.withLock { $0.objects.isEmpty })
+                #expect(try await cli(["ps"]).stdout.split(separator: "\n").count == 1)
+                runtime.terminate()
+                #expect(runtime.exitCode == 0)
+            }
         }
     }
 
