@@ -359,12 +359,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API.
+        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API (the runtime service's cluster).
         .target(
             name: "MicroKubernetes",
             dependencies: [
                 "MicroCore",
+                "MicroRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -379,6 +381,8 @@ let package = Package(
                 "MicroAddress",
                 "MicroGateway",
                 "MicroRuntime",
+                // `micro runtime` runs `kubernetes` services through it (AsyncHTTPClient); the greeter does not link it.
+                "MicroKubernetes",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -517,12 +521,14 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
+        // Test-only: runtimes run and served by the runtime and Kubernetes tests.
+        .target(name: "RuntimeTestSupport", dependencies: ["MicroRuntime", "Micro", "MicroCore"], path: "Tests/RuntimeTestSupport", swiftSettings: strict),
         .testTarget(name: "MicroRuntimeTests", dependencies: [
-            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroKubernetesTests", dependencies: [
-            "MicroKubernetes", "MicroTestSupport",
+            "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),

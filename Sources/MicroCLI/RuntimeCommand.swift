@@ -6,6 +6,7 @@ import MicroConsul
 import MicroEtcd
 import MicroGRPC
 import MicroGossip
+import MicroKubernetes
 import MicroMDNS
 import MicroNATS
 import MicroRuntime
@@ -13,8 +14,9 @@ import ServiceLifecycle
 import MicroTLS
 
 /// `micro runtime`: runs the runtime service (`runtime`): services from sources as supervised
-/// processes, their state in MICRO_STORE's store, until SIGTERM/SIGINT (the services keep running, and
-/// the next `micro runtime` adopts them).
+/// processes or containers, or on Kubernetes (`MICRO_RUNTIME_KUBERNETES_*`, `MICRO_RUNTIME_IMAGE_REGISTRY*`),
+/// their state in MICRO_STORE's store, until SIGTERM/SIGINT (the services keep running, and the next
+/// `micro runtime` adopts them).
 struct RuntimeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runtime", abstract: "Run the runtime service that `micro run`, `ps`, `logs`, `kill` and `update` talk to.")
     @OptionGroup var global: GlobalOptions
@@ -35,14 +37,22 @@ struct RuntimeCommand: AsyncParsableCommand {
             if let registryAddress = global.registryAddress { processEnvironment["MICRO_REGISTRY_ADDRESS"] = registryAddress }
             let options = RuntimeOptions(home: environment.home, environment: processEnvironment,
                                          restartPolicy: RestartPolicy(crashLimit: crashLimit),
-                                         stopGrace: .milliseconds(Int64(grace * 1000)))
-            let runtime = ProcessRuntime(options: options, store: service.store,
-                                         health: RegistryHealthCheck(registry: service.registry, client: service.client))
-            service.register(RuntimeHandler(runtime: runtime))
-            // The runtime stops first (its tasks end; its services keep running), then the service deregisters.
-            let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: runtime)],
-                                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "micro.runtime")))
-            try await group.run()
+                                         stopGrace: .milliseconds(Int64(grace * 1000)),
+                                         imageRegistry: try ImageRegistry(environment: processEnvironment))
+            let health = RegistryHealthCheck(registry: service.registry, client: service.client)
+            func serve(_ cluster: (any ClusterRuntime)?) async throws {
+                let runtime = ProcessRuntime(options: options, store: service.store, health: health, cluster: cluster)
+                service.register(RuntimeHandler(runtime: runtime))
+                // The runtime stops first (its tasks end; its services keep running), then the service deregisters.
+                let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: runtime)],
+                                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "micro.runtime")))
+                try await group.run()
+            }
+            if let kubernetes = try KubernetesConfiguration.fromEnvironment(processEnvironment) {
+                try await KubernetesRuntime.with(kubernetes) { try await serve($0) }
+            } else {
+                try await serve(nil)
+            }
         }
     }
 }
