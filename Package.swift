@@ -529,7 +529,8 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "MicroKubernetesTests", dependencies: [
             "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroAuthTests", dependencies: [

@@ -113,6 +113,7 @@ extension KubernetesRuntime: ClusterRuntime {
 
     /// Runs `body` with a runtime for `configuration`: with an HTTP client of its own that trusts
     /// ``KubernetesConfiguration/caFile`` when one is named (shut down afterwards), else the shared one.
+    @discardableResult
     public static func with<T: Sendable>(_ configuration: KubernetesConfiguration, _ body: (KubernetesRuntime) async throws -> T) async throws -> T {
         guard let caFile = configuration.caFile else { return try await body(KubernetesRuntime(configuration: configuration)) }
         var tls = TLSConfiguration.makeClientConfiguration()

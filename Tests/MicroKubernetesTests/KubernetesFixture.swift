@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import Synchronization
@@ -66,15 +67,18 @@ final class KubernetesFixture: HTTPResponder, Sendable {
         self.readyAfter = readyAfter
     }
 
-    /// Runs the fixture on 127.0.0.1 (a free port) while `body` runs with its URL.
+    /// Runs the fixture on 127.0.0.1 (a free port) while `body` runs with its URL (`https://…` with `tls`).
     static func with<T: Sendable>(token: String = "fixture-token", anonymous: Bool = false, readyAfter: Duration = .milliseconds(300),
+                                  tls: TLSConfiguration? = nil,
                                   _ body: @Sendable (KubernetesFixture, String) async throws -> T) async throws -> T {
         let fixture = KubernetesFixture(token: token, anonymous: anonymous, readyAfter: readyAfter)
         var logger = Logger(label: "kubernetes-fixture")
         logger.logLevel = .critical   // not its start, nor the cancelled connections at its end
         let (urls, urlContinuation) = AsyncStream.makeStream(of: String.self)
-        let app = Application(responder: fixture, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in urlContinuation.yield("http://127.0.0.1:\(channel.localAddress?.port ?? 0)") },
+        let scheme = tls == nil ? "http" : "https"
+        let app = Application(responder: fixture, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in urlContinuation.yield("\(scheme)://127.0.0.1:\(channel.localAddress?.port ?? 0)") },
                               logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
