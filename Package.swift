@@ -498,6 +498,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            // A span of the test's own (with markup in its name) inside a traced handler.
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
         ], swiftSettings: strict),
         // Test-only: runtimes run and served by the runtime and Kubernetes tests.
         .target(name: "RuntimeTestSupport", dependencies: ["MicroRuntime", "Micro", "MicroCore"], path: "Tests/RuntimeTestSupport", swiftSettings: strict),
