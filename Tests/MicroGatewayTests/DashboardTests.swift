@@ -123,12 +123,7 @@ import Tracing
                     front.stop()
                     group.cancelAll()
                 }
-                var registered = false
-                for _ in 0..<500 where !registered {
-                    registered = !(try await registry.getService("front").first?.nodes.isEmpty ?? true)
-                    if !registered { try await Task.sleep(for: .milliseconds(10)) }
-                }
-                try #require(registered, "front registered")
+                try await GatewayFixture.waitRegistered("front", in: registry)
                 let call = #"{"service":"front","endpoint":"Front.Greet","request":{"name":"Trace"}}"#
                 let reply = try await http(address, "POST", "/rpc", headers: [("Content-Type", "application/json")], body: call)
                 #expect(reply.status == 200, "\(reply.bodyText)")
