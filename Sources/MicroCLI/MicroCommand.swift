@@ -9,6 +9,7 @@ import MicroGossip
 import MicroMDNS
 import MicroNATS
 import MicroPostgres
+import MicroTLS
 
 /// `micro`: list, describe, call, stream, publish, subscribe and health-check services; read and write stores;
 /// publish, consume and read events; hold locks and lead elections.
@@ -83,7 +84,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Every engine the CLI knows: the embedded ones and every engine module's (PostgreSQL's store and
     /// event store for `micro store --local`, `micro events read` and `micro sync`).
-    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres])
+    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres, .tls])
 
     /// Runs `body` with a client on the chosen engines, closed when it returns or throws.
     func withClient<T: Sendable>(_ body: (Client) async throws -> T) async throws -> T {

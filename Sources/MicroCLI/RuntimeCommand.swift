@@ -11,6 +11,7 @@ import MicroMDNS
 import MicroNATS
 import MicroRuntime
 import ServiceLifecycle
+import MicroTLS
 
 /// `micro runtime`: runs the runtime service (`runtime`): services from sources as supervised
 /// processes or containers, or on Kubernetes (`MICRO_RUNTIME_KUBERNETES_*`, `MICRO_RUNTIME_IMAGE_REGISTRY*`),
@@ -29,7 +30,7 @@ struct RuntimeCommand: AsyncParsableCommand {
             try validateSeconds(grace, option: "--grace")
             var environment = global.environment
             if let address { environment.serverAddress = address }
-            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc])
+            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc, .tls])
             var processEnvironment = ProcessInfo.processInfo.environment
             // The services run by it find the registry the runtime was told about.
             if let registry = global.registry { processEnvironment["MICRO_REGISTRY"] = registry }
