@@ -124,7 +124,8 @@ func validateSeconds(_ seconds: Double, option: String) throws {
     }
 }
 
-/// Runs a command body; any failure becomes one line on stderr and exit code 1. A reader of stdout
+/// Runs a command body; any failure becomes one line on stderr and exit code 1 (a `MicroError`, or an
+/// error that stands for one, as go-micro's JSON error). A reader of stdout
 /// that went away (EPIPE) is no failure: the command ends quietly with exit code 0.
 @discardableResult
 func runReporting<T>(_ body: () async throws -> T) async throws -> T {
@@ -134,6 +135,10 @@ func runReporting<T>(_ body: () async throws -> T) async throws -> T {
         throw ExitCode.success
     } catch let e as MicroError {
         StandardStream.report("error: \(e.json)")
+        throw ExitCode(1)
+    } catch let e as any MicroErrorConvertible {
+        // A typed error (an auth service's 401, a store's 404...) prints as the go-micro error it stands for.
+        StandardStream.report("error: \(e.microError.json)")
         throw ExitCode(1)
     } catch let e as ExitCode {
         throw e

@@ -410,38 +410,28 @@ import Testing
         #expect(throws: RuntimeError.self) { try RuntimeManifest(yaml: Data("replicas: -1\n".utf8)) }
     }
 
-    /// An API server over HTTPS with a certificate of a CA of its own (made with openssl): reached
+    /// An API server over HTTPS with a certificate of a CA of its own (``TestCertificates``): reached
     /// with `MICRO_RUNTIME_KUBERNETES_CA_FILE` (the client `KubernetesRuntime.with` makes trusts it),
     /// refused without it (the system's roots do not hold that CA).
     @Test func anAPIServerOverTLSIsTrustedThroughItsCAFile() async throws {
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let script = """
-            set -e
-            cd '\(scratch.path)'
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \\
-              -subj '/CN=Fixture cluster CA' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign'
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout api.key -out api.csr -subj '/CN=kube-apiserver'
-            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > api.ext
-            openssl x509 -req -in api.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out api.pem -days 2 -extfile api.ext
-            """
-        let made = try await ChildProcess.outcome("/bin/sh", ["-c", script], timeout: .seconds(30))
-        try #require(made.status == 0, "\(made.stderr)")
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let serviceAccount = certificates.directory.path   // holds no token: the environment gives one
         let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(scratch.path + "/api.pem").map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: scratch.path + "/api.key", format: .pem)))
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCert).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKey, format: .pem)))
         try await KubernetesFixture.with(tls: tls) { fixture, url in
             #expect(url.hasPrefix("https://127.0.0.1:"))
             let environment = ["MICRO_RUNTIME_KUBERNETES_ADDRESS": url, "MICRO_RUNTIME_KUBERNETES_TOKEN": "fixture-token",
                                "MICRO_RUNTIME_KUBERNETES_NAMESPACE": "micro"]
             let trusting = try #require(try KubernetesConfiguration.fromEnvironment(
-                environment.merging(["MICRO_RUNTIME_KUBERNETES_CA_FILE": scratch.path + "/ca.pem"]) { $1 }, serviceAccount: scratch.path))
+                environment.merging(["MICRO_RUNTIME_KUBERNETES_CA_FILE": certificates.ca]) { $1 }, serviceAccount: serviceAccount))
             try await KubernetesRuntime.with(trusting) { runtime in
                 try await runtime.apply(ClusterWorkload(name: "tls-box", image: "127.0.0.1:1/tls-box:1"))
                 #expect(try await runtime.statuses().map(\.name) == ["tls-box"])
             }
             #expect(fixture.state.withLock { $0.objects["deployments/micro/tls-box"] != nil })
-            var untrusting = try #require(try KubernetesConfiguration.fromEnvironment(environment, serviceAccount: scratch.path))
+            var untrusting = try #require(try KubernetesConfiguration.fromEnvironment(environment, serviceAccount: serviceAccount))
             #expect(untrusting.caFile == nil)
             untrusting.requestTimeout = .seconds(1)   // the client tries the handshake again until the call's deadline
             try await KubernetesRuntime.with(untrusting) { runtime in
