@@ -23,6 +23,7 @@ import Testing
             tasks.addTask { try await greeter.run() }
             defer { greeter.stop() }
             let serving = Task { try await group.run() }
+            try await GatewayFixture.waitRegistered("greeter", in: registry)
             var it = addresses.makeAsyncIterator()
             let next = await it.next()
             let address = try #require(next)
