@@ -171,9 +171,12 @@ extension ServiceContext {
             } else if self[TraceParentKey.self] != nil {
                 self[TraceParentKey.self] = nil
             }
-            let flags = newValue.flatMap { $0.flags == 1 ? nil : $0.flags }
-            // Only a change writes: setting an absent key to nil would still copy the context's storage.
-            if flags != self[TraceFlagsKey.self] { self[TraceFlagsKey.self] = flags }
+            if let flags = newValue?.flags, flags != 1 {
+                self[TraceFlagsKey.self] = flags
+            } else if !isEmpty, count > (newValue == nil ? 0 : 1), self[TraceFlagsKey.self] != nil {
+                // Only when there may be flags to drop: setting an absent key to nil still copies the storage.
+                self[TraceFlagsKey.self] = nil
+            }
         }
     }
 }
