@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MicroAddress", targets: ["MicroAddress"]),
         .library(name: "MicroCore", targets: ["MicroCore"]),
         .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
+        .library(name: "MicroTLS", targets: ["MicroTLS"]),
         .library(name: "NATSClient", targets: ["NATSClient"]),
         .library(name: "MicroNATS", targets: ["MicroNATS"]),
         .library(name: "MicroGRPC", targets: ["MicroGRPC"]),
@@ -105,6 +106,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // TLS on swift-nio-ssl for the HTTP transport and broker, TLS settings (MICRO_TLS_*) for every engine,
+        // and the identity of a verified client certificate: only what links it builds BoringSSL.
+        .target(
+            name: "MicroTLS",
+            dependencies: [
+                "MicroCore",
+                "MicroHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
         // A NATS client on SwiftNIO, usable without the rest of Swift Micro.
         .target(
             name: "NATSClient",
@@ -124,6 +138,7 @@ let package = Package(
                 "MicroCore",
                 "MicroAddress",
                 "NATSClient",
+                "MicroTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -136,6 +151,7 @@ let package = Package(
             dependencies: [
                 "MicroCore",
                 "MicroAddress",
+                "MicroTLS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -343,12 +359,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API.
+        // The Kubernetes runtime: Deployments and Services through the Kubernetes REST API (the runtime service's cluster).
         .target(
             name: "MicroKubernetes",
             dependencies: [
                 "MicroCore",
+                "MicroRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -358,10 +376,13 @@ let package = Package(
             name: "MicroCLI",
             dependencies: [
                 "Micro",
+                "MicroTLS",
                 "MicroAuth",
                 "MicroAddress",
                 "MicroGateway",
                 "MicroRuntime",
+                // `micro runtime` runs `kubernetes` services through it (AsyncHTTPClient); the greeter does not link it.
+                "MicroKubernetes",
                 "MicroNATS",
                 "MicroEtcd",
                 "MicroGRPC",
@@ -383,6 +404,7 @@ let package = Package(
                 "Micro",
                 "MicroAuth",
                 "MicroConfig",
+                "MicroTLS",
                 "MicroEtcd",
                 "MicroGRPC",
                 "MicroNATS",
@@ -446,8 +468,12 @@ let package = Package(
         // Test-only: the event stream and event store contract, run by every events backend's tests with factories.
         .target(name: "EventsConformance", dependencies: ["MicroCore"], path: "Tests/EventsConformance", swiftSettings: strict),
         .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        .testTarget(name: "MicroTLSTests", dependencies: [
+            "MicroTLS", "MicroCore", "Micro", "MicroTestSupport",
+            .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .testTarget(name: "MicroHTTPTests", dependencies: [
-            "MicroHTTP", "MicroCore", "MicroAddress", "MicroTestSupport",
+            "MicroHTTP", "MicroTLS", "MicroCore", "MicroAddress", "MicroTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         // Test-only: starts real engines (nats-server) for the engine and integration tests.
@@ -495,13 +521,16 @@ let package = Package(
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
+        // Test-only: runtimes run and served by the runtime and Kubernetes tests.
+        .target(name: "RuntimeTestSupport", dependencies: ["MicroRuntime", "Micro", "MicroCore"], path: "Tests/RuntimeTestSupport", swiftSettings: strict),
         .testTarget(name: "MicroRuntimeTests", dependencies: [
-            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport",
+            "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroKubernetesTests", dependencies: [
-            "MicroKubernetes", "MicroTestSupport",
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "MicroKubernetes", "MicroRuntime", "Micro", "MicroCore", "MicroTestSupport", "RuntimeTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "MicroAuthTests", dependencies: [

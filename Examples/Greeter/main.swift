@@ -9,6 +9,7 @@ import MicroGRPC
 import MicroGossip
 import MicroMDNS
 import MicroNATS
+import MicroTLS
 import ServiceLifecycle
 import SwiftProtobuf
 
@@ -56,7 +57,8 @@ await MicroService.runMain {
     // The engines `MICRO_*` may name beyond the embedded ones (local registry, HTTP transport and broker):
     // the ones this example is run with. A service on etcd or Consul adds `.etcd` / `.consul` the same way.
     // `.jwtAuth`: with `MICRO_AUTH=jwt` every call is checked against the rules (README, "Securing the greeter").
-    let plugins: [EnginePlugin] = [.grpc, .nats, .gossip, .mdns, .etcd, .jwtAuth]
+    // `.tls`: HTTP over TLS (mutual with a client CA) from `MICRO_TLS_*` (README, "TLS and certificate identity").
+    let plugins: [EnginePlugin] = [.grpc, .nats, .gossip, .mdns, .etcd, .jwtAuth, .tls]
     let service = try MicroService(name: "greeter", version: "1.0.0", plugins: plugins)
     // Configuration in the standard order, the greeting defaulting to "Hello"; kept live while it runs.
     let config = try await ServiceConfig.standard(defaults: ["greeter.greeting": "Hello"], engines: Engines.embedded.adding(plugins))

@@ -10,6 +10,7 @@ import MicroGossip
 import MicroMDNS
 import MicroNATS
 import MicroPostgres
+import MicroTLS
 
 /// `micro auth serve`: runs the auth service (`go.micro.auth`) over a `JWTAuth` on the store
 /// `MICRO_STORE` names (default SQLite under `MICRO_HOME`), registered where `MICRO_REGISTRY` says,
@@ -37,7 +38,7 @@ struct AuthServeCommand: AsyncParsableCommand {
             if let address { environment.serverAddress = address }
             // The service guards its own endpoints (AuthHandler); it does not check calls against the rules it serves.
             environment.auth = nil
-            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres])
+            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres, .tls])
             var configuration = JWTAuthConfiguration(environment)
             if let accessTTL { configuration.accessTTL = .milliseconds(Int64(accessTTL * 1000)) }
             let logger = Logger(label: "micro.auth")

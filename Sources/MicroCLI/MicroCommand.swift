@@ -9,6 +9,7 @@ import MicroGossip
 import MicroMDNS
 import MicroNATS
 import MicroPostgres
+import MicroTLS
 
 /// `micro`: list, describe, call, stream, publish, subscribe and health-check services; read and write stores;
 /// publish, consume and read events; hold locks and lead elections.
@@ -83,7 +84,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Every engine the CLI knows: the embedded ones and every engine module's (PostgreSQL's store and
     /// event store for `micro store --local`, `micro events read` and `micro sync`).
-    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres])
+    static let engines = Engines.embedded.adding([.nats, .etcd, .consul, .gossip, .mdns, .grpc, .postgres, .tls])
 
     /// Runs `body` with a client on the chosen engines, closed when it returns or throws.
     func withClient<T: Sendable>(_ body: (Client) async throws -> T) async throws -> T {
@@ -123,7 +124,8 @@ func validateSeconds(_ seconds: Double, option: String) throws {
     }
 }
 
-/// Runs a command body; any failure becomes one line on stderr and exit code 1. A reader of stdout
+/// Runs a command body; any failure becomes one line on stderr and exit code 1 (a `MicroError`, or an
+/// error that stands for one, as go-micro's JSON error). A reader of stdout
 /// that went away (EPIPE) is no failure: the command ends quietly with exit code 0.
 @discardableResult
 func runReporting<T>(_ body: () async throws -> T) async throws -> T {
@@ -133,6 +135,10 @@ func runReporting<T>(_ body: () async throws -> T) async throws -> T {
         throw ExitCode.success
     } catch let e as MicroError {
         StandardStream.report("error: \(e.json)")
+        throw ExitCode(1)
+    } catch let e as any MicroErrorConvertible {
+        // A typed error (an auth service's 401, a store's 404...) prints as the go-micro error it stands for.
+        StandardStream.report("error: \(e.microError.json)")
         throw ExitCode(1)
     } catch let e as ExitCode {
         throw e

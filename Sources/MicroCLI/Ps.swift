@@ -3,8 +3,9 @@ import Foundation
 import Micro
 import MicroRuntime
 
-/// `micro ps`: the runtime's services: name, version, source, runtime, pid (or container id), status, restarts, uptime;
-/// a failed one's error on the lines below it (a compiler's errors, a crash loop).
+/// `micro ps`: the runtime's services: name, version, source, runtime, pid (or container id, or
+/// Kubernetes Deployment with its ready replicas), status, restarts, uptime; a failed one's error on the
+/// lines below it (a compiler's errors, a crash loop, the API server's refusal).
 struct Ps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the services the runtime runs.")
     @OptionGroup var global: GlobalOptions
@@ -13,11 +14,10 @@ struct Ps: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let services = try await runtime.withRuntime(global) { try await $0.list() }
-            let header = ["NAME", "VERSION", "SOURCE", "RUNTIME", "PID/CONTAINER", "STATUS", "RESTARTS", "UPTIME"]
+            let header = ["NAME", "VERSION", "SOURCE", "RUNTIME", "PID/CONTAINER/DEPLOYMENT", "STATUS", "RESTARTS", "UPTIME"]
             let now = Date()
             let rows = services.map { s -> [String] in
-                let process: String = s.state.container.map { String($0.prefix(12)) } ?? s.state.pid.map(String.init) ?? "-"
-                return [s.name, s.version, s.source, s.runtime, process, s.state.status.description,
+                return [s.name, s.version, s.source, s.runtime, Self.instance(s), s.state.status.description,
                         String(s.state.restarts), s.uptime(now: now).map(Self.duration) ?? "-"]
             }
             let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
@@ -33,6 +33,14 @@ struct Ps: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// What runs a service: `pid 123`, `container 0123456789ab`, or `deployment/NAME 2/2 ready` (its namespace after `@`).
+    static func instance(_ service: RuntimeServiceStatus) -> String {
+        if let cluster = service.cluster {
+            return "\(cluster.object)@\(cluster.namespace) \(cluster.readyReplicas)/\(cluster.replicas) ready"
+        }
+        return service.state.container.map { String($0.prefix(12)) } ?? service.state.pid.map(String.init) ?? "-"
     }
 
     /// `1h2m`, `3m4s`, `5s`.

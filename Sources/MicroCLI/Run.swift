@@ -13,14 +13,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Run it under this name (default: its micro.yaml's name, its product's, or the source's last component).") var name: String?
     @Flag(help: "Return once the runtime accepted it, without waiting for it to run.") var detach = false
     @Flag(help: "Run it (and its dependencies) in podman containers: a static build in an OCI image (default: each micro.yaml's runtime, else a process).") var container = false
+    @Flag(help: "Run it (and its dependencies) on Kubernetes: a static build in an OCI image pushed to the runtime's registry, run as a Deployment and a Service.") var kubernetes = false
     @Option(help: "Seconds to wait for the services to run (builds included; default 1800).") var wait: Double = 1800
+
+    func validate() throws {
+        if container && kubernetes { throw ValidationError("--container and --kubernetes exclude each other") }
+    }
 
     func run() async throws {
         try await runReporting {
             try validateSeconds(wait, option: "--wait")
             let parsed = try RuntimeSource(parsing: source)   // relative paths from here; a bad source fails before any call
             try await runtime.withRuntime(global) { client in
-                let names = try await client.create(source: parsed.description, name: name, kind: container ? .container : nil, timeout: seconds(global.timeout ?? 300))
+                let names = try await client.create(source: parsed.description, name: name, kind: container ? .container : kubernetes ? .kubernetes : nil, timeout: seconds(global.timeout ?? 300))
                 try emit("starting \(names.joined(separator: ", "))")
                 guard !detach else { return }
                 let deadline = ContinuousClock.now + seconds(wait)
@@ -31,7 +36,9 @@ struct Run: AsyncParsableCommand {
                         switch service.state.status {
                         case .running:
                             reported.insert(service.name)
-                            try emit("\(service.name) running (\(service.state.container.map { "container \($0.prefix(12))" } ?? "pid \(service.state.pid.map(String.init) ?? "-")"))")
+                            let instance = service.cluster != nil ? Ps.instance(service)
+                                : service.state.container.map { "container \($0.prefix(12))" } ?? "pid \(service.state.pid.map(String.init) ?? "-")"
+                            try emit("\(service.name) running (\(instance))")
                         case .failed:
                             throw RuntimeError(.startFailed, "\(service.name) failed: \(service.state.error ?? "")")
                         default: break

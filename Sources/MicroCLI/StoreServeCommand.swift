@@ -6,6 +6,7 @@ import MicroGRPC
 import MicroGossip
 import MicroMDNS
 import MicroNATS
+import MicroTLS
 
 /// `micro store serve`: runs the store service (`go.micro.store`) over the store `MICRO_STORE` names
 /// (default SQLite under `MICRO_HOME`), registered where `MICRO_REGISTRY` says, until SIGTERM/SIGINT.
@@ -22,7 +23,7 @@ struct StoreServeCommand: AsyncParsableCommand {
                 throw ConfigurationError("MICRO_STORE=service would serve the store service from itself; name a store that holds the records (sqlite, memory, ...)")
             }
             if let address { environment.serverAddress = address }
-            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc])
+            let service = try MicroService(name: name, environment: environment, plugins: [.nats, .etcd, .consul, .gossip, .mdns, .grpc, .tls])
             service.register(StoreHandler(store: service.store))
             try await service.runService()
         }

@@ -14,6 +14,11 @@ struct KubernetesAPI: Sendable {
         "/apis/apps/v1/namespaces/\(configuration.namespace)/deployments" + (name.map { "/\($0)" } ?? "")
     }
 
+    /// `/api/v1/namespaces/NS/pods[/NAME]`.
+    func podsPath(_ name: String? = nil) -> String {
+        "/api/v1/namespaces/\(configuration.namespace)/pods" + (name.map { "/\($0)" } ?? "")
+    }
+
     /// `/api/v1/namespaces/NS/services[/NAME]`.
     func servicesPath(_ name: String? = nil) -> String {
         "/api/v1/namespaces/\(configuration.namespace)/services" + (name.map { "/\($0)" } ?? "")
@@ -35,7 +40,7 @@ struct KubernetesAPI: Sendable {
         var request = HTTPClientRequest(url: configuration.server + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
-        if let token = configuration.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let token = try configuration.currentToken() { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -54,6 +59,47 @@ struct KubernetesAPI: Sendable {
         let status = Int(response.status.code)
         if (200..<300).contains(status) { return data }
         throw Self.error(status: status, body: data, what: "\(method) \(path)")
+    }
+
+    /// GETs `path` (a text answer: a pod's log) and hands `onLine` each line of it as it arrives,
+    /// lines longer than `maxLineBytes` cut; with `maxBytes`, an answer longer than that is
+    /// ``KubernetesError/Code/badResponse``. Without `deadline`, it reads until the server ends the
+    /// answer or the caller is cancelled.
+    func lines(_ path: String, maxBytes: Int?, maxLineBytes: Int, deadline: Duration?, _ onLine: (String) async throws -> Void) async throws {
+        var request = HTTPClientRequest(url: configuration.server + path)
+        request.headers.add(name: "Accept", value: "*/*")
+        if let token = try configuration.currentToken() { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response: HTTPClientResponse
+        do {
+            let limit: NIODeadline = deadline.map { .now() + .nanoseconds(Self.nanoseconds($0)) } ?? .distantFuture
+            response = try await client.execute(request, deadline: limit)
+        } catch {
+            throw KubernetesError(.unavailable, "GET \(path): \(error)")
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+            throw Self.error(status: status, body: Data(buffer: body), what: "GET \(path)")
+        }
+        var splitter = LogLineSplitter(maxLineBytes: maxLineBytes)
+        var received = 0
+        do {
+            for try await chunk in response.body {
+                received += chunk.readableBytes
+                if let maxBytes, received > maxBytes {
+                    throw KubernetesError(.badResponse, "GET \(path): the log answer is larger than the \(maxBytes) bytes asked for")
+                }
+                for line in splitter.append(chunk.readableBytesView) { try await onLine(line) }
+            }
+        } catch let error as KubernetesError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw KubernetesError(.unavailable, "GET \(path): \(error)")
+        }
+        if let last = splitter.finish() { try await onLine(last) }
     }
 
     /// The error an answer with `status` means, with the message of its `Status` object when it has one.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MicroRuntime
 
 /// The Kubernetes runtime: runs Micro services as apps/v1 Deployments with a v1 Service in front,
 /// created, updated and deleted through the Kubernetes REST API (a bearer token, one namespace,
@@ -33,7 +34,7 @@ public struct KubernetesRuntime: Sendable {
 
     /// Where the API server is and how to call it.
     public let configuration: KubernetesConfiguration
-    private let api: KubernetesAPI
+    let api: KubernetesAPI
 
     /// A runtime calling the API server `configuration` names through `client`.
     public init(configuration: KubernetesConfiguration, client: HTTPClient = .shared) {
@@ -54,7 +55,7 @@ public struct KubernetesRuntime: Sendable {
 
     /// Creates the service's Deployment and Service. Throws ``KubernetesError/Code/alreadyExists``
     /// when either exists (a Deployment made here is deleted again when its Service cannot be made).
-    public func create(_ service: KubernetesService) async throws {
+    public func create(_ service: ClusterWorkload) async throws {
         let name = try Self.objectName(for: service.name)
         try Self.validate(service)
         _ = try await api.call(.POST, api.deploymentsPath(), body: Self.deployment(service, name: name), as: Deployment.self)
@@ -69,7 +70,7 @@ public struct KubernetesRuntime: Sendable {
     /// Rolls the service's Deployment to `service` (image, arguments, environment, replicas, version)
     /// with a merge patch preconditioned on the `resourceVersion` just read; a conflict reads again and
     /// retries (at most ``maxConflictRetries`` times).
-    public func update(_ service: KubernetesService) async throws {
+    public func update(_ service: ClusterWorkload) async throws {
         let name = try Self.objectName(for: service.name)
         try Self.validate(service)
         var attempt = 0
@@ -131,14 +132,14 @@ public struct KubernetesRuntime: Sendable {
 
     // MARK: Objects
 
-    static func validate(_ service: KubernetesService) throws {
+    static func validate(_ service: ClusterWorkload) throws {
         guard (1...65535).contains(service.port) else { throw KubernetesError(.invalid, "port \(service.port) is not 1 to 65535") }
         guard (0...1000).contains(service.replicas) else { throw KubernetesError(.invalid, "replicas \(service.replicas) is not 0 to 1000") }
         guard !service.image.isEmpty, service.image.utf8.count <= 1024 else { throw KubernetesError(.invalid, "an image reference is 1 to 1024 bytes") }
         guard service.version.utf8.count <= 63 else { throw KubernetesError(.invalid, "a version is at most 63 bytes (a label value)") }
     }
 
-    static func labels(_ service: KubernetesService) -> [String: String] {
+    static func labels(_ service: ClusterWorkload) -> [String: String] {
         ["micro.mu/type": "service", "micro.mu/name": service.name, "micro.mu/version": labelValue(service.version)]
     }
 
@@ -151,7 +152,7 @@ public struct KubernetesRuntime: Sendable {
     }
 
     /// The Deployment for `service`; with `patchOf`, the merge patch that rolls an existing one to it.
-    static func deployment(_ service: KubernetesService, name: String, patchOf resourceVersion: String? = nil) -> Deployment {
+    static func deployment(_ service: ClusterWorkload, name: String, patchOf resourceVersion: String? = nil) -> Deployment {
         let labels = labels(service)
         var environment = service.environment
         environment["MICRO_SERVER_ADDRESS"] = ":\(service.port)"
@@ -172,7 +173,7 @@ public struct KubernetesRuntime: Sendable {
     }
 
     /// The Service in front of `service`'s pods.
-    static func serviceObject(_ service: KubernetesService, name: String) -> ServiceObject {
+    static func serviceObject(_ service: ClusterWorkload, name: String) -> ServiceObject {
         ServiceObject(metadata: ObjectMeta(name: name, labels: labels(service)),
                       spec: ServiceObject.Spec(selector: ["micro.mu/name": service.name],
                                                ports: [ServiceObject.Port(name: "micro", port: service.port, targetPort: service.port, protocol: "TCP")],

@@ -3,56 +3,14 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import MicroCore
 import MicroGRPC
+import MicroTestSupport
 import Testing
-
-/// A CA, a server certificate (for 127.0.0.1 and localhost) and a client certificate (CN micro-client,
-/// SAN URI spiffe://micro/client), and a stranger: a client certificate from another CA, made with openssl.
-struct TestCertificates {
-    let directory: URL
-    var ca: String { directory.appendingPathComponent("ca.pem").path }
-    var serverCert: String { directory.appendingPathComponent("server.pem").path }
-    var serverKey: String { directory.appendingPathComponent("server.key").path }
-    var clientCert: String { directory.appendingPathComponent("client.pem").path }
-    var clientKey: String { directory.appendingPathComponent("client.key").path }
-    var strangerCert: String { directory.appendingPathComponent("stranger.pem").path }
-    var strangerKey: String { directory.appendingPathComponent("stranger.key").path }
-
-    static func make() async throws -> TestCertificates {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("micro-grpc-tls-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let script = """
-        set -e
-        cd '\(dir.path)'
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \
-          -subj '/CN=Micro Test CA' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'
-        for who in server client; do
-          openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $who.key -out $who.csr -subj "/CN=micro-$who"
-        done
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > server.ext
-        printf 'extendedKeyUsage=clientAuth\\nsubjectAltName=URI:spiffe://micro/client\\n' > client.ext
-        for who in server client; do
-          openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $who.pem -days 2 -extfile $who.ext
-        done
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other-ca.key -out other-ca.pem -days 2 \
-          -subj '/CN=Other CA' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'
-        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout stranger.key -out stranger.csr -subj "/CN=micro-client"
-        openssl x509 -req -in stranger.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -out stranger.pem -days 2 -extfile client.ext
-        """
-        let result = try await Peers.run("/bin/sh", ["-c", script], timeout: .seconds(30))
-        guard result.status == 0 else { throw TLSSetupFailed(output: result.stderr) }
-        return TestCertificates(directory: dir)
-    }
-
-    struct TLSSetupFailed: Error { var output: String }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
-}
 
 extension GRPCTransportSuite {
     /// TLS and mutual TLS (swift-nio-ssl) with certificates the test makes.
     @Suite struct GRPCTLSTests {
         @Test func tlsServesClientsThatTrustTheCA() async throws {
-            let certs = try await TestCertificates.make()
+            let certs = try TestCertificates.make()
             defer { certs.remove() }
             var configuration = GRPCServerConfiguration()
             configuration.transportSecurity = .tls(certificateChain: [.file(path: certs.serverCert, format: .pem)],
@@ -84,7 +42,7 @@ extension GRPCTransportSuite {
         }
 
         @Test func mutualTLSRequiresAClientCertificateTheHandlerCanSee() async throws {
-            let certs = try await TestCertificates.make()
+            let certs = try TestCertificates.make()
             defer { certs.remove() }
             var configuration = GRPCServerConfiguration()
             configuration.transportSecurity = .mTLS(certificateChain: [.file(path: certs.serverCert, format: .pem)],
@@ -125,7 +83,7 @@ extension GRPCTransportSuite {
         }
 
         @Test func aVerifiedClientCertificateIsAnAccountTheRulesSee() async throws {
-            let certs = try await TestCertificates.make()
+            let certs = try TestCertificates.make()
             defer { certs.remove() }
             var configuration = GRPCServerConfiguration()
             configuration.transportSecurity = .mTLS(certificateChain: [.file(path: certs.serverCert, format: .pem)],
@@ -161,6 +119,39 @@ extension GRPCTransportSuite {
             #expect(refused != nil && (refused as? MicroError)?.code != 403, "\(String(describing: refused))")
             await stranger.shutdown()
             await server.stop()
+        }
+
+        @Test func settingsServeAndCallOverMutualTLS() async throws {
+            let certs = try TestCertificates.make()
+            defer { certs.remove() }
+            // The `grpc` engines made from MICRO_TLS_* alone: the server requires client certificates of the test CA.
+            let serving = MicroEnvironment(["MICRO_TRANSPORT": "grpc", "MICRO_TLS_CERT_FILE": certs.serverCert,
+                                            "MICRO_TLS_KEY_FILE": certs.serverKey, "MICRO_TLS_CLIENT_CA_FILE": certs.ca])
+            let transport = try Engines([.grpc]).makeTransport(EngineContext(environment: serving)).server
+            let router = Router(serviceName: "greeter", logger: GRPCTestServer.logger)
+            router.use(AuthHandlerWrapper(auth: MemoryAuth()))
+            router.handle("Test.WhoAmI") { (_: Hello, context: HandlerContext) in Reply(message: context.account?.id ?? "nobody") }
+            let listener = try await transport.listen(on: "127.0.0.1:0", handler: router)
+            let task = Task { _ = try? await listener.run() }
+            func client(_ settings: [String: String]) async throws -> Client {
+                let environment = MicroEnvironment(settings.merging(["MICRO_TRANSPORT": "grpc", "MICRO_TLS_CA_FILE": certs.ca]) { $1 })
+                return try await microClient(addresses: [listener.address],
+                                             transport: Engines([.grpc]).makeClientTransport(EngineContext(environment: environment)), retries: 0)
+            }
+            let trusted = try await client(["MICRO_TLS_CERT_FILE": certs.clientCert, "MICRO_TLS_KEY_FILE": certs.clientKey])
+            let reply: Reply = try await trusted.call("greeter", "Test.WhoAmI", Hello(name: "x"))
+            #expect(reply.message == "spiffe://micro/client")
+            await trusted.shutdown()
+            let anonymous = try await client([:])
+            let refused = await caught { let _: Reply = try await anonymous.call("greeter", "Test.WhoAmI", Hello(name: "x")) }
+            #expect(refused != nil)
+            await anonymous.shutdown()
+            // Serving needs a readable certificate: a missing file fails the engine at once.
+            #expect(throws: ConfigurationError.self) {
+                _ = try Engines([.grpc]).makeTransport(EngineContext(environment: MicroEnvironment(["MICRO_TRANSPORT": "grpc", "MICRO_ENABLE_TLS": "1"])))
+            }
+            await listener.shutdown(gracePeriod: .seconds(1))
+            await task.value
         }
     }
 }

@@ -111,14 +111,14 @@ func hello(_ name: String) -> Helloworld_HelloRequest {
 
 /// A Micro client whose registry holds the given gRPC nodes under `service`.
 func microClient(_ service: String = "greeter", addresses: [String], contentType: String = "application/json",
-                 configuration: GRPCClientConfiguration = GRPCClientConfiguration(), retries: Int = 1,
-                 timeout: Duration = .seconds(5)) async throws -> Client {
+                 configuration: GRPCClientConfiguration = GRPCClientConfiguration(), transport: (any MicroCore.ClientTransport)? = nil,
+                 retries: Int = 1, timeout: Duration = .seconds(5)) async throws -> Client {
     let registry = MemoryRegistry()
     let nodes = addresses.enumerated().map { i, a in Node(id: "\(service)-\(i)", address: a, metadata: ["protocol": "grpc"]) }
     try await registry.register(ServiceRecord(name: service, nodes: nodes))
     var defaults = CallOptions(timeout: timeout, retries: retries, contentType: contentType)
     defaults.backoff = { _ in .zero }
-    return Client(registry: registry, transports: [GRPCClientTransport(configuration: configuration)], broker: MemoryBroker(), defaults: defaults,
+    return Client(registry: registry, transports: [transport ?? GRPCClientTransport(configuration: configuration)], broker: MemoryBroker(), defaults: defaults,
                   codecs: .withGRPCContentTypes)
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import Synchronization
@@ -14,7 +15,9 @@ import Synchronization
 /// `Status` Success; 404 `NotFound`). A bearer token is required (401). Every write bumps the
 /// object's `resourceVersion`; a change of `spec` bumps a Deployment's `generation`, and its status
 /// plays the deployment controller: the new generation is observed at once and the pods are ready
-/// `readyAfter` later (never, for an image containing `never-ready`).
+/// `readyAfter` later (never, for an image containing `never-ready`). Each Deployment's pods are listed
+/// (`GET …/pods?labelSelector=`) and their logs read (`GET …/pods/NAME/log` with `tailLines`,
+/// `limitBytes`, `follow`): see KubernetesFixture+Pods.swift.
 final class KubernetesFixture: HTTPResponder, Sendable {
     typealias Context = BasicRequestContext
 
@@ -31,6 +34,22 @@ final class KubernetesFixture: HTTPResponder, Sendable {
         var conflictOnNextPatch = false
         /// Answer every request with this (status, body) instead.
         var brokenAnswer: (Int, String)?
+        /// Methods refused with 403 Forbidden (a token whose role does not allow them).
+        var forbidden: Set<String> = []
+        /// Lines written to each pod's log after its first (by pod name).
+        var podLogs: [String: [String]] = [:]
+        /// How pod and log answers are broken, if they are.
+        var logFault: LogFault?
+    }
+
+    /// Broken pod and log answers.
+    enum LogFault: Sendable {
+        /// The pod list is JSON of the wrong shape.
+        case malformedPodList
+        /// A log answer longer than the `limitBytes` asked for.
+        case oversizedLog
+        /// A log answer whose first line is 100 KiB long.
+        case endlessLine
     }
 
     let token: String
@@ -38,6 +57,9 @@ final class KubernetesFixture: HTTPResponder, Sendable {
     let anonymous: Bool
     let readyAfter: Duration
     let state = Mutex(State())
+    /// Deployments changed since then never become ready (a rollout whose pods do not start); apart
+    /// from ``state``, as readiness is computed while it is held.
+    let stalledSince = Mutex<ContinuousClock.Instant?>(nil)
 
     init(token: String, anonymous: Bool = false, readyAfter: Duration = .milliseconds(300)) {
         self.token = token
@@ -45,15 +67,18 @@ final class KubernetesFixture: HTTPResponder, Sendable {
         self.readyAfter = readyAfter
     }
 
-    /// Runs the fixture on 127.0.0.1 (a free port) while `body` runs with its URL.
+    /// Runs the fixture on 127.0.0.1 (a free port) while `body` runs with its URL (`https://…` with `tls`).
     static func with<T: Sendable>(token: String = "fixture-token", anonymous: Bool = false, readyAfter: Duration = .milliseconds(300),
+                                  tls: TLSConfiguration? = nil,
                                   _ body: @Sendable (KubernetesFixture, String) async throws -> T) async throws -> T {
         let fixture = KubernetesFixture(token: token, anonymous: anonymous, readyAfter: readyAfter)
         var logger = Logger(label: "kubernetes-fixture")
         logger.logLevel = .critical   // not its start, nor the cancelled connections at its end
         let (urls, urlContinuation) = AsyncStream.makeStream(of: String.self)
-        let app = Application(responder: fixture, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in urlContinuation.yield("http://127.0.0.1:\(channel.localAddress?.port ?? 0)") },
+        let scheme = tls == nil ? "http" : "https"
+        let app = Application(responder: fixture, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in urlContinuation.yield("\(scheme)://127.0.0.1:\(channel.localAddress?.port ?? 0)") },
                               logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
@@ -73,6 +98,10 @@ final class KubernetesFixture: HTTPResponder, Sendable {
         guard request.headers[.authorization] == "Bearer \(token)" || (anonymous && request.headers[.authorization] == nil) else {
             return Self.status(401, "Unauthorized", "Unauthorized")
         }
+        if state.withLock({ $0.forbidden.contains(method) }) {
+            return Self.status(403, "Forbidden", "\(request.uri.path) is forbidden: User \"system:serviceaccount:micro:runtime\" cannot \(method.lowercased()) it")
+        }
+        if request.method == .get, let answer = podsAnswer(request) { return answer }
         if request.method == .get, let discovery = Self.discovery(request.uri.path) { return Self.json(200, discovery) }
         guard let route = Route(path: request.uri.path) else {
             return Self.status(404, "NotFound", "the server could not find the requested resource")
@@ -212,17 +241,27 @@ final class KubernetesFixture: HTTPResponder, Sendable {
     }
 
     /// A Deployment with the status its controller would report by now.
-    private func withStatus(_ stored: Stored) -> FixtureJSON {
+    func withStatus(_ stored: Stored) -> FixtureJSON {
         var object = stored.object
         guard object["kind"]?.string == "Deployment" else { return object }
         let replicas = object["spec", "replicas"]?.int ?? 1
-        let image = object["spec", "template", "spec", "containers"].flatMap { if case .array(let c) = $0 { c.first } else { nil } }?["image"]?.string ?? ""
-        let ready = !image.contains("never-ready") && ContinuousClock.now - stored.changedAt >= readyAfter
+        let ready = isReady(stored)
         object["status"] = .object([
             "observedGeneration": object["metadata", "generation"] ?? .int(1), "replicas": .int(replicas), "updatedReplicas": .int(replicas),
             "readyReplicas": .int(ready ? replicas : 0), "availableReplicas": .int(ready ? replicas : 0),
         ])
         return object
+    }
+
+    /// Whether a Deployment's pods are ready by now.
+    func isReady(_ stored: Stored) -> Bool {
+        if let stalled = stalledSince.withLock({ $0 }), stored.changedAt >= stalled { return false }
+        return !Self.image(of: stored.object).contains("never-ready") && ContinuousClock.now - stored.changedAt >= readyAfter
+    }
+
+    /// The image of a Deployment's first container.
+    static func image(of deployment: FixtureJSON) -> String {
+        deployment["spec", "template", "spec", "containers"].flatMap { if case .array(let c) = $0 { c.first } else { nil } }?["image"]?.string ?? ""
     }
 
     // MARK: Answers

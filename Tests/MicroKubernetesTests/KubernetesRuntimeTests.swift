@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MicroKubernetes
+import MicroRuntime
 import MicroTestSupport
 import NIOCore
 import NIOHTTP1
@@ -14,7 +15,7 @@ import Testing
                                                                  pollInterval: .milliseconds(50), maxResponseBytes: maxResponseBytes))
     }
 
-    static let greeter = KubernetesService(name: "go.micro.greeter", version: "1.0.0", image: "localhost/micro-greeter:1",
+    static let greeter = ClusterWorkload(name: "go.micro.greeter", version: "1.0.0", image: "localhost/micro-greeter:1",
                                            arguments: ["--verbose"], environment: ["MICRO_REGISTRY": "etcd"], replicas: 2, port: 9090)
 
     @Test func createWaitUpdateAndDelete() async throws {

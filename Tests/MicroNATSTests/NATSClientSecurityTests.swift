@@ -1,5 +1,6 @@
 import Foundation
 import MicroNATS
+import MicroTestSupport
 @testable import NATSClient
 import NIOCore
 import NIOSSL
@@ -54,9 +55,9 @@ extension NATSSuite {
         }
 
         @Test func tls() async throws {
-            let certificates = try Kit.Certificates.make()
+            let certificates = try TestCertificates.make()
             defer { certificates.remove() }
-            let server = try await NATSServerProcess(arguments: ["--tls", "--tlscert", certificates.serverCertPath, "--tlskey", certificates.serverKeyPath])
+            let server = try await NATSServerProcess(arguments: ["--tls", "--tlscert", certificates.serverCert, "--tlskey", certificates.serverKey])
             let connection = try await Kit.connect(server) { $0.tls = try? certificates.clientTLS(withClientCertificate: false) }
             #expect(connection.serverInfo.tlsRequired)
             let subscription = try connection.subscribe("secure.>")
@@ -81,11 +82,11 @@ extension NATSSuite {
         }
 
         @Test func mutualTLS() async throws {
-            let certificates = try Kit.Certificates.make()
+            let certificates = try TestCertificates.make()
             defer { certificates.remove() }
             let server = try await NATSServerProcess(arguments: [
-                "--tlsverify", "--tlscert", certificates.serverCertPath, "--tlskey", certificates.serverKeyPath,
-                "--tlscacert", certificates.caPath,
+                "--tlsverify", "--tlscert", certificates.serverCert, "--tlskey", certificates.serverKey,
+                "--tlscacert", certificates.ca,
             ])
             let connection = try await Kit.connect(server) { $0.tls = try? certificates.clientTLS(withClientCertificate: true) }
             #expect(connection.serverInfo.tlsVerify)

@@ -83,50 +83,18 @@ enum NATSClientTestKit {
         return nil
     }
 
-    /// Runs a command, throwing with its output when it fails.
-    static func run(_ executable: String, _ arguments: [String], in directory: URL) throws {
-        try ChildProcess.run(executable, arguments, directory: directory, timeout: .seconds(60))
-    }
 
-    /// A throw-away CA with a server certificate for 127.0.0.1/localhost and a client certificate.
-    struct Certificates {
-        let directory: URL
-        var caPath: String { directory.appendingPathComponent("ca.pem").path }
-        var serverCertPath: String { directory.appendingPathComponent("server.pem").path }
-        var serverKeyPath: String { directory.appendingPathComponent("server.key").path }
-        var clientCertPath: String { directory.appendingPathComponent("client.pem").path }
-        var clientKeyPath: String { directory.appendingPathComponent("client.key").path }
+}
 
-        static func make() throws -> Certificates {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nats-tls-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
-            guard let openssl else { throw EngineMissing(description: "openssl not found") }
-            let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-            try run(openssl, ["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Swift Micro Test CA",
-                              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: directory)
-            try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(
-                to: directory.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
-            try "extendedKeyUsage=clientAuth\n".write(to: directory.appendingPathComponent("client.ext"), atomically: true, encoding: .utf8)
-            for (name, cn) in [("server", "localhost"), ("client", "swift-micro-client")] {
-                try run(openssl, ["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(cn)"], in: directory)
-                try run(openssl, ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                                  "-out", "\(name).pem", "-days", "2", "-extfile", "\(name).ext"], in: directory)
-            }
-            return Certificates(directory: directory)
+extension TestCertificates {
+    /// A client configuration trusting the test CA, optionally presenting the client certificate.
+    func clientTLS(withClientCertificate: Bool) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        if withClientCertificate {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCert).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKey, format: .pem))
         }
-
-        /// A client configuration trusting the test CA, optionally presenting the client certificate.
-        func clientTLS(withClientCertificate: Bool) throws -> TLSConfiguration {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
-            if withClientCertificate {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertPath).map { .certificate($0) }
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKeyPath, format: .pem))
-            }
-            return tls
-        }
-
-        func remove() { try? FileManager.default.removeItem(at: directory) }
+        return tls
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Micro
 import MicroCore
 import MicroTestSupport
+import RuntimeTestSupport
 import Testing
 @testable import MicroRuntime
 #if canImport(Glibc)
@@ -59,7 +60,7 @@ import Glibc
     static func runAdoptAndCrash(scratch: Scratch, home: String, store: any Store) async throws {
         try await RuntimeHarness.withHealthCheck(home: home) { health, client in
             let first = ProcessRuntime(options: RuntimeHarness.options(home: home), store: store, health: health)
-            let started = try await RuntimeHarness.with(first) {
+            let started = try await RuntimeServing.running(first) {
                 #expect(try await first.create(RuntimeSource(parsing: "file://\(scratch.path)/tinybox")) == ["tinybox"])
                 let running = try await RuntimeHarness.wait(for: "tinybox", in: first, timeout: .seconds(600)) {
                     $0.state.status == .failed || ($0.state.status == .running && $0.state.container != nil)
@@ -80,7 +81,7 @@ import Glibc
                     "the container outlives its runtime: \(inspect.stderr)")
 
             let second = ProcessRuntime(options: RuntimeHarness.options(home: home), store: store, health: health)
-            try await RuntimeHarness.with(second) {
+            try await RuntimeServing.running(second) {
                 let adopted = try await RuntimeHarness.wait(for: "tinybox", in: second) { $0.state.status == .running }
                 #expect(adopted.state.pid == started.state.pid)
                 #expect(adopted.state.container == container)

@@ -3,6 +3,7 @@ import Logging
 import Micro
 import MicroCore
 import MicroTestSupport
+import RuntimeTestSupport
 import Testing
 @testable import MicroRuntime
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Glibc
         try await RuntimeHarness.withHealthCheck(home: home) { health, _ in
             let runtime = ProcessRuntime(options: RuntimeHarness.options(home: home, crashLimit: crashLimit), store: MemoryStore(),
                                          health: health)
-            return try await RuntimeHarness.with(runtime) {
+            return try await RuntimeServing.running(runtime) {
                 do {
                     let result = try await body(runtime)
                     await RuntimeHarness.removeAll(runtime)
@@ -177,7 +178,7 @@ import Glibc
         do {
             try await RuntimeHarness.withHealthCheck(home: home) { health, _ in
                 let first = ProcessRuntime(options: RuntimeHarness.options(home: home), store: store, health: health)
-                let started = try await RuntimeHarness.with(first) {
+                let started = try await RuntimeServing.running(first) {
                     try await first.create(RuntimeSource(parsing: sleeper))
                     return try await RuntimeHarness.wait(for: "sleeper", in: first) { $0.state.status == .running }
                 }
@@ -185,7 +186,7 @@ import Glibc
                 #expect(ProcessIdentity.startTime(of: pid) == started.state.pidStartTime, "the process outlives its runtime")
 
                 let second = ProcessRuntime(options: RuntimeHarness.options(home: home), store: store, health: health)
-                try await RuntimeHarness.with(second) {
+                try await RuntimeServing.running(second) {
                     let adopted = try await RuntimeHarness.wait(for: "sleeper", in: second) { $0.state.status == .running }
                     #expect(adopted.state.pid == pid)
                     #expect(adopted.state.restarts == 0)
@@ -201,7 +202,7 @@ import Glibc
                 kill(currentPid, SIGKILL)
                 while ProcessLauncher.reap(currentPid) == nil { try await Task.sleep(for: .milliseconds(10)) }
                 let third = ProcessRuntime(options: RuntimeHarness.options(home: home), store: store, health: health)
-                try await RuntimeHarness.with(third) {
+                try await RuntimeServing.running(third) {
                     let again = try await RuntimeHarness.wait(for: "sleeper", in: third) { $0.state.status == .running && $0.state.pid != currentPid }
                     #expect(again.state.pid != nil)
                     let log = try String(contentsOfFile: try await third.logPath("sleeper"), encoding: .utf8)

@@ -8,63 +8,6 @@ import MicroTestSupport
 import Glibc
 #endif
 
-/// A temporary directory for one test, removed by ``remove()``.
-struct Scratch {
-    let url: URL
-    var path: String { url.path }
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("micro-runtime-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(at: url) }
-
-    /// Writes `files` (relative path → contents) under `directory`.
-    func write(_ files: [String: String], in directory: String) throws {
-        for (relative, contents) in files {
-            let file = url.appendingPathComponent(directory).appendingPathComponent(relative)
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try contents.write(to: file, atomically: true, encoding: .utf8)
-        }
-    }
-
-    /// An executable shell script.
-    func script(_ name: String, _ body: String) throws -> String {
-        let path = url.appendingPathComponent(name).path
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-        return path
-    }
-}
-
-/// The real git, run by tests to make repositories.
-enum Git {
-    @discardableResult
-    static func run(_ arguments: [String], in directory: URL) throws -> String {
-        try ChildProcess.run("/usr/bin/git", ["-c", "user.name=Runtime Test", "-c", "user.email=runtime@example.com",
-                                              "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"] + arguments,
-                             directory: directory, timeout: .seconds(30))
-    }
-
-    /// A repository at `scratch/name` holding `files` in one commit on `main`; returns the commit.
-    @discardableResult
-    static func repository(_ scratch: Scratch, _ name: String, files: [String: String]) throws -> String {
-        try scratch.write(files, in: name)
-        let directory = scratch.url.appendingPathComponent(name)
-        try run(["init", "-q"], in: directory)
-        return try commit(directory, message: "first")
-    }
-
-    /// Commits everything in `directory`; returns the commit.
-    @discardableResult
-    static func commit(_ directory: URL, message: String) throws -> String {
-        try run(["add", "-A"], in: directory)
-        try run(["commit", "-q", "-m", message], in: directory)
-        return try run(["rev-parse", "HEAD"], in: directory).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
 /// `git daemon` serving every repository under a directory on 127.0.0.1 (git://127.0.0.1:PORT/NAME).
 final class GitDaemon {
     let port: Int
@@ -86,37 +29,6 @@ final class GitDaemon {
     func stop() { process.terminate() }
 }
 
-/// A Swift package with one tiny executable (no dependencies: it builds in seconds), which prints a
-/// line and sleeps until it is stopped.
-enum TinyPackage {
-    static func files(product: String = "tiny", mainBody: String? = nil) -> [String: String] {
-        [
-            "Package.swift": """
-            // swift-tools-version:5.9
-            import PackageDescription
-            let package = Package(name: "\(product)", targets: [.executableTarget(name: "\(product)", path: "Sources/\(product)")])
-            """,
-            "Sources/\(product)/main.swift": mainBody ?? """
-            #if canImport(Glibc)
-            import Glibc
-            #endif
-            setvbuf(stdout, nil, _IOLBF, 0)
-            print("tiny says hello")
-            while true { sleep(1) }
-            """,
-        ]
-    }
-
-    static let library: [String: String] = [
-        "Package.swift": """
-        // swift-tools-version:5.9
-        import PackageDescription
-        let package = Package(name: "lib", products: [.library(name: "lib", targets: ["lib"])], targets: [.target(name: "lib", path: "Sources/lib")])
-        """,
-        "Sources/lib/lib.swift": "public let answer = 42\n",
-    ]
-}
-
 /// Running runtimes in tests.
 enum RuntimeHarness {
     /// Options for tests: this process's environment with `MICRO_HOME` = `home`, quick restarts.
@@ -131,23 +43,6 @@ enum RuntimeHarness {
     /// The client environment of services run under `home`.
     static func environment(home: String) -> MicroEnvironment {
         MicroEnvironment(["MICRO_HOME": home])
-    }
-
-    /// Runs `runtime` while `body` runs; then stops its tasks (its processes keep running).
-    static func with<T: Sendable>(_ runtime: ProcessRuntime, _ body: () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await runtime.run() }
-            do {
-                let result = try await body()
-                group.cancelAll()
-                try? await group.waitForAll()
-                return result
-            } catch {
-                group.cancelAll()
-                try? await group.waitForAll()
-                throw error
-            }
-        }
     }
 
     /// Waits (bounded) until `name`'s record satisfies `condition`; returns it.

@@ -3,6 +3,7 @@ import Micro
 import MicroCore
 import MicroTestSupport
 import Synchronization
+import RuntimeTestSupport
 import Testing
 @testable import MicroRuntime
 #if canImport(Glibc)
@@ -26,7 +27,7 @@ import Glibc
         let greeter = try builtExecutable("greeter")
         try await RuntimeHarness.withHealthCheck(home: home) { health, client in
             let runtime = ProcessRuntime(options: RuntimeHarness.options(home: home), store: MemoryStore(), health: health)
-            try await RuntimeHarness.with(runtime) {
+            try await RuntimeServing.running(runtime) {
                 try await runtime.create(RuntimeSource(parsing: greeter))
                 let first = try await RuntimeHarness.wait(for: "greeter", in: runtime) { $0.state.status == .running }
                 let deadline = ContinuousClock.now + .seconds(30)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import MicroTestSupport
 import Testing
 @testable import MicroRuntime
 

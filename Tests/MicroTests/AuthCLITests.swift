@@ -50,7 +50,7 @@ extension IntegrationTests {
             let deleted = try await h.run("micro", ["auth", "delete", "rule", "hello"], environment: env)
             #expect(deleted.status == 0, "\(deleted)")
             let missing = try await h.run("micro", ["auth", "delete", "rule", "hello"], environment: env)
-            #expect(missing.status != 0, "\(missing)")
+            #expect(missing.status != 0 && missing.microError?["code"] as? Int == 404, "\(missing)")
         }
     }
 }

@@ -16,7 +16,12 @@ extension IntegrationTests {
             _ = try await waitForNodes("go.micro.auth", in: h.registryDirectory)
 
             let anonymous = try await h.run("micro", ["auth", "create", "account", "mallory", "--scopes", "admin"], environment: env)
-            #expect(anonymous.status != 0 && anonymous.stderr.contains("unauthorized"), "\(anonymous)")
+            #expect(anonymous.status != 0 && anonymous.stderrLines.count == 1, "\(anonymous)")
+            // As go-micro's CLI prints it: the service's JSON error, not a Swift description.
+            #expect(anonymous.microError?["id"] as? String == "go.micro.auth", "\(anonymous)")
+            #expect(anonymous.microError?["code"] as? Int == 401, "\(anonymous)")
+            #expect(anonymous.microError?["status"] as? String == "Unauthorized", "\(anonymous)")
+            #expect((anonymous.microError?["detail"] as? String)?.contains("admin") == true, "\(anonymous)")
             let adminLogin = try await h.run("micro", ["login", "--id", "admin", "--secret", "admin-secret"], environment: env)
             #expect(adminLogin.status == 0, "\(adminLogin); the auth service:\n\(authService.output)")
             for args in [["account", "alice", "--scopes", "greeter", "--secret", "alice-secret"],
@@ -45,7 +50,8 @@ extension IntegrationTests {
             let countdown = try await h.run("micro", ["stream", "greeter", "Greeter.Countdown", #"{"from":2}"#], environment: env)
             #expect(countdown.status != 0 && countdown.stderr.contains("403"), "no rule grants Greeter.Countdown: \(countdown)")
             let notAdmin = try await h.run("micro", ["auth", "delete", "rule", "hello"], environment: env)
-            #expect(notAdmin.status != 0 && notAdmin.stderr.contains("forbidden"), "alice is no admin: \(notAdmin)")
+            #expect(notAdmin.status != 0 && notAdmin.microError?["code"] as? Int == 403, "alice is no admin: \(notAdmin)")
+            #expect(notAdmin.microError?["status"] as? String == "Forbidden", "\(notAdmin)")
 
             try FileManager.default.removeItem(at: h.home.appendingPathComponent("token"))
             let noToken = try await h.run("micro", ["call", "greeter", "Greeter.Hello", #"{"name":"Alice"}"#], environment: env)

@@ -17,8 +17,7 @@ extension IntegrationTests {
             #expect(result.stderrLines.count == 1, "\(result)", sourceLocation: sourceLocation)
             #expect(result.stderr.contains(text), "\(result)", sourceLocation: sourceLocation)
             #expect(result.duration < Self.limit, "\(result)", sourceLocation: sourceLocation)
-            guard let line = result.stderrLines.first, line.hasPrefix("error: {") else { return nil }
-            return try? JSONSerialization.jsonObject(with: Data(line.dropFirst("error: ".count).utf8)) as? [String: Any]
+            return result.microError
         }
 
         @Test func unknownServiceIs404() async throws {

@@ -161,6 +161,12 @@ struct CommandResult: CustomStringConvertible {
     /// stderr's non-empty lines.
     var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
 
+    /// The go-micro JSON error the CLI printed as its first stderr line (`error: {"id":...}`), if it did.
+    var microError: [String: Any]? {
+        guard let line = stderrLines.first, line.hasPrefix("error: {") else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(line.dropFirst("error: ".count).utf8)) as? [String: Any]
+    }
+
     /// Whether it ended like a crash: by a signal (SIGPIPE, or the SIGILL/SIGTRAP of a Swift trap), or
     /// with a runtime error or a backtrace on stderr.
     var crashed: Bool {

@@ -58,6 +58,23 @@ public struct MicroEnvironment: Sendable {
     public var registerInterval: String?
     /// `MICRO_HOME`: where embedded engines keep their files (default `~/.micro`).
     public var home: String
+    /// `MICRO_ENABLE_TLS` (go-micro's `--enable_tls`): serve and call over TLS; any value but
+    /// `false`, `0`, `no` or `off` turns it on. Serving needs ``tlsCertFile`` and ``tlsKeyFile``.
+    public var enableTLS: Bool
+    /// `MICRO_TLS_CERT_FILE` (go-micro's `--tls_cert_file`): the PEM certificate chain this process
+    /// presents, as a server and, to servers that ask, as a client. Setting it turns TLS on.
+    public var tlsCertFile: String?
+    /// `MICRO_TLS_KEY_FILE` (go-micro's `--tls_key_file`): the PEM private key of ``tlsCertFile``.
+    public var tlsKeyFile: String?
+    /// `MICRO_TLS_CLIENT_CA_FILE` (go-micro's `--tls_client_ca_file`): PEM CA certificates a server
+    /// verifies clients against; setting it makes TLS mutual (a client without such a certificate is refused).
+    public var tlsClientCAFile: String?
+    /// `MICRO_TLS_CA_FILE`: PEM CA certificates (a bundle) a client trusts for the servers it calls
+    /// (default: the system's roots). Setting it turns TLS on for calls.
+    public var tlsCAFile: String?
+    /// `MICRO_TLS_SERVER_NAME`: the name a client checks servers' certificates against (and sends as
+    /// SNI) instead of the host it connects to.
+    public var tlsServerName: String?
     /// Every `MICRO_*` variable, for engine-specific settings (`MICRO_GOSSIP_ADDRESS`, ...).
     public var values: [String: String]
 
@@ -92,8 +109,20 @@ public struct MicroEnvironment: Sendable {
         serverAddress = values["MICRO_SERVER_ADDRESS"]
         registerTTL = values["MICRO_REGISTER_TTL"]
         registerInterval = values["MICRO_REGISTER_INTERVAL"]
+        enableTLS = values["MICRO_ENABLE_TLS"].map { !["false", "0", "no", "off"].contains($0.lowercased()) } ?? false
+        tlsCertFile = values["MICRO_TLS_CERT_FILE"]
+        tlsKeyFile = values["MICRO_TLS_KEY_FILE"]
+        tlsClientCAFile = values["MICRO_TLS_CLIENT_CA_FILE"]
+        tlsCAFile = values["MICRO_TLS_CA_FILE"]
+        tlsServerName = values["MICRO_TLS_SERVER_NAME"]
         let userHome = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         home = values["MICRO_HOME"] ?? (userHome.hasSuffix("/") ? userHome + ".micro" : userHome + "/.micro")
+    }
+
+    /// Whether any TLS setting is given (``enableTLS`` or a `MICRO_TLS_*` file): the HTTP transport and
+    /// broker then need TLS (the `MicroTLS` module's `.tls` plugin), and calls go over TLS.
+    public var wantsTLS: Bool {
+        enableTLS || tlsCertFile != nil || tlsKeyFile != nil || tlsClientCAFile != nil || tlsCAFile != nil
     }
 
     /// A `MICRO_*` variable by its full name, nil when unset or empty.

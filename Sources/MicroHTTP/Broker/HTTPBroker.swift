@@ -220,11 +220,11 @@ struct BrokerResponder: HTTPResponder {
         reply(error, HTTPResponseStatus(statusCode: Int(error.code)))
     }
 
-    func respondStreaming(_ head: HTTPRequestHead, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
+    func respondStreaming(_ head: HTTPRequestHead, peerIdentity: String?, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
         .badRequest("go.micro.broker", "streams are not served here")
     }
 
-    func respond(_ head: HTTPRequestHead, body: ByteBuffer) async -> HTTPFullResponse {
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, peerIdentity: String?) async -> HTTPFullResponse {
         guard head.method == .POST else { return reply(.methodNotAllowed("go.micro.broker", "use POST"), .methodNotAllowed) }
         let id = HTTPBroker.queryID(head.uri)
         guard let broker, let sub = broker.subscriber(id) else {

@@ -5,8 +5,8 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
-/// One HTTP/2 cleartext (h2c, prior knowledge) connection to an address; every call opens a stream
-/// on it, and each stream is exchanged exactly like an HTTP/1.1 request.
+/// One HTTP/2 connection to an address (h2c with prior knowledge, or h2 over TLS); every call opens a
+/// stream on it, and each stream is exchanged exactly like an HTTP/1.1 request.
 final class HTTP2Connection: Sendable {
     let address: String
     let host: String
@@ -20,7 +20,8 @@ final class HTTP2Connection: Sendable {
         self.streams = streams
     }
 
-    static func connect(to address: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTP2Connection {
+    static func connect(to address: String, timeout: Duration, security: HTTPTransportSecurity? = nil,
+                        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTP2Connection {
         let target = try HostPort.transportAddress(address)
         let (host, port) = (target.host, target.port)
         do {
@@ -29,6 +30,7 @@ final class HTTP2Connection: Sendable {
                 .connectTimeout(TimeAmount(timeout))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls = security?.client { try tls(channel, host, true) }
                         // The server never opens streams towards a client: refuse any it tries.
                         let streams = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
                             stream.close()

@@ -48,7 +48,7 @@ final class HTTPConnection: @unchecked Sendable {
     /// unsolicited ones (a go-micro stream's answers, ``MucpResponseDecoder``).
     enum Answers { case paired, unsolicited(maxMessageSize: Int) }
 
-    static func connect(to address: String, timeout: Duration, answers: Answers = .paired,
+    static func connect(to address: String, timeout: Duration, answers: Answers = .paired, security: HTTPTransportSecurity? = nil,
                         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPConnection {
         let target = try HostPort.transportAddress(address)
         let (host, port) = (target.host, target.port)
@@ -58,6 +58,7 @@ final class HTTPConnection: @unchecked Sendable {
                 .connectTimeout(TimeAmount(timeout))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls = security?.client { try tls(channel, host, false) }
                         let sync = channel.pipeline.syncOperations
                         switch answers {
                         case .paired:

@@ -30,7 +30,7 @@ final class HTTPConnectionPool: Sendable {
             if c.isActive { return c }
         }
         try checkOpen(address)
-        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout,
+        return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout, security: configuration.security,
                                                 group: here ?? MultiThreadedEventLoopGroup.singleton)
     }
 
@@ -49,7 +49,7 @@ final class HTTPConnectionPool: Sendable {
         if configuration.http2 { return try await http2Connection(address).openExchange() }
         try checkOpen(address)
         return try await HTTPConnection.connect(to: address, timeout: configuration.connectTimeout,
-                                                answers: .unsolicited(maxMessageSize: configuration.maxMessageSize))
+                                                answers: .unsolicited(maxMessageSize: configuration.maxMessageSize), security: configuration.security)
     }
 
     private func checkOpen(_ address: String) throws {
@@ -59,7 +59,7 @@ final class HTTPConnectionPool: Sendable {
     private func http2Connection(_ address: String) async throws -> HTTP2Connection {
         if let c = state.withLockedValue({ $0.http2[address] }), c.isActive { return c }
         try checkOpen(address)
-        let fresh = try await HTTP2Connection.connect(to: address, timeout: configuration.connectTimeout)
+        let fresh = try await HTTP2Connection.connect(to: address, timeout: configuration.connectTimeout, security: configuration.security)
         let chosen = state.withLockedValue { s -> HTTP2Connection? in
             if s.closed { return nil }
             if let existing = s.http2[address], existing.isActive { return existing }

@@ -31,10 +31,10 @@ struct StreamPlan: Sendable {
 protocol HTTPResponder: Sendable {
     /// How the request streams; nil for a request whose body is one message.
     func streamPlan(for head: HTTPRequestHead) -> StreamPlan?
-    /// Answers a whole request.
-    func respond(_ head: HTTPRequestHead, body: ByteBuffer) async -> HTTPFullResponse
+    /// Answers a whole request; `peerIdentity` is the connection's verified client certificate's identity.
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, peerIdentity: String?) async -> HTTPFullResponse
     /// Serves a streaming request; returns the error to end the stream with, if any.
-    func respondStreaming(_ head: HTTPRequestHead, inbound: MessageReader, outbound: MessageWriter) async -> MicroError?
+    func respondStreaming(_ head: HTTPRequestHead, peerIdentity: String?, inbound: MessageReader, outbound: MessageWriter) async -> MicroError?
     /// The answer to a request refused before it was read (too large), in the protocol's form.
     func refusal(_ error: MicroError, for head: HTTPRequestHead) -> HTTPFullResponse
 }

@@ -6,9 +6,9 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
-/// A SwiftNIO server for an ``HTTPResponder``: HTTP/1.1 with keep-alive, and HTTP/2 over cleartext
-/// (h2c with prior knowledge) on the same port; bounded message sizes, idle and slow-request
-/// timeouts, a connection limit, and graceful shutdown.
+/// A SwiftNIO server for an ``HTTPResponder``: HTTP/1.1 with keep-alive, and HTTP/2 (h2c with prior
+/// knowledge, or h2 over TLS) on the same port, TLS when configured; bounded message sizes, idle and
+/// slow-request timeouts, a connection limit, and graceful shutdown.
 final class HTTPServer: Sendable {
     let configuration: HTTPTransportConfiguration
     let logger: Logger
@@ -34,9 +34,10 @@ final class HTTPServer: Sendable {
         let tracker = ConnectionTracker()
         let idle = TimeAmount(configuration.idleTimeout)
         let readTimeout = TimeAmount(configuration.requestReadTimeout)
-        let makeHandler: @Sendable (TrackedConnection, ConnectionTimer?) -> HTTPServerHandler = { connection, timer in
+        let security = configuration.security
+        let makeHandler: @Sendable (TrackedConnection, ConnectionTimer?, String?) -> HTTPServerHandler = { connection, timer, peer in
             HTTPServerHandler(responder: responder, maxMessageSize: configuration.maxMessageSize, connection: connection,
-                              timer: timer, requestReadTimeout: readTimeout, logger: logger)
+                              timer: timer, requestReadTimeout: readTimeout, peerIdentity: peer, logger: logger)
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -56,21 +57,27 @@ final class HTTPServer: Sendable {
                         return
                     }
                     channel.closeFuture.whenComplete { _ in tracker.remove(connection.id) }
+                    // TLS first: the protocol is told from the decrypted bytes (ALPN offers h2 and
+                    // http/1.1; the preface decides), and the handshake counts in the detector's timeout.
+                    if let server = security?.server { try server(channel) }
+                    // The client certificate's identity, once the handshake is done (application bytes came).
+                    let peer: @Sendable (any Channel) -> String? = { channel in security?.peerIdentity(channel) }
                     // Until the protocol is known, a connection that says nothing is cut off after the shorter timeout.
                     let detector = ProtocolDetector(timeout: min(readTimeout, idle), http1: { channel in
                         let timer = ConnectionTimer(readTimeout: readTimeout, idleTimeout: idle)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(RequestStartHandler(timer: timer))
                         try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                        try sync.addHandler(makeHandler(connection, timer))
+                        try sync.addHandler(makeHandler(connection, timer, peer(channel)))
                     }, http2: { channel in
+                        let identity = peer(channel)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(IdleStateHandler(allTimeout: idle))
                         try sync.addHandler(IdleCloseHandler())
                         _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                             stream.eventLoop.makeCompletedFuture {
                                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                try stream.pipeline.syncOperations.addHandler(makeHandler(connection, nil))
+                                try stream.pipeline.syncOperations.addHandler(makeHandler(connection, nil, identity))
                             }
                         }
                         // After a connection error NIO's HTTP/2 handler sends GOAWAY but leaves the

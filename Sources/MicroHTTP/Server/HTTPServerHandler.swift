@@ -51,6 +51,8 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var streamKeepAlive = true
     private var timedStreaming = false
     private let logger: Logger
+    /// The identity of the connection's verified client certificate (mutual TLS), nil without one.
+    private let peerIdentity: String?
     private var executor: EventLoopTaskExecutor?
     private var state = State.idle
     private var busy = false
@@ -83,8 +85,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A handler for one channel of `connection` (an HTTP/2 connection's streams share it); `timer`
     /// for an HTTP/1 connection.
     init(responder: any HTTPResponder, maxMessageSize: Int, connection: TrackedConnection, timer: ConnectionTimer?,
-         requestReadTimeout: TimeAmount, logger: Logger) {
+         requestReadTimeout: TimeAmount, peerIdentity: String?, logger: Logger) {
         self.requestReadTimeout = requestReadTimeout
+        self.peerIdentity = peerIdentity
         self.responder = responder
         self.maxMessageSize = maxMessageSize
         self.connection = connection
@@ -323,10 +326,11 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func respond(_ head: HTTPRequestHead, body: ByteBuffer, context: ChannelHandlerContext) {
         let responder = self.responder
+        let peer = peerIdentity
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let operation: @Sendable () async -> Void = {
-            let response = await responder.respond(head, body: body)
+            let response = await responder.respond(head, body: body, peerIdentity: peer)
             if loop.inEventLoop {
                 bound.value.finishWhole(head, response)
             } else {
@@ -441,8 +445,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let responder = self.responder
         let reader = inbound.reader
+        let peer = peerIdentity
         task = Task(executorPreference: executor) {
-            let error = await responder.respondStreaming(head, inbound: reader, outbound: writer)
+            let error = await responder.respondStreaming(head, peerIdentity: peer, inbound: reader, outbound: writer)
             loop.execute { bound.value.handler.finishStream(error, generation: generation, context: bound.value.context) }
         }
     }

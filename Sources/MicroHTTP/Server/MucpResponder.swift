@@ -26,19 +26,20 @@ struct MucpResponder: HTTPResponder {
         return StreamPlan(framing: framed ? .frames : .messages, deadline: deadline)
     }
 
-    func respond(_ head: HTTPRequestHead, body: ByteBuffer) async -> HTTPFullResponse {
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, peerIdentity: String?) async -> HTTPFullResponse {
         switch head.method {
         case .GET, .HEAD:
-            return await health(head)
+            return await health(head, peerIdentity: peerIdentity)
         case .POST:
             break
         default:
             return refusal(.methodNotAllowed("go.micro.server", "\(head.method) is not allowed; use POST"), for: head)
         }
-        let request: RPCRequest
+        var request: RPCRequest
         do { request = try MucpHeaders.request(from: head, body: body) } catch {
             return refusal(MicroError.from(error, id: "go.micro.server"), for: head)
         }
+        request.peerIdentity = peerIdentity
         switch await handler.handle(request) {
         case .success(let response):
             var headers = HTTPHeaders()
@@ -51,11 +52,12 @@ struct MucpResponder: HTTPResponder {
         }
     }
 
-    func respondStreaming(_ head: HTTPRequestHead, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
-        let request: RPCRequest
+    func respondStreaming(_ head: HTTPRequestHead, peerIdentity: String?, inbound: MessageReader, outbound: MessageWriter) async -> MicroError? {
+        var request: RPCRequest
         do { request = try MucpHeaders.request(from: head, body: ByteBuffer()) } catch {
             return MicroError.from(error, id: "go.micro.server")
         }
+        request.peerIdentity = peerIdentity
         return await handler.handleStream(request, inbound: inbound, outbound: outbound)
     }
 
@@ -73,11 +75,11 @@ struct MucpResponder: HTTPResponder {
         return HTTPFullResponse(status: status, headers: headers, body: ByteBuffer(string: e.json))
     }
 
-    private func health(_ head: HTTPRequestHead) async -> HTTPFullResponse {
+    private func health(_ head: HTTPRequestHead, peerIdentity: String?) async -> HTTPFullResponse {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         guard ["/health", "/health/live", "/health/ready"].contains(path) else {
             if let route = handler.serverDescription.extensions[HTTPGetRoutes.self]?[path] {
-                if let refused = await admit(head, endpoint: BuiltinEndpoints.httpGet(path: path)) { return refusal(refused, for: head) }
+                if let refused = await admit(head, endpoint: BuiltinEndpoints.httpGet(path: path), peerIdentity: peerIdentity) { return refusal(refused, for: head) }
                 let page = await route()
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: page.contentType)
@@ -85,7 +87,7 @@ struct MucpResponder: HTTPResponder {
             }
             return refusal(.notFound("go.micro.server", "no such path \(path)"), for: head)
         }
-        if let refused = await admit(head, endpoint: BuiltinEndpoints.health) { return refusal(refused, for: head) }
+        if let refused = await admit(head, endpoint: BuiltinEndpoints.health, peerIdentity: peerIdentity) { return refusal(refused, for: head) }
         var status = HealthStatus.serving.rawValue
         if path != "/health/live" { status = await handler.health().rawValue }
         var headers = HTTPHeaders()
@@ -96,10 +98,11 @@ struct MucpResponder: HTTPResponder {
 
     /// The router's gates (auth) on a `GET` the transport answers itself, as a call to `endpoint`:
     /// the caller's headers are its metadata, and no header can name another endpoint.
-    private func admit(_ head: HTTPRequestHead, endpoint: String) async -> MicroError? {
+    private func admit(_ head: HTTPRequestHead, endpoint: String, peerIdentity: String?) async -> MicroError? {
         do {
             var request = try RPCHeaders.request(head.headers.lazy.map { (name: $0.name, value: $0.value) }, body: ByteBuffer()) { endpoint }
             request.endpoint = endpoint
+            request.peerIdentity = peerIdentity
             return await handler.admit(request)
         } catch {
             return MicroError.from(error, id: "go.micro.server")

@@ -7,7 +7,7 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible, 
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: String, Sendable, Hashable {
             case badSource, missingRef, fetchFailed, badManifest, cycle, missingProduct, buildFailed, startFailed,
-                 crashLoop, notFound, alreadyExists, unhealthy, unavailable, imageFailed
+                 crashLoop, notFound, alreadyExists, unhealthy, unavailable, imageFailed, pushFailed, notConfigured
         }
         private let wrapped: Wrapped
         /// The source is not a URL or path the runtime can fetch (`ftp://…`, an empty string, a path that is not there).
@@ -26,6 +26,10 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible, 
         public static let buildFailed = Code(wrapped: .buildFailed)
         /// The OCI image could not be made (`ldd`, `buildah`); the detail holds the tool's own message.
         public static let imageFailed = Code(wrapped: .imageFailed)
+        /// The image registry refused the image or could not be reached (`buildah push`); the detail holds its message.
+        public static let pushFailed = Code(wrapped: .pushFailed)
+        /// The runtime asked for is not set up here (the Kubernetes runtime without an API server or an image registry).
+        public static let notConfigured = Code(wrapped: .notConfigured)
         /// The executable (or its container) could not be started.
         public static let startFailed = Code(wrapped: .startFailed)
         /// The service kept crashing and reached the restart limit.

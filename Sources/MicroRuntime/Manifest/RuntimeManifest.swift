@@ -41,12 +41,18 @@ public struct RuntimeManifest: Sendable, Hashable, Codable {
     public var env: [String: String]?
     /// The services this one needs, started (and healthy) before it.
     public var depends: [Dependency]?
-    /// How it runs: `process` (the default) or `container` (a static build in an image, run with podman).
+    /// How it runs: `process` (the default), `container` (a static build in an image, run with podman)
+    /// or `kubernetes` (that image pushed to a registry and run as a Deployment).
     public var runtime: RuntimeKind?
+    /// The port it serves on in a cluster (`kubernetes`: its Service's and `MICRO_SERVER_ADDRESS=:PORT`; default 8080).
+    public var port: Int?
+    /// How many instances a cluster runs (`kubernetes`; default 1).
+    public var replicas: Int?
 
     /// Creates a manifest.
     public init(name: String? = nil, version: String? = nil, product: String? = nil, binary: String? = nil,
-                args: [String]? = nil, env: [String: String]? = nil, depends: [Dependency]? = nil, runtime: RuntimeKind? = nil) {
+                args: [String]? = nil, env: [String: String]? = nil, depends: [Dependency]? = nil, runtime: RuntimeKind? = nil,
+                port: Int? = nil, replicas: Int? = nil) {
         self.name = name
         self.version = version
         self.product = product
@@ -55,6 +61,8 @@ public struct RuntimeManifest: Sendable, Hashable, Codable {
         self.env = env
         self.depends = depends
         self.runtime = runtime
+        self.port = port
+        self.replicas = replicas
     }
 
     /// Parses and checks a manifest; throws ``RuntimeError/Code/badManifest`` saying what is wrong.
@@ -92,6 +100,8 @@ public struct RuntimeManifest: Sendable, Hashable, Codable {
         if let product, !Self.isValidName(product) { throw RuntimeError(.badManifest, "product '\(product.prefix(100))' is not 1 to 64 of [A-Za-z0-9._-]") }
         if let version, version.isEmpty || version.utf8.count > 64 { throw RuntimeError(.badManifest, "version is 1 to 64 bytes") }
         if let binary, binary.isEmpty || binary.utf8.count > 1024 || binary.contains("\0") { throw RuntimeError(.badManifest, "binary is a path of 1 to 1024 bytes") }
+        if let port, !(1...65535).contains(port) { throw RuntimeError(.badManifest, "port \(port) is not 1 to 65535") }
+        if let replicas, !(0...1000).contains(replicas) { throw RuntimeError(.badManifest, "replicas \(replicas) is not 0 to 1000") }
         if (args?.count ?? 0) > Self.maxEntries || (env?.count ?? 0) > Self.maxEntries || (depends?.count ?? 0) > Self.maxEntries {
             throw RuntimeError(.badManifest, "args, env and depends hold at most \(Self.maxEntries) entries each")
         }

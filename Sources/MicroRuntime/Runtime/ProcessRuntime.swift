@@ -7,9 +7,11 @@ import Glibc
 #endif
 
 /// The Linux process runtime: runs services from sources (git, a package directory, a prebuilt binary)
-/// as supervised processes, their dependencies (``RuntimeManifest``) started first and waited for
-/// until healthy; keeps what it runs in a ``Store``, so a restarted runtime adopts the processes still
-/// alive (same pid and start time) and restarts the others.
+/// as supervised processes (or podman containers), their dependencies (``RuntimeManifest``) started
+/// first and waited for until healthy; keeps what it runs in a ``Store``, so a restarted runtime adopts
+/// the processes still alive (same pid and start time) and restarts the others. With a
+/// ``ClusterRuntime`` and an ``ImageRegistry``, it also runs services in a cluster (``RuntimeKind/kubernetes``):
+/// built and packaged as for a container, pushed, rolled out and waited for; the cluster runs them.
 ///
 /// It is a lifecycle `Service`: ``run()`` owns every task (builds, supervisors, health waits) in one
 /// task group; on shutdown they end, and the service processes are left running for the next runtime
@@ -19,25 +21,29 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     public static let storeScope = StoreScope(checked: "micro", "runtime")
     private static let keyPrefix = "service/"
 
-    private typealias Job = @Sendable () async -> Void
+    typealias Job = @Sendable () async -> Void
 
     /// How services are run.
     public nonisolated let options: RuntimeOptions
     private let store: any Store
     private let health: any ServiceHealthCheck
-    private let logger: Logger
-    private let fetcher: SourceFetcher
+    let logger: Logger
+    let fetcher: SourceFetcher
     private let builder: PackageBuilder
-    private let containers: ContainerRuntime
-    private var services: [String: RuntimeServiceStatus] = [:]
+    let containers: ContainerRuntime
+    /// The cluster `kubernetes` services run in, nil when none is set up.
+    public nonisolated let cluster: (any ClusterRuntime)?
+    var services: [String: RuntimeServiceStatus] = [:]
     private var loaded = false
     private nonisolated let jobs: AsyncStream<Job>
     private nonisolated let jobQueue: AsyncStream<Job>.Continuation
 
-    /// A runtime keeping its records in `store` (any scope of it: ``storeScope`` is used) and checking
-    /// health with `health`.
-    public init(options: RuntimeOptions, store: any Store, health: any ServiceHealthCheck, logger: Logger = Logger(label: "micro.runtime")) {
+    /// A runtime keeping its records in `store` (any scope of it: ``storeScope`` is used), checking
+    /// health with `health`, and running `kubernetes` services in `cluster` (none without it).
+    public init(options: RuntimeOptions, store: any Store, health: any ServiceHealthCheck, cluster: (any ClusterRuntime)? = nil,
+                logger: Logger = Logger(label: "micro.runtime")) {
         self.options = options
+        self.cluster = cluster
         self.store = store.scoped(Self.storeScope)
         self.health = health
         self.logger = logger
@@ -73,6 +79,9 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     public func create(_ source: RuntimeSource, name: String? = nil, kind: RuntimeKind? = nil) async throws -> [String] {
         try await waitLoaded()
         let plan = try await ServicePlan.resolve(source, name: name, fetcher: fetcher)
+        for entry in plan.entries.values where (kind ?? entry.manifest.runtime) == .kubernetes {
+            try checkClusterConfigured(for: entry.name)
+        }
         if let existing = services[plan.root], existing.state.status != .failed, existing.state.status != .stopped {
             throw RuntimeError(.alreadyExists, "\(plan.root) already runs (from \(existing.source)); `micro update \(plan.root)` replaces it")
         }
@@ -102,6 +111,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     /// The services, or the one named; sorted by name.
     public func list(_ name: String? = nil) async throws -> [RuntimeServiceStatus] {
         try await waitLoaded()
+        await refreshClusterStatus(name)
         if let name {
             guard let record = services[name] else { throw RuntimeError(.notFound, "no service \(name) in the runtime") }
             return [record]
@@ -116,6 +126,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     public func update(_ name: String) async throws {
         try await waitLoaded()
         guard let current = services[name] else { throw RuntimeError(.notFound, "no service \(name) in the runtime") }
+        if current.kind == .kubernetes { return try await updateInCluster(current) }
         let source = try RuntimeSource(parsing: current.source)
         let old = (pid: current.state.pid, startTime: current.state.pidStartTime, container: current.runningContainer, image: current.image)
         let checkout = try await fetcher.fetch(source)
@@ -141,16 +152,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             if let record = services[name], record.generation == generation, let pid = record.state.pid {
                 await terminate(pid: pid, startTime: record.state.pidStartTime, container: record.runningContainer)
             }
-            if var restored = services[name], restored.generation == generation {
-                restored.generation = current.generation
-                restored.executable = current.executable
-                restored.arguments = current.arguments
-                restored.environment = current.environment
-                restored.image = current.image
-                restored.state = current.state
-                services[name] = restored
-                await save(name)
-            }
+            await restore(name, generation: generation, to: current)
             throw error
         }
         if let pid = old.pid { await terminate(pid: pid, startTime: old.startTime, container: old.container) }
@@ -163,6 +165,12 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     public func delete(_ name: String) async throws {
         try await waitLoaded()
         guard var record = services[name] else { throw RuntimeError(.notFound, "no service \(name) in the runtime") }
+        if record.kind == .kubernetes {
+            // Its objects go first: when the API server refuses, the record stays for another `micro kill`.
+            let cluster = try requireCluster(for: name)
+            try await cluster.remove(name)
+            logFile(name).note("kill: deleted its objects from \(cluster.description)")
+        }
         record.state.stopping()
         services[name] = record
         await save(name)
@@ -205,6 +213,10 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             services[name] = record
             await save(name)
             for dependency in entry.dependencies { try await waitHealthy(dependency, generation: nil, excluding: []) }
+            if kind == .kubernetes {
+                try await rollOut(name, generation: generation, manifest: entry.manifest)
+                return
+            }
             try enqueue { [self] in await self.supervise(name, generation: generation, adopted: false) }
         } catch {
             await fail(name, generation: generation, error)
@@ -213,7 +225,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
 
     /// What to run for a service: a prebuilt executable as it is, or its package built and packaged;
     /// for the container runtime, that executable (built with `--static-swift-stdlib`) in an OCI image.
-    private func prepare(name: String, source: RuntimeSource, checkout: SourceFetcher.Checkout, manifest: RuntimeManifest,
+    func prepare(name: String, source: RuntimeSource, checkout: SourceFetcher.Checkout, manifest: RuntimeManifest,
                          kind: RuntimeKind, generation: Int) async throws -> PreparedService {
         var prepared = PreparedService(executable: checkout.path, product: nil, commit: checkout.commit, manifest: manifest,
                                        directory: options.root + "/run/\(name)")
@@ -229,7 +241,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         } else {
             setStatus(name, generation: generation, .building)
             var builder = self.builder
-            if kind == .container { builder.extraArguments.append("--static-swift-stdlib") }
+            if kind.usesImage { builder.extraArguments.append("--static-swift-stdlib") }
             let destination = options.root + "/bin/\(name)/\(generation)-"
             let product = try await fetcher.holding(checkout, of: source) { [builder] package in
                 log.note("build: \(source)\(checkout.commit.map { " at \($0)" } ?? "")")
@@ -244,13 +256,17 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             prepared.executable = destination + product
             prepared.product = product
         }
-        if kind == .container {
+        if kind.usesImage {
             setStatus(name, generation: generation, .building)
             let image = ContainerRuntime.imageName(name, generation: generation)
             log.note("image: \(image) from scratch with \(prepared.executable) and the libraries it loads")
             try await ImagePackager(containers: containers).package(prepared.executable, as: image,
                                                                      workDirectory: options.root + "/images/\(name)-\(generation)", log: log.path)
             prepared.image = image
+            if kind == .kubernetes {
+                setStatus(name, generation: generation, .pushing)
+                prepared.image = try await push(image, name: name, generation: generation, prepared: prepared)
+            }
         }
         return prepared
     }
@@ -269,6 +285,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             case .stopping, .stopped: throw RuntimeError(.unhealthy, "dependency \(name) was stopped")
             case .running:
                 if generation == nil, record.state.healthyAt != nil { return }
+                if record.kind == .kubernetes { return }   // running means rolled out
                 if deadline == nil { deadline = .now + options.healthTimeout }
                 if !(await health.healthyNodes(of: name)).subtracting(excluding).isEmpty {
                     if var healthy = services[name], healthy.state.status == .running {
@@ -408,13 +425,33 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
 
     // MARK: State
 
-    private func setStatus(_ name: String, generation: Int, _ status: SupervisionState.Status) {
+    /// Puts `name`'s record back as `previous` was (its generation, what it ran, its state) when the
+    /// record is still at `generation` (an update that failed); whether it was.
+    @discardableResult
+    func restore(_ name: String, generation: Int, to previous: RuntimeServiceStatus) async -> Bool {
+        guard var restored = services[name], restored.generation == generation else { return false }
+        restored.generation = previous.generation
+        restored.executable = previous.executable
+        restored.product = previous.product
+        restored.commit = previous.commit
+        restored.version = previous.version
+        restored.arguments = previous.arguments
+        restored.environment = previous.environment
+        restored.image = previous.image
+        restored.cluster = previous.cluster
+        restored.state = previous.state
+        services[name] = restored
+        await save(name)
+        return true
+    }
+
+    func setStatus(_ name: String, generation: Int, _ status: SupervisionState.Status) {
         guard var record = services[name], record.generation == generation else { return }
         record.state.preparing(status)
         services[name] = record
     }
 
-    private func fail(_ name: String, generation: Int, _ error: any Error) async {
+    func fail(_ name: String, generation: Int, _ error: any Error) async {
         guard var record = services[name], record.generation == generation else { return }
         record.state.fail(error)
         services[name] = record
@@ -426,7 +463,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
     /// Writes `name`'s record. The write is shielded from cancellation (an awaited task of its own): a
     /// runtime shutting down just after a restart must still record the new pid, or the next runtime
     /// would start a second process beside the one it should adopt.
-    private func save(_ name: String) async {
+    func save(_ name: String) async {
         guard let record = services[name] else { return }
         let (store, logger, key) = (self.store, self.logger, Self.keyPrefix + name)
         await Task {
@@ -436,7 +473,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
         }.value
     }
 
-    private nonisolated func enqueue(_ job: @escaping Job) throws {
+    nonisolated func enqueue(_ job: @escaping Job) throws {
         if case .terminated = jobQueue.yield(job) { throw RuntimeError(.unavailable, "the runtime is shut down") }
     }
 
@@ -455,6 +492,11 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
             var record = entry.value
             let name = record.name
             let generation = record.generation
+            if record.kind == .kubernetes {
+                try adoptFromCluster(record)
+                await save(name)
+                continue
+            }
             switch record.state.status {
             case .running, .backoff:
                 if let pid = record.state.pid, let startTime = record.state.pidStartTime, ProcessIdentity.isAlive(pid, startTime: startTime) {
@@ -470,7 +512,7 @@ public actor ProcessRuntime: ServiceLifecycle.Service {
                     record.state.fail(RuntimeError(.startFailed, "its executable is gone; `micro update \(name)` builds it again"))
                     services[name] = record
                 }
-            case .fetching, .building, .waiting:
+            case .fetching, .building, .waiting, .pushing, .deploying:
                 record.state.fail(RuntimeError(.startFailed, "interrupted by a runtime restart; `micro update \(name)` builds it again"))
                 services[name] = record
             case .stopping:
@@ -493,6 +535,9 @@ struct PreparedService: Sendable {
     var manifest: RuntimeManifest
     var directory: String
     var image: String?
+
+    /// The version it is shown and tagged with: the manifest's, else the commit's first 12 characters, else `latest`.
+    var version: String { manifest.version ?? commit.map { String($0.prefix(12)) } ?? "latest" }
 }
 
 /// What a supervisor starts.
@@ -524,7 +569,7 @@ extension RuntimeServiceStatus {
         commit = prepared.commit
         arguments = prepared.manifest.args ?? []
         environment = prepared.manifest.env ?? [:]
-        version = prepared.manifest.version ?? prepared.commit.map { String($0.prefix(12)) } ?? "latest"
+        version = prepared.version
         image = prepared.image
     }
 }

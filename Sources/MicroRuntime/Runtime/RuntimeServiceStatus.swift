@@ -11,10 +11,13 @@ public struct RuntimeServiceStatus: Sendable, Hashable, Codable {
     public var source: String
     /// go-micro's free-form metadata.
     public var metadata: [String: String]
-    /// Which runtime runs it: `process` or `container` (``RuntimeKind``).
+    /// Which runtime runs it: `process`, `container` or `kubernetes` (``RuntimeKind``).
     public var runtime: String
-    /// The OCI image it runs in (the container runtime).
+    /// The OCI image it runs in (the container runtime's local tag; the Kubernetes runtime's pushed
+    /// reference, `REGISTRY/NAME:TAG@sha256:…`).
     public var image: String?
+    /// How its cluster runs it (the Kubernetes runtime: its Deployment, ready replicas), as last read.
+    public var cluster: ClusterWorkloadStatus?
     /// The product built (nil for a prebuilt binary).
     public var product: String?
     /// The commit built (git sources).

@@ -3,7 +3,7 @@ import MicroCore
 
 /// The runtime service's endpoints over a ``ProcessRuntime``, with go-micro's names: `Runtime.Create`
 /// (run a source), `Runtime.Read` (list), `Runtime.Update`, `Runtime.Delete` and `Runtime.Logs` (a
-/// server stream of log lines). Register it on a service named ``serviceName`` (`micro runtime` does).
+/// server stream of log lines: the runtime's log file, or a cluster service's pod logs). Register it on a service named ``serviceName`` (`micro runtime` does).
 public struct RuntimeHandler: EndpointGroup {
     /// The name the CLI calls: `runtime`.
     public static let serviceName = "runtime"
@@ -46,9 +46,15 @@ public struct RuntimeHandler: EndpointGroup {
             return RuntimeEmptyResponse()
         }
         router.handle("Runtime.Logs") { (request: RuntimeLogsRequest, stream: ServerStream<RuntimeLogRecord>, _) in
+            let count = Int(min(max(request.count ?? 100, 0), Self.maxLogLines))
+            // A service the cluster runs: its pods' logs, through the cluster's API.
+            if let cluster = runtime.cluster, let record = try await runtime.list(request.service).first, record.kind == .kubernetes,
+               record.cluster != nil || record.state.status == .deploying {
+                try await cluster.logs(request.service, lines: count, follow: request.stream == true) { try await stream.send(Self.record($0)) }
+                return
+            }
             _ = try await runtime.logPath(request.service)
             let log = runtime.logFile(request.service)
-            let count = Int(min(max(request.count ?? 100, 0), Self.maxLogLines))
             var (lines, offset) = log.lastLines(count)
             for line in lines { try await stream.send(Self.record(line)) }
             guard request.stream == true else { return }

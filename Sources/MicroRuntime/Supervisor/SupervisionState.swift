@@ -12,7 +12,11 @@ public struct SupervisionState: Sendable, Hashable, Codable {
         case building
         /// Built, waiting for its dependencies to be healthy.
         case waiting
-        /// Its process runs.
+        /// Its image is being pushed to the image registry (the Kubernetes runtime).
+        case pushing
+        /// Its Deployment is being created or patched and rolled out (the Kubernetes runtime).
+        case deploying
+        /// Its process runs (the Kubernetes runtime: its Deployment is rolled out).
         case running
         /// It crashed and waits to be restarted.
         case backoff
@@ -76,6 +80,18 @@ public struct SupervisionState: Sendable, Hashable, Codable {
         self.container = container
         startedAt = now.timeIntervalSince1970
         healthyAt = nil
+    }
+
+    /// Its Deployment is rolled out (the Kubernetes runtime: no process of the runtime's own; Kubernetes
+    /// restarts the pods); the uptime counts from the last rollout.
+    mutating func rolledOut(at now: Date = Date()) {
+        startedAt = now.timeIntervalSince1970
+        status = .running
+        error = nil
+        pid = nil
+        pidStartTime = nil
+        container = nil
+        healthyAt = now.timeIntervalSince1970
     }
 
     /// Seen healthy.

@@ -187,7 +187,7 @@ final class NATSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         usesTLS = wantsTLS
         if wantsTLS {
             do {
-                let ssl = try NIOSSLClientHandler(context: try connection.sslContext(), serverHostname: server.hostIsIPAddress ? nil : server.host)
+                let ssl = try NIOSSLClientHandler(context: try connection.sslContext(), serverHostname: options.tlsServerName ?? (server.hostIsIPAddress ? nil : server.host))
                 try context.pipeline.syncOperations.addHandler(ssl, position: .first)
             } catch {
                 failHandshake(NATSError(.connectFailed, "TLS setup for \(server): \(error)"), context: context)

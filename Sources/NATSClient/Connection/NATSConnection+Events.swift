@@ -137,11 +137,11 @@ extension NATSConnection {
         waiter.continuation.resume(with: result)
     }
 
-    /// The TLS context (made once, from `options.tls` or the default client configuration).
+    /// The TLS context (made once, from `options.tls`, else `options.tlsWhenRequired`, else the default client configuration).
     func sslContext() throws -> NIOSSLContext {
         try sslContextBox.withLock { box in
             if let context = box { return context }
-            let context = try NIOSSLContext(configuration: options.tls ?? .makeClientConfiguration())
+            let context = try NIOSSLContext(configuration: options.tls ?? options.tlsWhenRequired ?? .makeClientConfiguration())
             box = context
             return context
         }

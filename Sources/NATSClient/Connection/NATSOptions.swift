@@ -14,6 +14,12 @@ public struct NATSOptions: Sendable {
     public var token: String?
     /// TLS settings; when set (or with a `tls://` URL, or when the server requires it) the connection upgrades after `INFO`.
     public var tls: TLSConfiguration?
+    /// TLS settings for when TLS happens without ``tls`` (a `tls://` URL, or a server that requires it);
+    /// unlike ``tls`` they do not ask for TLS. Without either, the default client configuration (system roots).
+    public var tlsWhenRequired: TLSConfiguration?
+    /// The name the server's certificate is checked against and sent as SNI (nil: the URL's host; an IP
+    /// address is checked against the certificate's IP addresses).
+    public var tlsServerName: String?
     /// Whether a lost connection is re-established.
     public var reconnect: Bool = true
     /// How many reconnect attempts in a row before giving up and closing; `nil` tries forever.

@@ -1,22 +1,23 @@
-/// A Micro service as the Kubernetes runtime runs it: a Deployment of `replicas` pods of `image`
-/// and a Service in front of them on `port`, labelled `micro.mu/type: service` and by name and version.
-public struct KubernetesService: Sendable, Hashable {
-    /// The service's name: the Deployment's and the Service's (a DNS label: 1 to 63 of [a-z0-9-]).
+/// What a ``ClusterRuntime`` runs for one service: its pushed image, arguments, environment, replicas
+/// and the port it serves on (Kubernetes: a Deployment of `replicas` pods of `image` and a Service on
+/// `port`, with `MICRO_SERVER_ADDRESS=:PORT`).
+public struct ClusterWorkload: Sendable, Hashable {
+    /// The service's name.
     public var name: String
-    /// Its version (a label value).
+    /// Its version.
     public var version: String
-    /// The image its pods run.
+    /// The image reference the cluster pulls (`REGISTRY/REPOSITORY:TAG@sha256:…`).
     public var image: String
     /// Arguments to the image's entrypoint.
     public var arguments: [String]
-    /// Environment variables of its container.
+    /// Its environment.
     public var environment: [String: String]
-    /// How many pods.
+    /// How many instances.
     public var replicas: Int
-    /// The port it serves on (`MICRO_SERVER_ADDRESS` is set to `:PORT`), the Service's too.
+    /// The port it serves on.
     public var port: Int
 
-    /// A service description.
+    /// A workload; the defaults: version `latest`, no arguments or environment, 1 replica, port 8080.
     public init(name: String, version: String = "latest", image: String, arguments: [String] = [], environment: [String: String] = [:],
                 replicas: Int = 1, port: Int = 8080) {
         self.name = name
