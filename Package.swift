@@ -467,7 +467,7 @@ let package = Package(
                 path: "Tests/SyncConformance", swiftSettings: strict),
         // Test-only: the event stream and event store contract, run by every events backend's tests with factories.
         .target(name: "EventsConformance", dependencies: ["MicroCore"], path: "Tests/EventsConformance", swiftSettings: strict),
-        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
+        .testTarget(name: "MicroCoreTests", dependencies: ["MicroCore", "MicroTestSupport", "StoreConformance", "EventsConformance", "SyncConformance", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "InMemoryTracing", package: "swift-distributed-tracing")], swiftSettings: strict),
         .testTarget(name: "MicroTLSTests", dependencies: [
             "MicroTLS", "MicroCore", "Micro", "MicroTestSupport",
             .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
@@ -481,6 +481,7 @@ let package = Package(
             name: "MicroTestSupport",
             dependencies: [
                 "MicroAddress",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -520,6 +521,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "InMemoryLogging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            // A span of the test's own (with markup in its name) inside a traced handler.
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
         ], swiftSettings: strict),
         // Test-only: runtimes run and served by the runtime and Kubernetes tests.
         .target(name: "RuntimeTestSupport", dependencies: ["MicroRuntime", "Micro", "MicroCore"], path: "Tests/RuntimeTestSupport", swiftSettings: strict),

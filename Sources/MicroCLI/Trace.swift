@@ -13,9 +13,6 @@ struct Trace: AsyncParsableCommand {
     @Option(name: [.customShort("n"), .long], help: "How many recent spans per node to look at (capped by the service).") var count: Int = 1000
     @Flag(help: "Print the spans as JSON, one per line.") var json = false
 
-    /// The most services one trace is followed into.
-    static let maxServices = 64
-
     func validate() throws {
         if count < 0 { throw ValidationError("--count must not be negative") }
     }
@@ -24,17 +21,8 @@ struct Trace: AsyncParsableCommand {
         try await runReporting {
             try await global.withClient { client in
                 guard let traceID else { return try await summary(client) }
-                var spans: [SpanRecord] = []
-                var asked: Set<String> = []
-                var pending = [service]
-                while let next = pending.popLast(), asked.count < Self.maxServices {
-                    guard asked.insert(next).inserted else { continue }
-                    let found = try await collect(next, DebugTraceRequest(traceID: traceID.lowercased(), count: count), client, required: next == service)
-                    spans += found
-                    // Follow the calls this service's spans made into the services they called.
-                    for s in found where s.kind == "client" { if let callee = s.attributes["rpc.service"], !asked.contains(callee) { pending.append(callee) } }
-                }
-                guard !spans.isEmpty else { throw MicroError.notFound("go.micro.client", "trace \(traceID): no spans in \(asked.sorted().joined(separator: ", "))") }
+                let (spans, asked) = try await TraceGatherer(client: client, options: global.callOptions).trace(traceID, from: service, count: count)
+                guard !spans.isEmpty else { throw MicroError.notFound("go.micro.client", "trace \(traceID): no spans in \(asked.joined(separator: ", "))") }
                 if json {
                     for s in spans.sorted(by: { $0.start < $1.start }) { try emit(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)) }
                 } else {
@@ -46,7 +34,7 @@ struct Trace: AsyncParsableCommand {
 
     /// One line per recent trace: its id, the slowest span of it this service saw, span count.
     private func summary(_ client: Client) async throws {
-        let spans = try await collect(service, DebugTraceRequest(count: count), client, required: true)
+        let spans = try await TraceGatherer(client: client, options: global.callOptions).spans(of: service, DebugTraceRequest(count: count), required: true)
         let traces = Dictionary(grouping: spans, by: \.traceID)
         let rows = traces.map { id, spans in (id, spans.max { $0.duration < $1.duration }!, spans.count) }
             .sorted { $0.1.duration > $1.1.duration }
@@ -57,20 +45,5 @@ struct Trace: AsyncParsableCommand {
         for (id, slowest, n) in rows {
             try emit("\(id) \(slowest.name) \(String(format: "%.3f", Double(slowest.duration) / 1e6)) ms \(n) span\(n == 1 ? "" : "s")\(slowest.status == "error" ? " ERROR" : "")")
         }
-    }
-
-    private func collect(_ service: String, _ request: DebugTraceRequest, _ client: Client, required: Bool) async throws -> [SpanRecord] {
-        let nodes: DebugNodes
-        do { nodes = try await DebugNodes(service, client: client, options: global.callOptions) } catch where !required { return [] }
-        var spans: [SpanRecord] = []
-        for node in nodes.nodes {
-            do {
-                let answer: DebugTraceResponse = try await client.call(service, "Debug.Trace", request, options: nodes.options(for: node))
-                spans += answer.spans
-            } catch where !required {
-                continue
-            }
-        }
-        return spans
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 @testable import MicroCore
+import MicroTestSupport
 
 // Helpers are prefixed `lr` / `LR` so they cannot clash with other test files' helpers.
 
@@ -333,22 +334,23 @@ struct LocalRegistryTests {
 
     @Test func unreadableFilesAreOneWarningPerRead() async throws {
         try await withLRDirectory { _, dir in
-            let warnings = LRLogCapture()
-            let registry = LocalRegistry(directory: dir, logger: Logger(label: "test") { _ in warnings })
+            let log = LogCapture()
+            let registry = LocalRegistry(directory: dir, logger: log.logger)
+            var warnings: [String] { log.lines(atLeast: .warning) }
             let good = ServiceRecord(name: "greeter", nodes: [Node(id: "good", address: "h:1")])
             try await registry.register(good, ttl: nil)
             for i in 0..<500 { try Data("junk".utf8).write(to: URL(fileURLWithPath: dir + "/greeter/junk-\(i).json")) }
             #expect(try await registry.listServices() == [good])
-            #expect(warnings.messages.count == 1, "\(warnings.messages.prefix(3))")
-            #expect(warnings.messages.first?.hasPrefix("skipped 500 unreadable registry files in \(dir)") == true, "\(warnings.messages)")
-            #expect(warnings.messages.first?.contains("greeter/junk-") == true, "names the first few: \(warnings.messages)")
+            #expect(warnings.count == 1, "\(warnings.prefix(3))")
+            #expect(warnings.first?.hasPrefix("skipped 500 unreadable registry files in \(dir)") == true, "\(warnings)")
+            #expect(warnings.first?.contains("greeter/junk-") == true, "names the first few: \(warnings)")
             // Already reported: later reads add nothing; a new bad file is one more line, counting only it.
             #expect(try await registry.getService("greeter") == [good])
-            #expect(warnings.messages.count == 1)
+            #expect(warnings.count == 1)
             try Data("junk".utf8).write(to: URL(fileURLWithPath: dir + "/greeter/late.json"))
             _ = try await registry.listServices()
-            #expect(warnings.messages.count == 2 && warnings.messages.last?.hasPrefix("skipped 1 unreadable registry file in") == true,
-                    "\(warnings.messages)")
+            #expect(warnings.count == 2 && warnings.last?.hasPrefix("skipped 1 unreadable registry file in") == true,
+                    "\(warnings)")
         }
     }
 
@@ -482,21 +484,5 @@ struct LocalRegistryTests {
         var changed = v1
         changed.metadata = ["k": "v"]
         #expect(LocalRegistry.diff([v1], [changed]) == [RegistryEvent(action: .update, service: changed)])
-    }
-}
-
-/// A log handler keeping the warnings (and worse) it is given.
-private final class LRLogCapture: LogHandler, Sendable {
-    private let lines = Mutex<[String]>([])
-    var messages: [String] { lines.withLock { $0 } }
-
-    var metadata: Logger.Metadata { get { [:] } set {} }
-    var logLevel: Logger.Level { get { .trace } set {} }
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { nil } set {} }
-
-    func log(event: LogEvent) {
-        guard event.level >= .warning else { return }
-        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        lines.withLock { $0.append("\(event.message) \(metadata)") }
     }
 }

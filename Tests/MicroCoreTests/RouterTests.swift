@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroCore
+import MicroTestSupport
 import NIOCore
 import SwiftProtobuf
 import Testing
@@ -238,6 +239,41 @@ struct Gate: HandlerWrapper {
         let pipes = StreamPipes([#"{"name":"a"}"#, #"{"name":"b"}"#])
         #expect(await router.handleStream(request("Echo.Chat", ""), inbound: pipes.reader, outbound: pipes.writer) == nil)
         #expect(pipes.output == [#"{"message":"echo a"}"#, #"{"message":"echo b"}"#])
+    }
+
+    /// A caller leaving a stream (its reader or writer fails under the handler) is normal: logged at
+    /// debug. A handler's own failure, even one that looks the same, stays at error.
+    @Test func aCallerLeavingAStreamIsNoError() async throws {
+        let log = LogCapture()
+        let router = Router(serviceName: "counter", logger: log.logger)
+        let gone = TransportError(.connectionClosed, address: "", detail: "caller closed the stream")
+        router.handle("Counter.Down") { (req: CountRequest, stream: ServerStream<Tick>, _: HandlerContext) in
+            for n in (0..<req.from).reversed() { try await stream.send(Tick(n: n)) }
+        }
+        router.handleClientStream("Adder.Sum") { (numbers: RequestStream<Tick>, _: HandlerContext) in
+            var total = 0
+            for try await t in numbers { total += t.n }
+            return Sum(total: total)
+        }
+        router.handle("Counter.Broken") { (_: CountRequest, _: ServerStream<Tick>, _: HandlerContext) in throw gone }
+        router.handle("Counter.Boom") { (_: CountRequest, _: ServerStream<Tick>, _: HandlerContext) in throw Boom() }
+
+        let stoppedReading = await router.handleStream(request("Counter.Down", ""), inbound: StreamPipes([#"{"from":3}"#]).reader,
+                                                       outbound: MessageWriter { _ in throw gone })
+        #expect(stoppedReading?.code == 503)
+        let leftWhileSending = await router.handleStream(request("Adder.Sum", ""), inbound: MessageReader { throw gone },
+                                                         outbound: StreamPipes([]).writer)
+        #expect(leftWhileSending?.code == 503)
+        #expect(log.lines(atLeast: .info).isEmpty, "\(log.lines(atLeast: .info))")
+        #expect(log.records.filter { $0.level == .debug && $0.message.contains("caller left") }.count == 2)
+
+        for endpoint in ["Counter.Broken", "Counter.Boom"] {
+            let failed = await router.handleStream(request(endpoint, ""), inbound: StreamPipes([#"{"from":1}"#]).reader,
+                                                   outbound: StreamPipes([]).writer)
+            #expect((failed?.code ?? 0) >= 500)
+        }
+        let errors = log.records.filter { $0.level == .error }
+        #expect(errors.count == 2 && errors.allSatisfy { $0.message == "handler failed" }, "\(log.lines(atLeast: .debug))")
     }
 
     @Test func streamErrors() async throws {

@@ -172,9 +172,8 @@ import Testing
     }
 
     @Test func malformedValuesUnderThePrefixAreSkippedAndLogged() async throws {
-        let logs = Box<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
-        let logger = Logger(label: "test.etcd") { _ in CapturingLogHandler(records: logs) }
-        let p = try await Pair(logger: logger)
+        let logs = LogCapture()
+        let p = try await Pair(logger: logs.logger)
         try await p.writer.register(EtcdTest.record("good", nodes: ["good-1"]), ttl: .seconds(30))
         let (events, collector) = EtcdTest.collect(try await p.reader.watch(service: nil), service: "good")
         defer { collector.cancel() }
@@ -202,7 +201,7 @@ import Testing
         try await p.writer.register(EtcdTest.record("good", nodes: ["good-2"]), ttl: .seconds(30))
         #expect(try await p.reader.listServices().map(\.name) == ["good"])
         #expect(await EtcdTest.eventually { events.get.map(\.action) == [.delete, .create] }, "\(events.get.map(\.action))")
-        let warnings = logs.get.filter { $0.level == .warning && $0.message.contains("malformed") }
+        let warnings = logs.records.filter { $0.level == .warning && $0.message.contains("malformed") }
         let keys = Set(warnings.compactMap { $0.metadata["key"].map { "\($0)" } })
         #expect(keys.isSuperset(of: ["/micro/registry/bad/n1", "/micro/registry/bad/n3", "/micro/registry/onlyonepart", "/micro/registry/big/n"]), "\(keys)")
         await p.close()

@@ -14,22 +14,6 @@ final class Box<Value: Sendable>: Sendable {
     var get: Value { value.withLock { $0 } }
 }
 
-/// A log handler that keeps what it is given, for tests that check what was logged.
-struct CapturingLogHandler: LogHandler {
-    let records: Box<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        records.withLock { $0.append((event.level, "\(event.message)", event.metadata ?? [:])) }
-    }
-}
-
 enum EtcdTest {
     /// Waits until `condition` holds (polling every 25 ms), at most `timeout`.
     static func eventually(_ timeout: Duration = .seconds(6), _ condition: () async -> Bool) async -> Bool {

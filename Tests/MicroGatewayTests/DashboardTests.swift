@@ -3,6 +3,7 @@ import Micro
 import MicroGateway
 import MicroTestSupport
 import Testing
+import Tracing
 
 /// `micro web` against a real greeter: pages, the live list, the call form's `/rpc`, escaping, static files.
 @Suite(.serialized) struct DashboardTests {
@@ -87,6 +88,78 @@ import Testing
             #expect(!page.bodyText.contains("<img src=x"))
             #expect(page.bodyText.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"))
             #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
+
+            // Its trace: listed under the escaped name, linked by the percent-encoded one, drawn escaped.
+            let call = #"{"service":"x<script>alert(1)</script>","endpoint":"Greeter.Hello","request":{"name":"XSS"}}"#
+            let reply = try await http(address, "POST", "/rpc", headers: [("Content-Type", "application/json")], body: call)
+            #expect(reply.status == 200, "\(reply.bodyText)")
+            let traced = try await http(address, "GET", "/service/" + name.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            let link = try #require(traced.bodyText.range(of: "href=\"/service/x%3Cscript%3Ealert%281%29%3C%2Fscript%3E/trace/"), "\(traced.bodyText)")
+            let traceID = String(traced.bodyText[link.upperBound...].prefix(32))
+            #expect(!traced.bodyText.contains("<script>alert(1)"))
+            let trace = try await http(address, "GET", "/service/x%3Cscript%3Ealert%281%29%3C%2Fscript%3E/trace/" + traceID)
+            #expect(trace.status == 200, "\(trace.bodyText)")
+            #expect(trace.bodyText.contains("<td>x&lt;script&gt;alert(1)&lt;/script&gt;</td><td>server</td>"), "\(trace.bodyText)")
+            #expect(!trace.bodyText.contains("<script>alert(1)"))
+        }
+    }
+
+    /// `front` (its handler opens a span with markup in its name and an attribute, then calls the greeter)
+    /// called through the dashboard: the trace is on front's page and its page draws all four spans.
+    @Test func tracesOfACallThroughTwoServices() async throws {
+        try await Self.dashboard { address, registry, _ in
+            let front = try MicroService(name: "front", registry: registry, broker: HTTPBroker(registry: registry),
+                                         transport: (HTTPClientTransport(), HTTPServerTransport()))
+            let tracer = try #require(front.debug?.tracer)
+            front.handle("Front.Greet") { (request: HelloRequest, _) -> HelloReply in
+                try await tracer.withSpan("render <script>alert(4)</script>") { span in
+                    span.attributes["note"] = "\"><img src=x onerror=alert(5)>"
+                    return try await front.client.call("greeter", "Greeter.Hello", request)
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await front.run() }
+                defer {
+                    front.stop()
+                    group.cancelAll()
+                }
+                try await GatewayFixture.waitRegistered("front", in: registry)
+                let call = #"{"service":"front","endpoint":"Front.Greet","request":{"name":"Trace"}}"#
+                let reply = try await http(address, "POST", "/rpc", headers: [("Content-Type", "application/json")], body: call)
+                #expect(reply.status == 200, "\(reply.bodyText)")
+
+                let page = try await http(address, "GET", "/service/front")
+                #expect(page.status == 200)
+                let row = try #require(page.bodyText.range(of: "<tr class=\"trace\" data-trace=\""), "\(page.bodyText)")
+                let traceID = String(page.bodyText[row.upperBound...].prefix(32))
+                #expect(traceID.count == 32 && traceID.allSatisfy(\.isHexDigit), "\(traceID)")
+                #expect(page.bodyText.contains("href=\"/service/front/trace/\(traceID)\""))
+                #expect(page.bodyText.contains("<td>Front.Greet <small>server</small></td>"), "the root span of the trace")
+
+                let trace = try await http(address, "GET", "/service/front/trace/\(traceID)")
+                #expect(trace.status == 200, "\(trace.bodyText)")
+                let rows = TraceRow.all(trace.bodyText)
+                let frontServer = try #require(rows.first { $0.name == "Front.Greet" && $0.kind == "server" }, "\(trace.bodyText)")
+                let inner = try #require(rows.first { $0.name.hasPrefix("render ") })
+                let greeterClient = try #require(rows.first { $0.name == "Greeter.Hello" && $0.kind == "client" })
+                let greeterServer = try #require(rows.first { $0.name == "Greeter.Hello" && $0.kind == "server" }, "followed into the greeter")
+                #expect(frontServer.depth == 0 && frontServer.parent.isEmpty)
+                #expect(inner.parent == frontServer.span && inner.depth == 1)
+                #expect(greeterClient.parent == inner.span && greeterClient.depth == 2)
+                #expect(greeterServer.parent == greeterClient.span && greeterServer.depth == 3 && greeterServer.service == "greeter")
+                // Markup in span names and attributes is text.
+                #expect(inner.name == "render &lt;script&gt;alert(4)&lt;/script&gt;")
+                #expect(!trace.bodyText.contains("<script>alert(4)"))
+                #expect(!trace.bodyText.contains("<img src=x"))
+                #expect(trace.bodyText.contains("note=&quot;&gt;&lt;img src=x onerror=alert(5)&gt;"))
+
+                let unknown = try await http(address, "GET", "/service/front/trace/" + String(repeating: "ab", count: 16))
+                #expect(unknown.status == 404)
+                for path in ["/service/front/trace/xyz", "/service/front/trace/", "/service/front/trace/\(traceID)0", "/service/nosuch/trace/\(traceID)"] {
+                    let bad = try await http(address, "GET", path)
+                    #expect(bad.status == 404, "\(path): \(bad.status)")
+                }
+            }
         }
     }
 
@@ -116,4 +189,30 @@ func poll(within timeout: Duration = .seconds(5), _ condition: () -> Bool) async
         try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+/// A row of a trace page's waterfall, read back from its markup.
+struct TraceRow {
+    var span: String
+    var parent: String
+    var depth: Int
+    var name: String
+    var service: String
+    var kind: String
+
+    static func all(_ html: String) -> [TraceRow] {
+        html.components(separatedBy: "<tr class=\"span").dropFirst().compactMap { row in
+            func attribute(_ name: String) -> String? {
+                guard let r = row.range(of: " \(name)=\"") else { return nil }
+                return String(row[r.upperBound...].prefix { $0 != "\"" })
+            }
+            let cells = row.components(separatedBy: "<td").dropFirst().map { cell in
+                String(cell.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" })
+            }
+            guard let span = attribute("data-span"), let parent = attribute("data-parent"), let depth = attribute("data-depth").flatMap(Int.init),
+                  cells.count >= 3 else { return nil }
+            let name = cells[0].replacingOccurrences(of: "&nbsp;", with: "").replacingOccurrences(of: "&#8627; ", with: "")
+            return TraceRow(span: span, parent: parent, depth: depth, name: name, service: cells[1], kind: cells[2])
+        }
+    }
 }

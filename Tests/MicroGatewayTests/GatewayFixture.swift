@@ -74,12 +74,7 @@ enum GatewayFixture {
                     service.stop()
                     group.cancelAll()
                 }
-                var registered = false
-                for _ in 0..<500 {
-                    if !(try await registry.getService(greeterName).first?.nodes.isEmpty ?? true) { registered = true; break }
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                try #require(registered, "the greeter registered")
+                try await waitRegistered(greeterName, in: registry)
                 var it = addresses.makeAsyncIterator()
                 let next = await it.next()
                 let address = try #require(next)
@@ -90,6 +85,16 @@ enum GatewayFixture {
             throw error
         }
         await client.shutdown()
+    }
+
+    /// Waits (up to 5 s) until `name` has a node in `registry`.
+    static func waitRegistered(_ name: String, in registry: MemoryRegistry) async throws {
+        var registered = false
+        for _ in 0..<500 where !registered {
+            registered = !(try await registry.getService(name).first?.nodes.isEmpty ?? true)
+            if !registered { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(registered, "\(name) registered")
     }
 
     /// With the API gateway in front.

@@ -44,6 +44,19 @@ import Testing
         #expect { try RuntimeSource(parsing: text) } throws: { ($0 as? RuntimeError)?.code == .badSource }
     }
 
+    /// SwiftPM leaves a lock file per package it reads in the temporary directory, named after the
+    /// package's path: a scratch directory takes those of its packages with it.
+    @Test func aScratchTakesSwiftPMsLockFilesWithIt() async throws {
+        let scratch = try Scratch()
+        try scratch.write(TinyPackage.files(), in: "tiny")
+        let builder = PackageBuilder(environment: ProcessInfo.processInfo.environment)
+        #expect(try await builder.executables(in: scratch.path + "/tiny", log: scratch.path + "/describe.log") == ["tiny"])
+        scratch.remove()
+        let temporary = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+        let left = temporary.filter { $0.contains(scratch.url.lastPathComponent) }
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test func aPlainFileOrARefOnANonRepositoryIsRefused() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

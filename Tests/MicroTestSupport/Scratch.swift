@@ -16,8 +16,17 @@ public struct Scratch: Sendable {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    /// Removes it and everything in it.
-    public func remove() { try? FileManager.default.removeItem(at: url) }
+    /// Removes it and everything in it, and the lock files SwiftPM left in the temporary directory
+    /// for packages in it (named after their paths, `/` as `_`).
+    public func remove() {
+        let files = FileManager.default
+        try? files.removeItem(at: url)
+        let temporary = files.temporaryDirectory
+        let prefix = url.path.replacingOccurrences(of: "/", with: "_") + "_"
+        for name in (try? files.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".lock") {
+            try? files.removeItem(at: temporary.appendingPathComponent(name))
+        }
+    }
 
     /// Writes `files` (relative path → contents) under `directory`.
     public func write(_ files: [String: String], in directory: String) throws {

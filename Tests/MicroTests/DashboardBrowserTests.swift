@@ -8,8 +8,8 @@ import Glibc
 extension IntegrationTests {
     /// `micro web` in headless Chromium (selenium and chromedriver) against the greeter example:
     /// the list shows it, its page shows both endpoints and their shapes, the form's call shows
-    /// `Hello …`, and the greeter's row leaves the list without a reload once it stops. The run's
-    /// screenshots are kept in the directory the test prints.
+    /// `Hello …`, the call's trace page draws its span with a bar, and the greeter's row leaves the
+    /// list without a reload once it stops. The run's screenshots are kept in the directory the test prints.
     @Suite struct DashboardBrowser {
         @Test func dashboardShowsCallsAndFollowsTheGreeter() async throws {
             let python = try testPython()
@@ -34,7 +34,7 @@ extension IntegrationTests {
             #expect(await browser.waitForExit(timeout: .seconds(40)), "the browser did not finish:\n\(browser.output)")
             #expect(browser.exitedNormally && browser.terminationStatus == 0, "\(browser.output)")
             #expect(browser.output.contains("\nok\n") || browser.output.hasSuffix("ok\n"), "\(browser.output)")
-            for name in ["1-services.png", "2-greeter-call.png", "3-greeter-gone.png"] {
+            for name in ["1-services.png", "2-greeter-call.png", "3-greeter-trace.png", "4-greeter-gone.png"] {
                 #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent(name).path), "screenshot \(name)")
             }
             #expect(web.isRunning, "micro web died: \(web.output)")

@@ -153,6 +153,15 @@ public final class Router: RPCHandler {
         }
         let context = makeContext(request)
         let blocking = handler.blocking
+        // Whether the stream itself failed under the handler (the caller left or broke it): then the
+        // handler's failure is no fault of its own.
+        let streamFailed = NIOLockedValueBox(false)
+        let inbound = MessageReader {
+            do { return try await inbound.next() } catch { streamFailed.withLockedValue { $0 = true }; throw error }
+        }
+        let outbound = MessageWriter { message in
+            do { try await outbound.write(message) } catch { streamFailed.withLockedValue { $0 = true }; throw error }
+        }
         let terminal: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse = { req, ctx in
             try await Self.offloading(blocking) {
                 try await CallContext.$current.withValue(CallContext(metadata: ctx.metadata, deadline: ctx.deadline)) {
@@ -165,7 +174,11 @@ public final class Router: RPCHandler {
             _ = try await Self.chain(wrappers, terminal)(request, context)
             return nil
         } catch {
-            return convert(error, request)
+            guard streamFailed.withLockedValue({ $0 }) else { return convert(error, request) }
+            // A caller leaving a stream is normal: no error to report.
+            let e = MicroError.from(error, id: serviceName)
+            logger.debug("stream ended: the caller left", metadata: ["endpoint": "\(request.endpoint)", "error": "\(e)"])
+            return e
         }
     }
 

@@ -110,5 +110,8 @@ enum DashboardAssets {
     .result:empty { display: none; } .result.ok { border-left: 3px solid var(--ok); } .result.error { border-left: 3px solid var(--bad); }
     small { color: var(--muted); font-weight: 400; }
     #logs { max-height: 320px; overflow: auto; }
+    .waterfall td { padding: 4px 8px; font-size: 13px; } .span-name { white-space: nowrap; font-family: ui-monospace, monospace; }
+    td.timeline, th.timeline { width: 30%; min-width: 160px; } svg.bar { display: block; width: 100%; height: 12px; background: #f2f4f7; }
+    svg.bar rect { fill: #1a56db; } tr.error svg.bar rect { fill: var(--bad); } tr.error .status { color: var(--bad); }
     """
 }

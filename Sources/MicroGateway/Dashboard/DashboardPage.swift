@@ -34,8 +34,10 @@ enum DashboardPage {
         return layout(title: "Services", engines: engines, body: body)
     }
 
-    /// A service's page: versions, nodes and their health, endpoints with shapes and a call form each.
-    static func service(name: String, records: [ServiceRecord], health: [String: String], stats: String?, engines: Engines) -> String {
+    /// A service's page: versions, nodes and their health, endpoints with shapes and a call form each,
+    /// stats, recent traces and the log.
+    static func service(name: String, records: [ServiceRecord], health: [String: String], stats: String?,
+                        traces: Result<[TraceSummary], MicroError>?, engines: Engines) -> String {
         var body = "<h1 id=\"service-name\" data-service=\"\(HTML.escape(name))\">\(HTML.escape(name))</h1>"
         body += "<p id=\"gone\" class=\"error\" hidden>This service has no nodes any more.</p>"
         for record in records {
@@ -58,6 +60,7 @@ enum DashboardPage {
         if let stats {
             body += "<section id=\"stats\"><h2>Stats</h2><pre>\(HTML.escape(stats))</pre></section>"
         }
+        if let traces { body += TracePage.section(service: name, traces) }
         body += "<section><h2>Log</h2><pre id=\"logs\" data-source=\"/service/\(HTML.escape(HTML.pathSegment(name)))/logs\"></pre></section>"
         return layout(title: name, engines: engines, body: body)
     }

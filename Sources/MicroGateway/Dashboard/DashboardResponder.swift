@@ -4,7 +4,8 @@ import Hummingbird
 import MicroCore
 import NIOCore
 
-/// `micro web`'s routes: the service list `/`, a service's page `/service/<name>`, the live list
+/// `micro web`'s routes: the service list `/`, a service's page `/service/<name>` and its traces
+/// `/service/<name>/trace/<id>`, the live list
 /// `/events` (Server-Sent Events) and `/services.json`, the bundled `/static/app.js` and `/static/app.css`,
 /// and `POST /rpc` for the call forms (JSON only, so another site's form cannot post to it).
 struct DashboardResponder: HTTPResponder {
@@ -59,6 +60,14 @@ struct DashboardResponder: HTTPResponder {
                 return HTTPAnswer.error(.notFound(GatewayCaller.errorID, "no such service"))
             }
             return await logTail(name)
+        }
+        if path.hasPrefix("/service/"), let marker = path.range(of: "/trace/", options: .backwards) {
+            let raw = String(path[path.index(path.startIndex, offsetBy: "/service/".count)..<marker.lowerBound])
+            let id = String(path[marker.upperBound...])
+            guard let name = raw.removingPercentEncoding, !name.isEmpty, name.utf8.count <= 256, TracePage.isTraceID(id) else {
+                return HTTPAnswer.html(DashboardPage.notFound("no such trace", engines: engines), status: .notFound)
+            }
+            return await tracePage(name, traceID: id.lowercased())
         }
         if path.hasPrefix("/service/") {
             let raw = String(path.dropFirst("/service/".count))
@@ -135,8 +144,41 @@ struct DashboardResponder: HTTPResponder {
         let nodes = Array(records.flatMap(\.nodes).prefix(64))
         async let health = nodeHealth(name, nodes)
         async let stats = serviceStats(name)
-        return HTTPAnswer.html(DashboardPage.service(name: name, records: records, health: await health, stats: await stats, engines: engines))
+        async let traces = recentTraces(name)
+        return HTTPAnswer.html(DashboardPage.service(name: name, records: records, health: await health, stats: await stats,
+                                                     traces: await traces, engines: engines))
     }
+
+    /// The service's recent traces from `Debug.Trace` on each node (the newest 200 spans of each),
+    /// newest first; nil when the service has no such endpoint.
+    func recentTraces(_ service: String) async -> Result<[TraceSummary], MicroError>? {
+        do {
+            let spans = try await traces.spans(of: service, DebugTraceRequest(count: 200), required: true)
+            return .success(TraceSummary.recent(spans, limit: TracePage.maxListed))
+        } catch let e as MicroError where e.code == 404 {
+            return nil
+        } catch {
+            return .failure(GatewayCaller.microError(error))
+        }
+    }
+
+    /// One trace as a waterfall: the spans of the service's nodes and of every service its spans called;
+    /// 404 when none of them kept a span of it.
+    func tracePage(_ service: String, traceID: String) async -> Response {
+        do {
+            let (spans, services) = try await traces.trace(traceID, from: service, count: DebugLimits().spans)
+            guard !spans.isEmpty else {
+                return HTTPAnswer.html(DashboardPage.notFound("trace \(traceID): no spans in \(services.joined(separator: ", "))", engines: engines),
+                                       status: .notFound)
+            }
+            return HTTPAnswer.html(TracePage.trace(service: service, traceID: traceID, spans: spans, services: services, engines: engines))
+        } catch {
+            let e = GatewayCaller.microError(error)
+            return HTTPAnswer.html(DashboardPage.notFound(e.detail, engines: engines), status: e.code == 404 ? .notFound : .badGateway)
+        }
+    }
+
+    var traces: TraceGatherer { TraceGatherer(client: caller.client, options: probeOptions) }
 
     /// Each node's `Debug.Health` answer (asked of all at once, each bounded by ``probeTimeout``).
     func nodeHealth(_ service: String, _ nodes: [Node]) async -> [String: String] {

@@ -1,7 +1,7 @@
 """Drives the `micro web` dashboard in headless Chromium (selenium + chromedriver) against a running greeter.
 
 Usage: dashboard_test.py URL SCREENSHOT_DIR
-Prints `ready-to-kill` once the call from the form has shown its reply, then waits for the greeter's
+Prints `ready-to-kill` once the call from the form has shown its reply and its trace page its span, then waits for the greeter's
 row to leave the service list without a reload (the test stops the greeter when it reads that line).
 Exits 0 when every step held; otherwise prints what failed and exits 1.
 """
@@ -52,6 +52,17 @@ def main():
         driver.execute_script("arguments[0].scrollIntoView()", hello)
         driver.save_screenshot(os.path.join(shots, "2-greeter-call.png"))
 
+        # The call's trace: listed on the reloaded page, its page draws the span with a visible bar.
+        driver.get(url + "/service/greeter")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tr.trace a"))
+        driver.find_element(By.CSS_SELECTOR, "tr.trace a").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.waterfall tr.span"))
+        names = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table.waterfall td.span-name")]
+        assert any(n.strip() == "Greeter.Hello" for n in names), "trace spans: %r" % names
+        bar = driver.execute_script("return document.querySelector('tr.span svg.bar rect').getBoundingClientRect().width")
+        assert bar > 0, "the span's bar is drawn: %r" % bar
+        driver.save_screenshot(os.path.join(shots, "3-greeter-trace.png"))
+
         # Back on the list, the greeter leaves it without a reload once it stops.
         driver.get(url + "/")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr.service[data-name="greeter"]'))
@@ -60,7 +71,7 @@ def main():
         print("ready-to-kill", flush=True)
         WebDriverWait(driver, 20).until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr.service[data-name="greeter"]'))
         assert driver.execute_script("return window.notReloaded === true"), "the page was reloaded"
-        driver.save_screenshot(os.path.join(shots, "3-greeter-gone.png"))
+        driver.save_screenshot(os.path.join(shots, "4-greeter-gone.png"))
         print("ok", flush=True)
         return 0
     except Exception as e:  # noqa: BLE001 - any failure is reported with a screenshot
