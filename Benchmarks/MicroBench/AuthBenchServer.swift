@@ -13,6 +13,14 @@ struct AuthBenchServer {
     var port: Int { (try? HostPort(parsing: listener.address).port) ?? 0 }
 
     static func start(group: any EventLoopGroup) async throws -> AuthBenchServer {
+        let (router, authorization) = try await Self.router()
+        let listener = try await HTTPServerTransport(group: group).listen(on: "127.0.0.1:0", handler: router)
+        let serving = Task { _ = try? await listener.run() }
+        return AuthBenchServer(listener: listener, serving: serving, authorization: authorization)
+    }
+
+    /// The secured greeter's router and the `Authorization` value its rule grants.
+    static func router() async throws -> (router: Router, authorization: String) {
         let auth = JWTAuth(store: MemoryStore())
         _ = try await auth.generate("bench", options: AccountOptions(type: .service, scopes: ["greeter"], secret: "bench-secret"))
         try await auth.grant(Rule(id: "hello", scope: "greeter", resource: Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")))
@@ -23,9 +31,7 @@ struct AuthBenchServer {
             guard context.account?.id == "bench" else { throw MicroError.internalServerError("greeter", "no account") }
             return HelloReply(message: "Hello \(request.name)")
         }
-        let listener = try await HTTPServerTransport(group: group).listen(on: "127.0.0.1:0", handler: router)
-        let serving = Task { _ = try? await listener.run() }
-        return AuthBenchServer(listener: listener, serving: serving, authorization: BearerToken.value(token.accessToken))
+        return (router, BearerToken.value(token.accessToken))
     }
 
     func shutdown() async {

@@ -91,7 +91,6 @@ struct RPCBench: AsyncParsableCommand {
         }
 
         var rawRuns: [RunResult] = []
-        var serverRuns: [RunResult] = []
         var foundationRuns: [RunResult] = []
         var clientRuns: [RunResult] = []
         var loopClientRuns: [RunResult] = []
@@ -99,12 +98,10 @@ struct RPCBench: AsyncParsableCommand {
         var loopClientRatios = RoundRatios()
         // Tasks that run on the servers' event loops, as a service's handlers (and the gateway's connections) do.
         let loopExecutors: [any TaskExecutor] = Array(serverGroup.makeIterator()).map { EventLoopTaskExecutor.of($0) }
-        var authRuns: [RunResult] = []
-        var offRuns: [RunResult] = []
-        var onRuns: [RunResult] = []
-        var debugRates = RoundRatios()
-        var debugCPU = RoundRatios()
-        // The debug subjects' servers' CPU per call: every thread of this process but the load generator's.
+        // The servers with auth off and on, and the services with debug off and on, each pair run side by side.
+        var authPair = PairedRuns()
+        var debugPair = PairedRuns()
+        // The paired subjects' servers' CPU per call: every thread of this process but the load generator's.
         let serverCPU = try await ThreadCPU.excluding(generatorGroup)
         printHeader()
         let subjects = self.subjects
@@ -114,33 +111,28 @@ struct RPCBench: AsyncParsableCommand {
                 report(round: round, r)
                 rawRuns.append(r)
             }
-            if subjects.contains("server") {
-                let m = try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds)
-                report(round: round, m)
-                serverRuns.append(m)
-            }
-            if subjects.contains("auth") {
-                let a = try await generator(port: secured.port).run(label: "micro-server-auth", warmup: o.warmup, seconds: o.seconds)
-                report(round: round, a)
-                authRuns.append(a)
-            }
+            try await authPair.measure(
+                round: round,
+                baseline: !subjects.contains("server") ? nil : {
+                    try await generator(port: microPort).run(label: "micro-server", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
+                },
+                subject: !subjects.contains("auth") ? nil : {
+                    try await generator(port: secured.port).run(label: "micro-server-auth", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
+                })
             if subjects.contains("foundation") {
                 let f = try await generator(port: foundationPort).run(label: "micro-server-foundation-json", warmup: o.warmup, seconds: o.seconds)
                 report(round: round, f)
                 foundationRuns.append(f)
             }
-            // Which of the two goes first alternates, so drift in the machine's load favours neither.
-            for on in round % 2 == 1 ? [false, true] : [true, false] where subjects.contains(on ? "debug-on" : "debug-off") {
-                let r = try await generator(port: on ? debugOn.port : debugOff.port)
-                    .run(label: on ? "service-debug-prometheus-on" : "service-debug-off", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
-                report(round: round, r)
-                if let micros = r.cpuMicrosPerRequest { print("             server CPU \(Table.fmt(micros, 2)) µs per call") }
-                if on { onRuns.append(r) } else { offRuns.append(r) }
-            }
-            if let off = offRuns.last, let on = onRuns.last, offRuns.count == round, onRuns.count == round {
-                if off.requestsPerSecond > 0 { debugRates.append(on.requestsPerSecond / off.requestsPerSecond) }
-                if let a = off.cpuMicrosPerRequest, let b = on.cpuMicrosPerRequest, b > 0 { debugCPU.append(a / b) }
-            }
+            try await debugPair.measure(
+                round: round,
+                baseline: !subjects.contains("debug-off") ? nil : {
+                    try await generator(port: debugOff.port).run(label: "service-debug-off", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
+                },
+                subject: !subjects.contains("debug-on") ? nil : {
+                    try await generator(port: debugOn.port)
+                        .run(label: "service-debug-prometheus-on", warmup: o.warmup, seconds: o.seconds, cpu: serverCPU)
+                })
             if subjects.contains("client") {
                 let c = await runTasks(label: "micro-client-to-micro-server", concurrency: o.concurrency, warmup: o.warmup, seconds: o.seconds) {
                     let reply = try await client.call("greeter", "Greeter.Hello", HelloRequest(name: "world"), as: HelloReply.self)
@@ -162,20 +154,20 @@ struct RPCBench: AsyncParsableCommand {
             }
         }
         if let sample = rawRuns.first?.sample { print("  raw-nio answered:      \(sample)") }
-        if let sample = serverRuns.first?.sample { print("  micro-server answered: \(sample)") }
-        if let sample = authRuns.first?.sample { print("  micro-server-auth answered: \(sample)") }
+        if let sample = authPair.baseline.first?.sample { print("  micro-server answered: \(sample)") }
+        if let sample = authPair.subject.first?.sample { print("  micro-server-auth answered: \(sample)") }
 
         print("")
         print("best of \(o.rounds):")
         printHeader()
         let bestRaw = RunResult.best(rawRuns)
-        let bestServer = RunResult.best(serverRuns)
+        let bestServer = RunResult.best(authPair.baseline)
         let bestFoundation = RunResult.best(foundationRuns)
         let bestClient = RunResult.best(clientRuns)
         let bestLoopClient = RunResult.best(loopClientRuns)
-        let bestAuth = RunResult.best(authRuns)
-        let bestOff = RunResult.best(offRuns)
-        let bestOn = RunResult.best(onRuns)
+        let bestAuth = RunResult.best(authPair.subject)
+        let bestOff = RunResult.best(debugPair.baseline)
+        let bestOn = RunResult.best(debugPair.subject)
         for best in [bestRaw, bestServer, bestFoundation, bestClient, bestLoopClient, bestAuth, bestOff, bestOn] {
             if let best { print(Table.pad("", 11) + Table.rateRow(best)) }
         }
@@ -195,16 +187,9 @@ struct RPCBench: AsyncParsableCommand {
             print("  per round: " + loopClientRatios.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + loopClientRatios.summary)
         }
 
-        if let bestServer, let bestAuth {
-            print(Table.ratioRow("micro-server-auth / micro-server (verification on / off)", bestAuth.requestsPerSecond / bestServer.requestsPerSecond,
-                                 target: 0.9))
-        }
-
-        if let bestOff, let bestOn {
-            print(Table.ratioRow("debug buffers + Prometheus on / off", bestOn.requestsPerSecond / bestOff.requestsPerSecond, target: 0.95))
-            print("  req/s on / off per round: " + debugRates.values.map { Table.fmt($0, 3) }.joined(separator: " ") + "  → " + debugRates.summary)
-            print("  server CPU per call off / on per round: " + debugCPU.values.map { Table.fmt($0, 3) }.joined(separator: " ")
-                  + "  → " + debugCPU.summary)
+        for line in authPair.summary("micro-server-auth / micro-server (verification on / off)", target: 0.9) { print(line) }
+        if bestOff != nil, bestOn != nil {
+            for line in debugPair.summary("debug buffers + Prometheus on / off", target: 0.95) { print(line) }
             let page = String(buffer: exporter.page())
             let counted = page.split(separator: "\n").first { $0.hasPrefix("micro_server_requests_total{service=\"greeter\",endpoint=\"Greeter.Hello\"") }
             print("  prometheus: \(counted ?? "no Greeter.Hello counter"); debug buffer: \(debugOn.service.debug?.spans.count ?? 0) spans")
@@ -231,15 +216,21 @@ struct DebugServices {
     let task: Task<Void, Never>
 
     static func start(_ options: ServiceOptions, group: any EventLoopGroup) async throws -> DebugServices {
+        let service = try make(options, group: group)
+        let task = Task { _ = try? await service.run() }
+        for _ in 0..<500 where service.address == nil { try await Task.sleep(for: .milliseconds(10)) }
+        guard let address = service.address else { throw BenchError("the service did not start") }
+        return DebugServices(service: service, port: try HostPort(parsing: address).port, task: task)
+    }
+
+    /// The greeter service, not yet running.
+    static func make(_ options: ServiceOptions, group: any EventLoopGroup) throws -> MicroService {
         var options = options
         options.address = "127.0.0.1:0"
         let service = try MicroService(name: "greeter", options: options, registry: MemoryRegistry(), broker: MemoryBroker(),
                                        store: MemoryStore(), transport: (HTTPClientTransport(), HTTPServerTransport(group: group)))
         service.handle("Greeter.Hello") { (request: HelloRequest, _: HandlerContext) in HelloReply(message: "Hello \(request.name)") }
-        let task = Task { _ = try? await service.run() }
-        for _ in 0..<500 where service.address == nil { try await Task.sleep(for: .milliseconds(10)) }
-        guard let address = service.address else { throw BenchError("the service did not start") }
-        return DebugServices(service: service, port: try HostPort(parsing: address).port, task: task)
+        return service
     }
 
     func stop() async {

@@ -66,6 +66,17 @@ struct JWTAuthAttackTests {
         await expectRefused(parts.joined(separator: "."))
     }
 
+    @Test func aTamperedPayloadIsRefusedWhileTheGenuineTokenIsCached() async throws {
+        // The verified-token cache hashes a token by its ending (the signature's): a token with the
+        // genuine one's signature and another payload shares its hash and must still miss.
+        #expect(try await auth.inspect(token.accessToken).scopes == ["greeter"])
+        var parts = token.accessToken.jwtParts
+        let payload = String(decoding: try #require(JOSEHeader.base64URLDecode(parts[1].utf8)), as: UTF8.self)
+        parts[1] = b64url(payload.replacingOccurrences(of: "\"greeter\"", with: "\"admin\""))
+        await #expect(throws: AuthError.self) { try await auth.inspect(parts.joined(separator: ".")) }
+        #expect(try await auth.inspect(token.accessToken).scopes == ["greeter"])
+    }
+
     @Test func algNoneIsRefused() async throws {
         let kid = try await signingKey().kid
         let payload = token.accessToken.jwtParts[1]

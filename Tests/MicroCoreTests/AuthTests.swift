@@ -94,6 +94,15 @@ struct BearerTokenTests {
         #expect(throws: AuthError.self) { try BearerToken.parse(value) }
     }
 
+    @Test func acceptsExactlyTheToken68CharactersInAToken() {
+        let token68 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=".utf8)
+        for byte in UInt8(0)...UInt8(127) {
+            let value = "Bearer a" + String(decoding: [byte], as: UTF8.self) + "b"
+            #expect(((try? BearerToken.parse(value)) != nil) == token68.contains(byte), "byte \(byte)")
+        }
+        #expect(throws: AuthError.self) { try BearerToken.parse("Bearer aé") }
+    }
+
     @Test func refusesAnOversizedToken() throws {
         let big = "Bearer " + String(repeating: "a", count: BearerToken.maxLength + 1)
         #expect(throws: AuthError.self) { try BearerToken.parse(big) }

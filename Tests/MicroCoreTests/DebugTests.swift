@@ -120,6 +120,25 @@ private func record(_ i: Int, level: String = "info", message: String? = nil) ->
         #expect(TraceParent(header: "01" + good.dropFirst(2) + "-future")?.spanID == "00f067aa0ba902b7")
     }
 
+    @Test func aContextKeepsTheIdsAndFlagsItWasGiven() {
+        let tracer = DebugTracer(service: "s", buffer: SpanBuffer())
+        for header in ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+                       "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-ff"] {
+            var context = ServiceContext.topLevel
+            tracer.extract(Metadata(["traceparent": header]), into: &context, using: MetadataExtractor())
+            var wire = Metadata()
+            tracer.inject(context, into: &wire, using: MetadataInjector())
+            #expect(wire["traceparent"] == header)
+            #expect(context.traceParent == TraceParent(header: header))
+            context.traceParent = nil
+            #expect(context.traceParent == nil && context.isEmpty)
+        }
+        var context = ServiceContext.topLevel
+        context.traceParent = TraceParent(traceHigh: 1, traceLow: 2, span: 3, flags: 0)
+        context.traceParent = TraceParent(traceHigh: 1, traceLow: 2, span: 4)
+        #expect(context.traceParent == TraceParent(traceHigh: 1, traceLow: 2, span: 4, flags: 1) && context.count == 1)
+    }
+
     @Test func spansOfOneCallShareATraceAndNameTheirParents() throws {
         let buffer = SpanBuffer()
         let client = DebugTracer(service: "client", buffer: buffer)
@@ -220,7 +239,8 @@ private func record(_ i: Int, level: String = "info", message: String? = nil) ->
         guard case .success(let s) = await call(router, "Debug.Stats", "{}") else { Issue.record("no stats"); return }
         let stats = try JSONDecoder().decode(DebugStats.self, from: Data(buffer: s.body))
         #expect(stats.service == "svc" && stats.threads > 0 && stats.memory > 0 && stats.openFiles > 0)
-        #expect(stats.endpoints.contains { $0.endpoint == "Debug.Log" && $0.requests == 1 })
+        #expect(stats.endpoints.contains { $0.endpoint == "Debug.Log" && $0.requests == 1 && $0.inFlight == 0 })
+        #expect(stats.endpoints.contains { $0.endpoint == "Debug.Stats" && $0.requests == 0 && $0.inFlight == 1 }, "the call asking")
         #expect(stats.logRecords == 20 && stats.logDropped == 30)
         _ = await call(router, "Debug.Log", #"{"count":-1}"#)
         let after = debug.requests.endpoints.first { $0.endpoint == "Debug.Log" }

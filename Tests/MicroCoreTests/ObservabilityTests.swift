@@ -3,6 +3,7 @@ import Instrumentation
 import Metrics
 import MetricsTestKit
 import MicroCore
+import NIOCore
 import Synchronization
 import Testing
 import Tracing
@@ -102,6 +103,36 @@ private let target = [("service", "greeter"), ("endpoint", "Greeter.Hello")]
         #expect(metrics.counterTotal(label: "micro_client_requests_total", dimensions: [("status", "success")]) == 0)
         #expect(try metrics.expectTimer("micro_server_request_duration_seconds",
                                         [("service", "greeter"), ("endpoint", "Greeter.Missing")]).values.count == 1)
+    }
+
+    @Test func wrappersPreparedForAnEndpointCountWhatTheCallNamesAfterAll() async throws {
+        // The router prepares the metrics and stats wrappers for the endpoint whose chain it composes;
+        // an outer wrapper renaming a call makes them count it as the unprepared wrappers would.
+        struct Rename: HandlerWrapper {
+            func handle(_ request: RPCRequest, context: HandlerContext,
+                        next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse) async throws -> RPCResponse {
+                guard request.metadata["rename"] != nil else { return try await next(request, context) }
+                var request = request, context = context
+                request.endpoint = "Greeter.Renamed"
+                context.service = "other"
+                return try await next(request, context)
+            }
+        }
+        let metrics = TestMetrics()
+        let stats = RequestStats()
+        let router = greeter([Rename(), MetricsHandlerWrapper(factory: metrics), stats])
+        let body = ByteBuffer(string: #"{"name":"a"}"#)
+        _ = try await router.handle(RPCRequest(service: "greeter", endpoint: "Greeter.Hello", body: body)).get()
+        _ = try await router.handle(RPCRequest(service: "greeter", endpoint: "Greeter.Hello", metadata: ["rename": "1"], body: body)).get()
+        _ = await router.handle(RPCRequest(service: "greeter", endpoint: "Greeter.Broken", body: body))
+        #expect(try metrics.expectCounter("micro_server_requests_total", target + [("status", "success")]).totalValue == 1)
+        #expect(try metrics.expectCounter("micro_server_requests_total", [("service", "other"), ("endpoint", "Greeter.Renamed"),
+                                                                          ("status", "success")]).totalValue == 1)
+        #expect(try metrics.expectCounter("micro_server_requests_total", [("service", "greeter"), ("endpoint", "Greeter.Broken"),
+                                                                          ("status", "500")]).totalValue == 1)
+        #expect(try metrics.expectTimer("micro_server_request_duration_seconds", target).values.count == 1)
+        #expect(stats.endpoints.map(\.endpoint) == ["Greeter.Broken", "Greeter.Hello", "Greeter.Renamed"])
+        #expect(stats.endpoints.map(\.requests) == [1, 1, 1] && stats.endpoints.map(\.errors) == [1, 0, 0])
     }
 
     @Test func unreachableServiceCountsOnTheClientOnly() async throws {

@@ -8,7 +8,25 @@ import NIOConcurrencyHelpers
 /// ones are dropped first, then all when still full).
 final class VerifiedTokenCache: Sendable {
     private struct Entry { var account: Account; var expiry: Date }
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let entries = NIOLockedValueBox<[TokenKey: Entry]>([:])
+
+    /// A token as a key: equal only to the same whole token, hashed by its length and last bytes (the
+    /// signature's, random for every token signed), not all of its few hundred bytes on every call.
+    /// Only verified tokens are kept, so tokens sharing an ending cannot pile up under one hash.
+    private struct TokenKey: Hashable {
+        var token: String
+
+        static let hashedBytes = 32
+
+        func hash(into hasher: inout Hasher) {
+            var token = token
+            token.withUTF8 { bytes in
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(Self.hashedBytes))))
+            }
+        }
+    }
+
     private let capacity: Int
 
     init(capacity: Int) {
@@ -18,9 +36,10 @@ final class VerifiedTokenCache: Sendable {
     /// The account of a verified token still valid at `now` (with `leeway` past its expiry).
     func account(for token: String, now: Date, leeway: TimeInterval) -> Account? {
         entries.withLockedValue { entries in
-            guard let entry = entries[token] else { return nil }
+            let key = TokenKey(token: token)
+            guard let entry = entries[key] else { return nil }
             guard entry.expiry.timeIntervalSince(now) > -leeway else {
-                entries[token] = nil
+                entries[key] = nil
                 return nil
             }
             return entry.account
@@ -34,7 +53,7 @@ final class VerifiedTokenCache: Sendable {
                 entries = entries.filter { $0.value.expiry > now }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = Entry(account: account, expiry: expiry)
+            entries[TokenKey(token: token)] = Entry(account: account, expiry: expiry)
         }
     }
 

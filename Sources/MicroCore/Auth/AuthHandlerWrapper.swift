@@ -10,7 +10,7 @@
 /// sent but invalid is always 401. The handler sees the account in ``HandlerContext/account`` and not
 /// the token: it is taken out of the metadata (the context's metadata is then the request's without it),
 /// so onward calls carry the service's own token instead.
-public struct AuthHandlerWrapper: CallGate {
+public struct AuthHandlerWrapper: CallGate, EndpointPreparingWrapper {
     private let auth: any Auth
 
     /// A wrapper verifying with `auth`.
@@ -23,28 +23,66 @@ public struct AuthHandlerWrapper: CallGate {
         context: HandlerContext,
         next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
     ) async throws -> RPCResponse {
-        let account = try await verify(request, context)
+        try await Self.guarded(request, context, resource: Resource(type: Resource.service, name: context.service, endpoint: request.endpoint),
+                               auth: auth, next)
+    }
+
+    /// The same check for what the transport answers itself (``BuiltinEndpoints`` names the resources).
+    public func admit(_ request: RPCRequest, context: HandlerContext) async throws {
+        _ = try await Self.verify(request, auth: auth, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
+    }
+
+    /// The endpoint's resource made once.
+    package func prepared(service: String, endpoint: String) -> any HandlerWrapper {
+        Prepared(general: self, resource: Resource(type: Resource.service, name: service, endpoint: endpoint))
+    }
+
+    /// The wrapper for one endpoint, holding its resource; a call to another endpoint goes the general way.
+    private struct Prepared: HandlerWrapper {
+        let general: AuthHandlerWrapper
+        let resource: Resource
+
+        func handle(
+            _ request: RPCRequest,
+            context: HandlerContext,
+            next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
+        ) async throws -> RPCResponse {
+            guard request.endpoint == resource.endpoint, context.service == resource.name else {
+                return try await general.handle(request, context: context, next: next)
+            }
+            return try await AuthHandlerWrapper.guarded(request, context, resource: resource, auth: general.auth, next)
+        }
+    }
+
+    /// Verifies the call for `resource`, then runs `next` with the account and without the token.
+    private static func guarded(
+        _ request: RPCRequest, _ context: HandlerContext, resource: Resource, auth: any Auth,
+        _ next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
+    ) async throws -> RPCResponse {
+        let (account, presented) = try await verify(request, auth: auth, resource)
         var request = request
         var context = context
-        if request.metadata[BearerToken.header] != nil {
-            // One copy of the metadata without the token, shared by the request and the context.
-            request.metadata[BearerToken.header] = nil
+        if presented {
+            // One copy of the metadata without the token, shared by the request and the context (none
+            // when the token was all there was).
+            if request.metadata.count == 1 {
+                request.metadata = Metadata()
+            } else {
+                request.metadata[BearerToken.header] = nil
+            }
             context.metadata = request.metadata
         }
         context.account = account
         return try await next(request, context)
     }
 
-    /// The same check for what the transport answers itself (``BuiltinEndpoints`` names the resources).
-    public func admit(_ request: RPCRequest, context: HandlerContext) async throws {
-        _ = try await verify(request, context)
-    }
-
-    private func verify(_ request: RPCRequest, _ context: HandlerContext) async throws -> Account? {
-        var account = try await auth.account(presenting: BearerToken.token(in: request.metadata))
+    /// The caller's account, and whether a token was presented; throws unless the rules let it reach `resource`.
+    private static func verify(_ request: RPCRequest, auth: any Auth, _ resource: Resource) async throws -> (Account?, presented: Bool) {
+        let token = try BearerToken.token(in: request.metadata)
+        var account = try await auth.account(presenting: token)
         if account == nil, let identity = request.peerIdentity { account = Account.certificate(identity) }
-        try await auth.authorize(account, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
-        return account
+        try await auth.authorize(account, resource)
+        return (account, token != nil)
     }
 }
 

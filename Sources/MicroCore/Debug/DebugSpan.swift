@@ -79,7 +79,7 @@ public final class DebugSpan: Span {
         guard let finished else { return }
         inner?.end(at: end)
         // Asking a service for its debug state is not what its traces are for.
-        guard !finished.name.hasPrefix("Debug.") else { return }
+        guard !finished.name.utf8.starts(with: "Debug.".utf8) else { return }
         recorder.record(FinishedSpan(
             ids: ids, parent: parentID, name: finished.name, kind: kind, service: recorder.service, start: Int64(clamping: start),
             duration: Int64(clamping: end.nanosecondsSinceEpoch) - Int64(clamping: start), attributes: finished.attributes,

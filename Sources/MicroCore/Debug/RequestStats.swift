@@ -3,25 +3,29 @@ import Synchronization
 
 /// Counts every call a server handles, per endpoint: finished, failed, in flight. A handler wrapper,
 /// so it sees unary calls and streams alike; endpoints beyond `maxEndpoints` are counted under `(other)`.
-/// A call finds its endpoint's counters under a lock and updates them without one.
-public final class RequestStats: HandlerWrapper {
+/// A call updates its endpoint's counters without a lock (the router prepares them per endpoint), with
+/// two atomic adds: one as it starts, one as it ends.
+public final class RequestStats: HandlerWrapper, EndpointPreparingWrapper {
     private let table = NIOLockedValueBox([String: Counts]())
     private let maxEndpoints: Int
 
     /// One endpoint's counters.
     private final class Counts: Sendable {
         let endpoint: String
-        let requests = Atomic<Int64>(0)
+        let started = Atomic<Int64>(0)
+        let finished = Atomic<Int64>(0)
         let errors = Atomic<Int64>(0)
-        let inFlight = Atomic<Int64>(0)
 
         init(endpoint: String) {
             self.endpoint = endpoint
         }
 
+        /// In flight: started and not finished (read finished first, so never below zero).
         var figures: EndpointStats {
-            EndpointStats(endpoint: endpoint, requests: requests.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed),
-                          inFlight: inFlight.load(ordering: .relaxed))
+            let finished = finished.load(ordering: .acquiring)
+            let started = started.load(ordering: .acquiring)
+            return EndpointStats(endpoint: endpoint, requests: finished, errors: errors.load(ordering: .relaxed),
+                                 inFlight: max(0, started - finished))
         }
     }
 
@@ -35,17 +39,42 @@ public final class RequestStats: HandlerWrapper {
         context: HandlerContext,
         next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
     ) async throws -> RPCResponse {
-        let counts = self.counts(request.endpoint)
-        counts.inFlight.wrappingAdd(1, ordering: .relaxed)
+        try await Self.count(counts(request.endpoint), request, context, next)
+    }
+
+    /// The endpoint's counters found once.
+    package func prepared(service: String, endpoint: String) -> any HandlerWrapper {
+        Prepared(stats: self, endpoint: endpoint, counts: counts(endpoint))
+    }
+
+    /// The wrapper for one endpoint, holding its counters; a call to another endpoint goes the general way.
+    private struct Prepared: HandlerWrapper {
+        let stats: RequestStats
+        let endpoint: String
+        let counts: Counts
+
+        func handle(
+            _ request: RPCRequest,
+            context: HandlerContext,
+            next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
+        ) async throws -> RPCResponse {
+            guard request.endpoint == endpoint else { return try await stats.handle(request, context: context, next: next) }
+            return try await RequestStats.count(counts, request, context, next)
+        }
+    }
+
+    private static func count(
+        _ counts: Counts, _ request: RPCRequest, _ context: HandlerContext,
+        _ next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
+    ) async throws -> RPCResponse {
+        counts.started.wrappingAdd(1, ordering: .releasing)
         do {
             let response = try await next(request, context)
-            counts.requests.wrappingAdd(1, ordering: .relaxed)
-            counts.inFlight.wrappingSubtract(1, ordering: .relaxed)
+            counts.finished.wrappingAdd(1, ordering: .releasing)
             return response
         } catch {
-            counts.requests.wrappingAdd(1, ordering: .relaxed)
             counts.errors.wrappingAdd(1, ordering: .relaxed)
-            counts.inFlight.wrappingSubtract(1, ordering: .relaxed)
+            counts.finished.wrappingAdd(1, ordering: .releasing)
             throw error
         }
     }

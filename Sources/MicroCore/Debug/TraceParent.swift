@@ -22,7 +22,8 @@ package struct TraceParent: Sendable, Hashable {
 
     /// A new root: random trace and span ids.
     package static func root() -> TraceParent {
-        TraceParent(traceHigh: IDSource.next(), traceLow: IDSource.next(), span: IDSource.next())
+        let n = IDSource.reserve(3)
+        return TraceParent(traceHigh: IDSource.id(n), traceLow: IDSource.id(n &+ 1), span: IDSource.id(n &+ 2))
     }
 
     /// A new span id in this trace, with its flags.
@@ -107,33 +108,75 @@ package struct TraceParent: Sendable, Hashable {
 
 /// Where span and trace ids come from: splitmix64 over a counter from a random start, so ids are
 /// unique in a process, unpredictable across processes, never zero, and cost no system call (the
-/// system's generator reads the kernel's on every call).
+/// system's generator reads the kernel's on every call). A root takes its three ids with one atomic add.
 private enum IDSource {
     static let start = UInt64.random(in: 0...UInt64.max)
     static let counter = Atomic<UInt64>(0)
 
+    /// The first of `count` consecutive counter values, each giving one ``id(_:)``.
+    static func reserve(_ count: UInt64) -> UInt64 {
+        counter.wrappingAdd(count, ordering: .relaxed).oldValue
+    }
+
     static func next() -> UInt64 {
-        while true {
-            let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
-            var z = start &+ n &* 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            if z != 0 { return z }
-        }
+        id(reserve(1))
+    }
+
+    /// The id of counter value `n`. The mix is a bijection, so one value in 2⁶⁴ gives zero: that one
+    /// takes the id of a value half the counter's range away, which no process reaches.
+    static func id(_ n: UInt64) -> UInt64 {
+        let z = mix(start &+ n &* 0x9E37_79B9_7F4A_7C15)
+        return z != 0 ? z : mix(start &+ (n ^ (1 << 63)) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 
-/// Where the debug tracer keeps the current span's ids in a `ServiceContext`.
+/// Where the debug tracer keeps the current span's trace and span ids in a `ServiceContext`: three
+/// words, which a context holds in place (a ``TraceParent`` with its flags byte is one byte more than
+/// that, so every span's context would box it on the heap).
 package enum TraceParentKey: ServiceContextKey {
-    package typealias Value = TraceParent
+    package typealias Value = TraceIDs
     package static var nameOverride: String? { "traceparent" }
+}
+
+/// The trace flags beside ``TraceParentKey``'s ids, kept only when they are not the usual `01` (sampled).
+package enum TraceFlagsKey: ServiceContextKey {
+    package typealias Value = UInt8
+    package static var nameOverride: String? { "traceflags" }
+}
+
+/// A ``TraceParent`` without its flags, as a `ServiceContext` keeps it.
+package struct TraceIDs: Sendable {
+    let traceHigh: UInt64
+    let traceLow: UInt64
+    let span: UInt64
 }
 
 extension ServiceContext {
     /// The debug tracer's current span (or remote parent), if any.
     package var traceParent: TraceParent? {
-        get { self[TraceParentKey.self] }
-        set { self[TraceParentKey.self] = newValue }
+        get {
+            guard let ids = self[TraceParentKey.self] else { return nil }
+            return TraceParent(traceHigh: ids.traceHigh, traceLow: ids.traceLow, span: ids.span, flags: self[TraceFlagsKey.self] ?? 1)
+        }
+        set {
+            if let newValue {
+                self[TraceParentKey.self] = TraceIDs(traceHigh: newValue.traceHigh, traceLow: newValue.traceLow, span: newValue.span)
+            } else if self[TraceParentKey.self] != nil {
+                self[TraceParentKey.self] = nil
+            }
+            if let flags = newValue?.flags, flags != 1 {
+                self[TraceFlagsKey.self] = flags
+            } else if !isEmpty, count > (newValue == nil ? 0 : 1), self[TraceFlagsKey.self] != nil {
+                // Only when there may be flags to drop: setting an absent key to nil still copies the storage.
+                self[TraceFlagsKey.self] = nil
+            }
+        }
     }
 }

@@ -37,6 +37,9 @@ final class MetricHandles: Sendable {
         self.limit = limit
     }
 
+    /// Whether it has a factory of its own, so handles made now may be kept and reused.
+    var keepsHandles: Bool { factory != nil }
+
     /// The counter `label` with `dimensions`.
     func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
         guard let factory else { return Counter(label: label, dimensions: dimensions, factory: MetricsSystem.factory) }

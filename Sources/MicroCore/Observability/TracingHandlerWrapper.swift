@@ -25,7 +25,9 @@ public struct TracingHandlerWrapper: HandlerWrapper {
         defer { span.end() }
         // One assignment of a literal (its storage sized once) rather than three inserts into a copy.
         var attributes = span.attributes
-        let rpc: SpanAttributes = ["rpc.system": .string("micro"), "rpc.service": .string(context.service), "rpc.method": .string(request.endpoint)]
+        // From a Dictionary literal: SpanAttributes' own literal init merges the pairs one by one.
+        let rpc = SpanAttributes(["rpc.system": .string("micro"), "rpc.service": .string(context.service), "rpc.method": .string(request.endpoint)]
+                                 as [String: SpanAttribute])
         if attributes.isEmpty {
             attributes = rpc
         } else {

@@ -14,3 +14,11 @@ public protocol SubscriberWrapper: Sendable {
     /// Handles the event, usually by calling `next`.
     func handle(_ event: BrokerEvent, next: @Sendable (BrokerEvent) async throws -> Void) async throws
 }
+
+/// A handler wrapper that sets up what it needs for one endpoint once, when the router first composes
+/// that endpoint's unary chain, instead of looking it up on every call (metric handles, counters, the
+/// resource auth checks). The router recomposes, and so prepares again, after any change of wrappers or handlers.
+package protocol EndpointPreparingWrapper: HandlerWrapper {
+    /// The wrapper to run for unary calls to `endpoint` of `service`; it must behave as this one does.
+    func prepared(service: String, endpoint: String) -> any HandlerWrapper
+}

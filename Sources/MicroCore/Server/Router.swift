@@ -93,7 +93,10 @@ public final class Router: RPCHandler {
             if let c = s.compiled[request.endpoint] { return .chain(c) }
             guard let handler = s.handlers[request.endpoint] else { return .missing }
             guard case .unary(let body) = handler.body else { return .stream }
-            let c = Self.chain(s.wrappers, Self.unaryTerminal(body, codecs: codecs, blocking: handler.blocking))
+            let wrappers = s.wrappers.map { wrapper in
+                (wrapper as? any EndpointPreparingWrapper)?.prepared(service: serviceName, endpoint: request.endpoint) ?? wrapper
+            }
+            let c = Self.chain(wrappers, Self.unaryTerminal(body, codecs: codecs, blocking: handler.blocking))
             s.compiled[request.endpoint] = c
             return .chain(c)
         }
