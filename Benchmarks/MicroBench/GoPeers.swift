@@ -1,20 +1,27 @@
+import ArgumentParser
 import Foundation
 import MicroTestSupport
 
 /// The Go peers in `Benchmarks/GoPeers` (net/http and grpc-go greeters, the nats.go bench), built
 /// by its `build.sh` in GOPATH mode from Debian's Go packages, and the release greeter beside this
-/// micro-bench: the programs `micro-bench peers` and `micro-bench memory` run.
-enum GoPeers {
+/// micro-bench: the programs `micro-bench peers` and `micro-bench memory` run, and their options.
+struct GoPeers: ParsableArguments {
+    @Option(help: "The greeter executable (default: `greeter` beside this micro-bench).")
+    var greeter: String?
+    @Option(help: "Where build.sh puts the Go peers (default: .build-go-peers at the package root).")
+    var goPeers: String?
+
     /// The package root (this file is `Benchmarks/MicroBench/GoPeers.swift`).
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Builds the peers into `directory` (default `.build-go-peers` at the package root; Go's build cache
+    /// Builds the peers into `--go-peers` (default `.build-go-peers` at the package root; Go's build cache
     /// makes a rebuild quick) and returns the directory of their binaries.
-    static func build(into directory: String?) throws -> URL {
+    func build() throws -> URL {
+        print("building the Go peers (Benchmarks/GoPeers/build.sh) ...")
         _ = try ExternalTools.require(["go", "protoc", "protoc-gen-go"])
-        let out = directory.map { URL(fileURLWithPath: $0) } ?? packageRoot.appendingPathComponent(".build-go-peers")
+        let out = goPeers.map { URL(fileURLWithPath: $0) } ?? Self.packageRoot.appendingPathComponent(".build-go-peers")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let script = packageRoot.appendingPathComponent("Benchmarks/GoPeers/build.sh")
+        let script = Self.packageRoot.appendingPathComponent("Benchmarks/GoPeers/build.sh")
         guard FileManager.default.isExecutableFile(atPath: script.path) else {
             throw BenchError("\(script.path) not found: micro-bench builds the Go peers from the package's sources")
         }
@@ -34,9 +41,9 @@ enum GoPeers {
         return bin
     }
 
-    /// The release greeter: `path`, or `greeter` beside this executable.
-    static func greeter(_ path: String?) throws -> String {
-        if let path {
+    /// The release greeter: `--greeter`, or `greeter` beside this executable.
+    func greeterPath() throws -> String {
+        if let path = greeter {
             guard FileManager.default.isExecutableFile(atPath: path) else { throw BenchError("--greeter \(path) is not an executable") }
             return path
         }

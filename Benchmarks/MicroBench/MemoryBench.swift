@@ -26,10 +26,7 @@ struct MemoryBench: AsyncParsableCommand {
     var samples: Int = 10
     @Option(help: "Seconds to let a server settle before each idle reading.")
     var settle: Double = 5
-    @Option(help: "The greeter executable (default: `greeter` beside this micro-bench).")
-    var greeter: String?
-    @Option(help: "Where build.sh puts the Go peers (default: .build-go-peers at the package root).")
-    var goPeers: String?
+    @OptionGroup var programs: GoPeers
     @Flag(help: "Measure the greeter only (no Go peer: go need not be installed).")
     var noGo = false
     @Flag(help: "Print the greeter's largest mappings by resident memory and its anonymous mappings by size.")
@@ -49,11 +46,10 @@ struct MemoryBench: AsyncParsableCommand {
 
     func run() async throws {
         let wrkPath = parts.contains("growth") ? try ExternalTools.require(["wrk"])["wrk"] : nil
-        let greeterPath = try GoPeers.greeter(greeter)
+        let greeterPath = try programs.greeterPath()
         var goPath: String?
         if !noGo {
-            print("building the Go peers (Benchmarks/GoPeers/build.sh) ...")
-            goPath = try GoPeers.build(into: goPeers).appendingPathComponent("http-greeter").path
+            goPath = try programs.build().appendingPathComponent("http-greeter").path
         }
         let limit = try raiseFileLimit(to: parts.contains("connections") ? connections + 1024 : 0)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("micro-bench-memory-\(getpid())")

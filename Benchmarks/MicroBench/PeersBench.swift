@@ -29,10 +29,7 @@ struct PeersBench: AsyncParsableCommand {
     var connections: Int = 16
     @Option(help: "The greeter/Go ratio to reach.")
     var target: Double = 1.0
-    @Option(help: "The greeter executable (default: `greeter` beside this micro-bench).")
-    var greeter: String?
-    @Option(help: "Where build.sh puts the Go peers (default: .build-go-peers at the package root).")
-    var goPeers: String?
+    @OptionGroup var programs: GoPeers
     @Option(help: "Messages per NATS publish and publish→subscribe run.")
     var messages: Int = 1_000_000
     @Option(help: "Requests per NATS request/reply run.")
@@ -57,9 +54,8 @@ struct PeersBench: AsyncParsableCommand {
         if rows.contains("http") { tools.append("wrk") }
         if rows.contains("grpc") { tools.append("h2load") }
         let found = try ExternalTools.require(tools + ["go", "protoc", "protoc-gen-go"])
-        let greeterPath = try GoPeers.greeter(greeter)
-        print("building the Go peers (Benchmarks/GoPeers/build.sh) ...")
-        let bin = try GoPeers.build(into: goPeers)
+        let greeterPath = try programs.greeterPath()
+        let bin = try programs.build()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("micro-bench-peers-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
