@@ -13,14 +13,8 @@ import Testing
         let before = try await store.write("k", bytes: [1])
 
         // A write waiting on a row another session holds locked, when the server stops under it.
-        let holder = try SpawnedProcess(try PostgresProcess.binDirectory() + "/psql", [
-            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c",
-            "BEGIN; UPDATE \(store.tableName) SET value = '\\xFF' WHERE key = 'k'; SELECT pg_sleep(60); COMMIT;",
-        ])
+        let holder = try await lockRow("k", of: store, on: server)
         defer { holder.kill() }
-        try await waitUntil("the holder has the row locked") {
-            (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
-        }
         // A server that does not answer (the row stays locked): the write gives up at the 2 s bound,
         // saying its outcome is unknown (its statement may still run once the lock is released).
         let waited = ContinuousClock.now
@@ -81,14 +75,8 @@ import Testing
         try await store.write("other", bytes: [7])
 
         // The only connection is held by a write waiting on a row another session holds locked.
-        let holder = try SpawnedProcess(try PostgresProcess.binDirectory() + "/psql", [
-            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c",
-            "BEGIN; UPDATE \(store.tableName) SET value = '\\xFF' WHERE key = 'k'; SELECT pg_sleep(60); COMMIT;",
-        ])
+        let holder = try await lockRow("k", of: store, on: server)
         defer { holder.kill() }
-        try await waitUntil("the holder has the row locked") {
-            (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
-        }
         let blocked = Task { try await store.write("k", bytes: [2]) }
         try await Task.sleep(for: .milliseconds(300))
 
@@ -191,6 +179,24 @@ import Testing
         let acknowledged = Mutex<[Ack]>([])
         let failures = Atomic<Int>(0)
         let restarted = Atomic<Bool>(false)
+    }
+
+    /// A psql session holding `key`'s row of `store`'s table locked (an uncommitted update, then a
+    /// minute's sleep), once the lock is taken.
+    private func lockRow(_ key: String, of store: PostgresStore, on server: PostgresProcess) async throws -> SpawnedProcess {
+        let holder = try SpawnedProcess(try PostgresProcess.binDirectory() + "/psql", [
+            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c",
+            "BEGIN; UPDATE \(store.tableName) SET value = '\\xFF' WHERE key = '\(key)'; SELECT pg_sleep(60); COMMIT;",
+        ])
+        do {
+            try await waitUntil("the holder has the row locked") {
+                (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
+            }
+        } catch {
+            holder.kill()
+            throw error
+        }
+        return holder
     }
 
     /// Polls `condition` every 100 ms until it holds; throws after `timeout`.
