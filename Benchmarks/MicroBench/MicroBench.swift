@@ -9,7 +9,7 @@ struct MicroBench: AsyncParsableCommand {
         commandName: "micro-bench",
         abstract: "Throughput and latency of Swift Micro's transports, brokers, NATS client, events, stores, config and sync against raw baselines in the same run, and registry propagation times.",
         subcommands: [RPCBench.self, HandlerBench.self, PubSubBench.self, NATSBench.self, EventsBench.self, GRPCBench.self, RegistryBench.self, RegistryNode.self,
-                      ConfigBench.self, SyncBench.self, StoreBench.self, APIBench.self])
+                      ConfigBench.self, SyncBench.self, StoreBench.self, APIBench.self, PeersBench.self, MemoryBench.self])
 }
 
 /// Options both subcommands share.

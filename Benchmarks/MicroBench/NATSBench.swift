@@ -51,13 +51,14 @@ struct NATSBench: AsyncParsableCommand {
         print("request/reply responders answer where they read: raw on its reader thread, MicroNATS in a handler subscription (tryPublish on the event loop)")
         print("")
         var ratios: [(String, Double)] = []
+        let microRuns = MicroNATSRuns(url: server.url, messages: messages, requests: requests)
         let doRaw = subjects.contains("raw"), doMicro = subjects.contains("micro"), doEncoding = subjects.contains("encoding")
         for size in sizeList {
             let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
             var raw: [Double] = [], micro: [Double] = [], encoding: [Double] = []
             for _ in 0..<rounds {
                 if doRaw { raw.append(try rawPublish(port: server.port, payload: payload)) }
-                if doMicro { micro.append(try await microPublish(url: server.url, payload: payload)) }
+                if doMicro { micro.append(try await microRuns.publish(payload: payload)) }
                 if doEncoding { encoding.append(try encodingPublish(port: server.port, payload: payload)) }
             }
             if let r = row("publish \(size) B", raw.max(), micro.max(), unit: "msgs/s") { ratios.append(r) }
@@ -72,7 +73,7 @@ struct NATSBench: AsyncParsableCommand {
             raw = []; micro = []
             for _ in 0..<rounds {
                 if doRaw { raw.append(try rawPubSub(port: server.port, payload: payload)) }
-                if doMicro { micro.append(try await microPubSub(url: server.url, payload: payload)) }
+                if doMicro { micro.append(try await microRuns.pubSub(payload: payload)) }
             }
             if let r = row("publish→subscribe \(size) B", raw.max(), micro.max(), unit: "msgs/s delivered") { ratios.append(r) }
         }
@@ -80,7 +81,7 @@ struct NATSBench: AsyncParsableCommand {
             var rawLatency: [[UInt64]] = [], microLatency: [[UInt64]] = []
             for _ in 0..<rounds {
                 if doRaw { rawLatency.append(try rawRequests(port: server.port)) }
-                if doMicro { microLatency.append(try await microRequests(url: server.url)) }
+                if doMicro { microLatency.append(try await microRuns.requestLatencies()) }
             }
             let bestRaw = rawLatency.min { median($0) < median($1) }
             let bestMicro = microLatency.min { median($0) < median($1) }
@@ -155,17 +156,6 @@ struct NATSBench: AsyncParsableCommand {
         return Double(messages) / (Double(nowNanos() - t0) / 1e9)
     }
 
-    private func microPublish(url: String, payload: [UInt8], subject: String = "bench.pub") async throws -> Double {
-        let connection = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        let body = ByteBuffer(bytes: payload)
-        let t0 = nowNanos()
-        for _ in 0..<messages { try await connection.publish(subject, payload: body) }
-        try await connection.flush(timeout: .seconds(60))
-        let rate = Double(messages) / (Double(nowNanos() - t0) / 1e9)
-        await connection.close()
-        return rate
-    }
-
     // MARK: Publish → subscribe
 
     /// A raw subscriber counts MSGs on its own thread while a raw publisher sends; delivered/s from
@@ -192,39 +182,6 @@ struct NATSBench: AsyncParsableCommand {
         subscriber.shutdownBoth()
         if let error { throw BenchError("raw subscriber: \(error)") }
         guard count == expected else { throw BenchError("raw subscriber got \(count) of \(expected)") }
-        return Double(count) / (Double(end - t0) / 1e9)
-    }
-
-    private func microPubSub(url: String, payload: [UInt8]) async throws -> Double {
-        let subscriberConnection = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        let subscription = try subscriberConnection.subscribe("bench.sub")
-        try await subscriberConnection.flush()
-        let publisher = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        let expected = messages
-        let body = ByteBuffer(bytes: payload)
-        let t0 = nowNanos()
-        let (count, end) = try await withThrowingTaskGroup(of: (Int, UInt64).self) { group in
-            group.addTask {
-                var n = 0
-                for await _ in subscription {
-                    n += 1
-                    if n == expected { break }
-                }
-                return (n, nowNanos())
-            }
-            group.addTask {
-                for _ in 0..<expected { try await publisher.publish("bench.sub", payload: body) }
-                try await publisher.flush(timeout: .seconds(60))
-                try await Task.sleep(for: .seconds(60))
-                throw BenchError("MicroNATS subscriber did not get \(expected) messages within 60 s (dropped: \(subscription.droppedMessages))")
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
-        await publisher.close()
-        await subscriberConnection.close()
-        guard count == expected else { throw BenchError("MicroNATS subscriber got \(count) of \(expected)") }
         return Double(count) / (Double(end - t0) / 1e9)
     }
 
@@ -256,44 +213,6 @@ struct NATSBench: AsyncParsableCommand {
         }
         requester.shutdownBoth()
         responder.shutdownBoth()
-        return latencies
-    }
-
-    private func microRequests(url: String) async throws -> [UInt64] {
-        let responderConnection = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        // The responder answers in a handler subscription, on the event loop as each request is read
-        // (as the raw responder answers on its reader thread).
-        let subscription = try responderConnection.subscribe("bench.echo.micro") { message in
-            if let reply = message.replyTo { try? responderConnection.tryPublish(reply, payload: message.payload) }
-        }
-        try await responderConnection.flush()
-        let requester = try await NATSConnection.connect(NATSOptions(servers: [url]))
-        let body = ByteBuffer(string: "0123456789abcdef")
-        let count = requests
-        let latencies = try await withThrowingTaskGroup(of: [UInt64]?.self) { group in
-            group.addTask {
-                for await _ in subscription {}
-                return nil
-            }
-            group.addTask {
-                var latencies: [UInt64] = []
-                latencies.reserveCapacity(count)
-                for _ in 0..<count {
-                    let t0 = nowNanos()
-                    _ = try await requester.request("bench.echo.micro", payload: body, timeout: .seconds(5))
-                    latencies.append(nowNanos() - t0)
-                }
-                return latencies
-            }
-            var result: [UInt64] = []
-            while let next = try await group.next() {
-                if let l = next { result = l; try subscription.unsubscribe(); break }
-            }
-            group.cancelAll()
-            return result
-        }
-        await requester.close()
-        await responderConnection.close()
         return latencies
     }
 

@@ -18,6 +18,9 @@ struct RunResult: Sendable {
     var sample: String?
     /// CPU seconds the measured threads used in the window, when measured.
     var cpuSeconds: Double?
+    /// Percentiles (50, 99) in milliseconds from an external load generator that keeps no per-request
+    /// latencies (wrk's own histogram); used when `latencies` is empty.
+    var reportedPercentiles: [Double: Double] = [:]
 
     var requestsPerSecond: Double { Double(completed) / seconds }
     var deliveredPerSecond: Double? { delivered.map { Double($0) / seconds } }
@@ -26,7 +29,7 @@ struct RunResult: Sendable {
 
     /// Nearest-rank percentile in milliseconds.
     func percentileMillis(_ p: Double) -> Double {
-        guard !latencies.isEmpty else { return .nan }
+        guard !latencies.isEmpty else { return reportedPercentiles[p] ?? .nan }
         let sorted = latencies.sorted()
         let rank = max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
         return Double(sorted[rank]) / 1_000_000

@@ -8,28 +8,33 @@ import PostgresNIO
 /// ``StoreError/Code/malformed``, never a crash or a guess.
 enum PostgresRecordDecoding {
     static func record(_ row: PostgresRow) throws -> StoreRecord {
-        let cells = Array(row)
-        guard cells.count == 5 else { throw StoreError(.malformed, "a row has \(cells.count) columns, not 5") }
-        let key = try self.key(cells[0])
+        // The cells in place, without collecting them into an array first.
+        var iterator = row.makeIterator()
+        guard let c0 = iterator.next(), let c1 = iterator.next(), let c2 = iterator.next(), let c3 = iterator.next(),
+              let c4 = iterator.next(), iterator.next() == nil else {
+            throw StoreError(.malformed, "a row has \(row.count) columns, not 5")
+        }
+        let cells = (c0, c1, c2, c3, c4)
+        let key = try self.key(cells.0)
         let printable = StoreKey.printable(key)
-        guard let value = cells[1].bytes, cells[1].dataType == .bytea, cells[1].format == .binary else {
-            throw StoreError(.malformed, "the value of '\(printable)' is not bytea (\(describe(cells[1])))")
+        guard let value = cells.1.bytes, cells.1.dataType == .bytea, cells.1.format == .binary else {
+            throw StoreError(.malformed, "the value of '\(printable)' is not bytea (\(describe(cells.1)))")
         }
-        guard let json = cells[2].bytes, cells[2].dataType == .text || cells[2].dataType == .varchar else {
-            throw StoreError(.malformed, "the metadata of '\(printable)' is not text (\(describe(cells[2])))")
+        guard let json = cells.2.bytes, cells.2.dataType == .text || cells.2.dataType == .varchar else {
+            throw StoreError(.malformed, "the metadata of '\(printable)' is not text (\(describe(cells.2)))")
         }
-        let metadata = try StoreMetadataCoding.decode(Array(json.readableBytesView), key: key)
+        let metadata = json.readableBytesView.elementsEqual("{}".utf8) ? [:] : try StoreMetadataCoding.decode(Array(json.readableBytesView), key: key)
         let expiry: Int64?
-        if cells[3].bytes == nil {
+        if cells.3.bytes == nil {
             expiry = nil
         } else {
-            guard let ms = integer(cells[3]) else {
-                throw StoreError(.malformed, "the expiry of '\(printable)' is not a bigint (\(describe(cells[3])))")
+            guard let ms = integer(cells.3) else {
+                throw StoreError(.malformed, "the expiry of '\(printable)' is not a bigint (\(describe(cells.3)))")
             }
             expiry = ms
         }
-        guard let revision = integer(cells[4]), revision > 0 else {
-            throw StoreError(.malformed, "the revision of '\(printable)' is not a positive bigint (\(describe(cells[4])))")
+        guard let revision = integer(cells.4), revision > 0 else {
+            throw StoreError(.malformed, "the revision of '\(printable)' is not a positive bigint (\(describe(cells.4)))")
         }
         return StoreRecord(key: key, value: Array(value.readableBytesView), metadata: metadata,
                            expiry: expiry.map { StoreClock.date(milliseconds: $0) }, revision: UInt64(revision))

@@ -6,7 +6,8 @@ import PostgresNIO
 
 /// The connection pool of a ``PostgresStore``, shared by every scope of it: postgres-nio's
 /// `PostgresClient`, whose `run()` is a task this value owns (started on first use, ended by
-/// ``close()``), the relations known to exist, and the bound on every operation.
+/// ``close()``), the ``PostgresConnectionLender`` that lends its connections to operations, the
+/// relations known to exist, and the bound on every operation.
 ///
 /// When the server goes away, operations fail with ``StoreError/Code/unavailable`` within
 /// ``PostgresStoreConfiguration/operationTimeout``; the pool keeps dialling (backing off) and the
@@ -16,6 +17,7 @@ final class PostgresStoreClient: Sendable {
     let logger: Logger
     private let client: PostgresClient
     private let runner = OwnedTasks()
+    private let lender: PostgresConnectionLender
 
     private struct State {
         var started = false
@@ -41,7 +43,13 @@ final class PostgresStoreClient: Sendable {
         // The pool reports every failed dial at info; the operations that fail say so themselves.
         var background = logger
         background.logLevel = max(logger.logLevel, .notice)
-        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: background)
+        let client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: background)
+        self.client = client
+        // Deadlines are checked an eighth of the timeout apart (10 ms to 1 s), so an operation ends
+        // within about 1.125 times the timeout.
+        let eighth = Self.nanoseconds(configuration.operationTimeout) / 8
+        self.lender = PostgresConnectionLender(client: client, runner: runner, maximum: configuration.maximumConnections,
+                                               checkInterval: .nanoseconds(min(max(eighth, 10_000_000), 1_000_000_000)))
     }
 
     /// The server, for messages (no password).
@@ -51,66 +59,93 @@ final class PostgresStoreClient: Sendable {
         StoreError(.unavailable, "the postgres store for \(server) is shut down")
     }
 
-    /// Runs `body` in a session on a pooled connection with `relation` set up, within the operation timeout.
+    /// Runs `body` in a session on a connection of the pool with `relation` set up, within the operation timeout.
     ///
+    /// The connection is borrowed from the ``PostgresConnectionLender`` in the caller's task, and the
+    /// timeout is its deadline there: waiting for a connection ends at it, and a statement still
+    /// running at it loses its connection (so does one whose caller is cancelled).
     /// An attempt whose statements did not go out (the connection was found closed, or failed before
     /// `body` sent anything) is made again on another connection, and so is a read (`idempotent`) whose
     /// connection failed; a table dropped under the store is created again once. At most three
     /// attempts. Failures are ``StoreError``s; when a non-idempotent `body` may have sent its
     /// statement, the error says its outcome is unknown.
     func withSession<T: Sendable>(_ relation: some PostgresStoreRelation, idempotent: Bool,
-                                  _ body: @escaping @Sendable (PostgresStoreSession) async throws -> T) async throws -> T {
+                                  _ body: (PostgresStoreSession) async throws -> T) async throws -> T {
         try start()
         let timeout = configuration.operationTimeout
+        let deadline = Self.deadline(after: timeout)
         // Whether the body of the latest attempt may have sent a statement.
-        let maybeSent = NIOLockedValueBox(false)
+        var maybeSent = false
         do {
-            return try await Self.bounded(timeout) { [self] in
-                var attempt = 0
-                var recreated = false
-                while true {
-                    attempt += 1
-                    let sent = NIOLockedValueBox(false)
-                    let inBody = NIOLockedValueBox(false)
-                    do {
-                        return try await client.withConnection { connection in
-                            let session = PostgresStoreSession(connection: connection, logger: logger, sent: sent)
-                            return try await withTaskCancellationHandler {
-                                try await ensure(relation, session)
-                                session.resetSent()
-                                inBody.withLockedValue { $0 = true }
-                                return try await body(session)
-                            } onCancel: {
-                                // The timeout or the caller gave up: a statement on its way cannot be
-                                // cancelled in place, so the connection goes (failing it) and the pool
-                                // replaces it.
-                                let closing: EventLoopFuture<Void> = connection.close()
-                                _ = closing
-                            }
-                        }
-                    } catch {
-                        let bodySent = inBody.withLockedValue { $0 } && sent.withLockedValue { $0 }
-                        maybeSent.withLockedValue { $0 = bodySent }
-                        guard attempt < 3 else { throw error }
-                        if !recreated, PostgresStoreErrors.isMissingRelation(error) {
-                            recreated = true
-                            forget(relation)
-                            continue
-                        }
-                        let connectionFailed = error is PostgresStoreSession.Stale || PostgresStoreErrors.isConnectionFailure(error)
-                        if connectionFailed, idempotent || !bodySent { continue }
-                        throw error
+            var attempt = 0
+            var recreated = false
+            while true {
+                attempt += 1
+                let slot: PostgresConnectionLender.Slot
+                do {
+                    slot = try await lender.borrow(until: deadline, closed: Self.closedError(server))
+                } catch let failed as PostgresConnectionLender.LeaseFailed {
+                    // Nothing was sent: another attempt, while there is time.
+                    guard attempt < 3, NIODeadline.now() < deadline else { throw failed.underlying }
+                    continue
+                }
+                let session = PostgresStoreSession(slot: slot, logger: logger)
+                var inBody = false
+                do {
+                    let result = try await withTaskCancellationHandler {
+                        try await ensure(relation, session)
+                        slot.resetSent()
+                        inBody = true
+                        return try await body(session)
+                    } onCancel: {
+                        // The caller gave up: a statement on its way cannot be cancelled in place, so the
+                        // connection goes (failing it) and the pool replaces it.
+                        slot.abandon()
                     }
+                    lender.giveBack(slot)
+                    return result
+                } catch {
+                    lender.giveBack(slot)
+                    let bodySent = inBody && slot.hasSent
+                    maybeSent = bodySent
+                    if slot.timedOut { throw PostgresConnectionLender.DeadlinePassed() }
+                    guard attempt < 3 else { throw error }
+                    if !recreated, PostgresStoreErrors.isMissingRelation(error) {
+                        recreated = true
+                        forget(relation)
+                        continue
+                    }
+                    let connectionFailed = error is PostgresStoreSession.Stale || PostgresStoreErrors.isConnectionFailure(error)
+                    if connectionFailed, idempotent || !bodySent {
+                        if NIODeadline.now() >= deadline { throw PostgresConnectionLender.DeadlinePassed() }
+                        continue
+                    }
+                    throw error
                 }
             }
-        } catch is DeadlinePassed {
+        } catch is PostgresConnectionLender.DeadlinePassed {
             if state.withLockedValue({ $0.closed }) { throw Self.closedError(server) }
-            let unknown = !idempotent && maybeSent.withLockedValue { $0 } ? " (the write may or may not have been applied)" : ""
+            let unknown = !idempotent && maybeSent ? " (the write may or may not have been applied)" : ""
             throw StoreError(.unavailable, "\(server): no answer within \(timeout)\(unknown)")
         } catch {
             if state.withLockedValue({ $0.closed }), !(error is StoreError) { throw Self.closedError(server) }
-            throw PostgresStoreErrors.storeError(error, server: server, mayHaveApplied: !idempotent && maybeSent.withLockedValue { $0 })
+            throw PostgresStoreErrors.storeError(error, server: server, mayHaveApplied: !idempotent && maybeSent)
         }
+    }
+
+    /// The uptime `timeout` from now (saturating).
+    private static func deadline(after timeout: Duration) -> NIODeadline {
+        let end = NIODeadline.now().uptimeNanoseconds.addingReportingOverflow(UInt64(nanoseconds(timeout)))
+        return .uptimeNanoseconds(end.overflow ? UInt64(Int64.max) : min(end.partialValue, UInt64(Int64.max)))
+    }
+
+    /// `duration` in whole nanoseconds, at most `Int64.max` (a configuration's timeouts are positive).
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let whole = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !whole.overflow else { return seconds < 0 ? 0 : .max }
+        let sum = whole.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return sum.overflow ? .max : max(sum.partialValue, 0)
     }
 
     /// Counts a write to `table`; true every ``sweepEvery`` writes, when its expired rows are due for deletion.
@@ -126,6 +161,7 @@ final class PostgresStoreClient: Sendable {
     /// ``StoreError/Code/unavailable``.
     func close() async {
         state.withLockedValue { $0.closed = true }
+        lender.close(Self.closedError(server))
         await runner.close()
     }
 
@@ -175,37 +211,5 @@ final class PostgresStoreClient: Sendable {
             throw error
         }
         state.withLockedValue { _ = $0.relations.insert(id) }
-    }
-
-    private struct DeadlinePassed: Error {}
-
-    /// `body`'s result, or ``DeadlinePassed`` once `timeout` has passed (`body` is cancelled then, and
-    /// ends promptly: waiting for a connection is cancellable, and a running statement loses its connection).
-    ///
-    /// `body` runs as the one child task; whichever comes first of its end and a timer on an event loop
-    /// completes the promise the caller waits on (the later completion is ignored). A sleeping second
-    /// child task, as before, cost a task and a dispatch timer per operation (about 3 % of the
-    /// machine's CPU under load); cancelling the caller still cancels `body`, its child.
-    private static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let loop = PostgresClient.defaultEventLoopGroup.any()
-            let outcome = loop.makePromise(of: T.self)
-            group.addTask {
-                do {
-                    outcome.succeed(try await body())
-                } catch {
-                    outcome.fail(error)
-                }
-            }
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-            let amount = nanoseconds.overflow ? Int64.max : nanoseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-            let deadline = loop.scheduleTask(in: .nanoseconds(amount)) { outcome.fail(DeadlinePassed()) }
-            defer {
-                deadline.cancel()
-                group.cancelAll()
-            }
-            return try await outcome.futureResult.get()
-        }
     }
 }

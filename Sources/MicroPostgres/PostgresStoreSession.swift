@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -16,26 +15,20 @@ struct PostgresStoreSession: Sendable {
     /// The connection closed before a statement could be sent: nothing was sent.
     struct Stale: Error {}
 
-    let connection: PostgresConnection
+    let slot: PostgresConnectionLender.Slot
     let logger: Logger
-    /// Whether a statement has gone out since the last ``resetSent()``.
-    private let sent: NIOLockedValueBox<Bool>
 
-    /// A session on `connection` that records in `sent` when a statement goes out.
-    init(connection: PostgresConnection, logger: Logger, sent: NIOLockedValueBox<Bool> = NIOLockedValueBox(false)) {
-        self.connection = connection
-        self.logger = logger
-        self.sent = sent
-    }
+    /// The borrowed connection.
+    var connection: PostgresConnection { slot.connection }
 
     /// Runs `query` and returns every row it gave.
     func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        let connection = self.connection
+        let slot = self.slot
         let logger = self.logger
-        let sent = self.sent
+        let connection = slot.connection
         return try await connection.eventLoop.flatSubmit { () -> EventLoopFuture<[PostgresRow]> in
             guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(Stale()) }
-            sent.withLockedValue { $0 = true }
+            slot.noteSent()
             return connection.query(query, logger: logger).map(\.rows)
         }.get()
     }
@@ -44,13 +37,5 @@ struct PostgresStoreSession: Sendable {
     @discardableResult
     func execute(_ sql: String) async throws -> [PostgresRow] {
         try await query(PostgresQuery(unsafeSQL: sql))
-    }
-
-    /// Whether a statement has gone out since the last ``resetSent()``.
-    var hasSent: Bool { sent.withLockedValue { $0 } }
-
-    /// Starts counting statements afresh (after the set-up statements of an operation).
-    func resetSent() {
-        sent.withLockedValue { $0 = false }
     }
 }

@@ -88,15 +88,33 @@ struct PostgresStoreTable: PostgresStoreRelation, Hashable {
         "SELECT \(Self.columns) FROM \(table) WHERE key = $1 AND (expiry IS NULL OR expiry > $2)"
     }
 
+    /// The first half of the advisory lock a write or delete of a key of this table holds (the key's
+    /// `hashtext` is the second): FNV-1a of the table's name.
+    var lockClass: Int32 {
+        Int32(bitPattern: table.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 })
+    }
+
     /// `$1` key, `$2` value, `$3` metadata, `$4` expiry; for ``StoreCondition/ifAbsent`` `$5` now. The
     /// revision is drawn from the sequence after the row is locked, so a later write of a key always
     /// gets a higher revision than the one it replaces.
+    ///
+    /// An insert draws its revision before it meets a conflicting row, and when that row is deleted
+    /// while the insert waits for it, PostgreSQL inserts after all with the revision drawn before,
+    /// lower than the deleted row's. So the revision is drawn holding the key's advisory lock
+    /// (``lockClass``, `hashtext(key)`), which every delete takes before deleting: no row of the
+    /// key can be deleted between the draw and the insert.
     func upsert(ifAbsent: Bool) -> String {
         """
-        INSERT INTO \(table) AS t (key, value, metadata, expiry, revision) VALUES ($1, $2, $3, $4, nextval(\(sequence)))
+        INSERT INTO \(table) AS t (key, value, metadata, expiry, revision) VALUES ($1, $2, $3, $4,
+        (SELECT nextval(\(sequence)) FROM pg_advisory_xact_lock(\(lockClass), hashtext($1))))
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, expiry = excluded.expiry,
         revision = nextval(\(sequence))\(ifAbsent ? " WHERE t.expiry IS NOT NULL AND t.expiry <= $5" : "") RETURNING revision
         """
+    }
+
+    /// The advisory lock of key `$1` (see ``upsert(ifAbsent:)``), as a CTE to join a delete with.
+    private var keyLock: String {
+        "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(lockClass), hashtext($1)))"
     }
 
     /// `$1` key, `$2` value, `$3` metadata, `$4` expiry, `$5` expected revision, `$6` now.
@@ -107,16 +125,18 @@ struct PostgresStoreTable: PostgresStoreRelation, Hashable {
         """
     }
 
-    /// `$1` key.
-    var delete: String { "DELETE FROM \(table) WHERE key = $1 RETURNING expiry" }
+    /// `$1` key. The key's advisory lock is taken before the row is deleted.
+    var delete: String { "\(keyLock) DELETE FROM \(table) USING l WHERE key = $1 RETURNING expiry" }
 
-    /// `$1` key, `$2` revision, `$3` now.
+    /// `$1` key, `$2` revision, `$3` now. The key's advisory lock is taken before the row is deleted.
     var deleteIfRevision: String {
-        "DELETE FROM \(table) WHERE key = $1 AND revision = $2 AND (expiry IS NULL OR expiry > $3) RETURNING revision"
+        "\(keyLock) DELETE FROM \(table) USING l WHERE key = $1 AND revision = $2 AND (expiry IS NULL OR expiry > $3) RETURNING revision"
     }
 
-    /// `$1` now.
-    var sweep: String { "DELETE FROM \(table) WHERE expiry IS NOT NULL AND expiry <= $1" }
+    /// `$1` now. Rows whose key's advisory lock a write holds are left for the next sweep.
+    var sweep: String {
+        "DELETE FROM \(table) WHERE expiry IS NOT NULL AND expiry <= $1 AND pg_try_advisory_xact_lock(\(lockClass), hashtext(key))"
+    }
 
     /// The statement selecting `columns` of the live rows matching `query` and its binds: a range on
     /// the primary key for the prefix (`key >= prefix AND key < bound`, byte order under `COLLATE "C"`),

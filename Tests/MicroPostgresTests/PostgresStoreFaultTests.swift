@@ -13,14 +13,8 @@ import Testing
         let before = try await store.write("k", bytes: [1])
 
         // A write waiting on a row another session holds locked, when the server stops under it.
-        let holder = try SpawnedProcess(try PostgresProcess.binDirectory() + "/psql", [
-            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c",
-            "BEGIN; UPDATE \(store.tableName) SET value = '\\xFF' WHERE key = 'k'; SELECT pg_sleep(60); COMMIT;",
-        ])
+        let holder = try await lockRow("k", of: store, on: server)
         defer { holder.kill() }
-        try await waitUntil("the holder has the row locked") {
-            (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
-        }
         // A server that does not answer (the row stays locked): the write gives up at the 2 s bound,
         // saying its outcome is unknown (its statement may still run once the lock is released).
         let waited = ContinuousClock.now
@@ -69,6 +63,45 @@ import Testing
         let after = try await store.write("k", bytes: [4])
         #expect(after > before)
         #expect(try await store.read("k")?.value == [4])
+        await store.shutdown()
+        server.stop()
+    }
+
+    @Test func callersBeyondThePoolWaitInTurnAndAWaitingCallerCanBeCancelled() async throws {
+        let server = try await PostgresProcess()
+        let configuration = PostgresStoreConfiguration(port: server.port, operationTimeout: .seconds(5), maximumConnections: 1)
+        let store = try PostgresStore(configuration: configuration)
+        try await store.write("k", bytes: [1])
+        try await store.write("other", bytes: [7])
+
+        // The only connection is held by a write waiting on a row another session holds locked.
+        let holder = try await lockRow("k", of: store, on: server)
+        defer { holder.kill() }
+        let blocked = Task { try await store.write("k", bytes: [2]) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        // A read waiting for the connection ends as soon as its caller gives up.
+        let waiting = Task { try await store.read("other") }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelled = ContinuousClock.now
+        waiting.cancel()
+        let outcome = await waiting.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(ContinuousClock.now - cancelled < .seconds(1), "the waiter left at once")
+
+        // Readers beyond the pool queue for the one connection and are each served once it is free.
+        let readers = Task {
+            try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.read("other")?.value } }
+                return try await group.reduce(into: [[UInt8]?]()) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // Ending psql alone would leave its backend asleep holding the lock: end the backend.
+        _ = try await server.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'psql' AND pid <> pg_backend_pid()")
+        #expect(try await blocked.value > 0, "the held write went through once the lock went")
+        #expect(try await readers.value == Array(repeating: [7], count: 8))
+        #expect(try await store.read("k")?.value == [2])
         await store.shutdown()
         server.stop()
     }
@@ -146,6 +179,24 @@ import Testing
         let acknowledged = Mutex<[Ack]>([])
         let failures = Atomic<Int>(0)
         let restarted = Atomic<Bool>(false)
+    }
+
+    /// A psql session holding `key`'s row of `store`'s table locked (an uncommitted update, then a
+    /// minute's sleep), once the lock is taken.
+    private func lockRow(_ key: String, of store: PostgresStore, on server: PostgresProcess) async throws -> SpawnedProcess {
+        let holder = try SpawnedProcess(try PostgresProcess.binDirectory() + "/psql", [
+            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c",
+            "BEGIN; UPDATE \(store.tableName) SET value = '\\xFF' WHERE key = '\(key)'; SELECT pg_sleep(60); COMMIT;",
+        ])
+        do {
+            try await waitUntil("the holder has the row locked") {
+                (try? await server.psql("SELECT count(*) FROM pg_locks WHERE relation = '\(store.tableName)'::regclass AND mode = 'RowExclusiveLock'")) == "1"
+            }
+        } catch {
+            holder.kill()
+            throw error
+        }
+        return holder
     }
 
     /// Polls `condition` every 100 ms until it holds; throws after `timeout`.
