@@ -20,6 +20,8 @@ struct MemoryBench: AsyncParsableCommand {
     var only: String = "idle,connections,growth"
     @Option(help: "Idle connections to hold (the greeter's maxConnections is 10,000).")
     var connections: Int = 10_000
+    @Option(help: "Times to open the idle connections and close them again (a second cycle shows whether the memory is reused).")
+    var cycles: Int = 2
     @Option(help: "Seconds of load (wrk -t1 -c16) for the growth part.")
     var loadSeconds: Int = 600
     @Option(help: "Resident-memory samples over the load.")
@@ -38,8 +40,8 @@ struct MemoryBench: AsyncParsableCommand {
 
     func validate() throws {
         guard !parts.isEmpty, parts.isSubset(of: ["idle", "connections", "growth"]) else { throw ValidationError("only: idle, connections, growth") }
-        guard (1...50_000).contains(connections), (1...86_400).contains(loadSeconds), (1...1000).contains(samples), (0...600).contains(settle) else {
-            throw ValidationError("connections 1...50000, load-seconds 1...86400, samples 1...1000, settle 0...600")
+        guard (1...50_000).contains(connections), (1...10).contains(cycles), (1...86_400).contains(loadSeconds), (1...1000).contains(samples), (0...600).contains(settle) else {
+            throw ValidationError("connections 1...50000, cycles 1...10, load-seconds 1...86400, samples 1...1000, settle 0...600")
         }
         for e in environment where !e.contains("=") { throw ValidationError("--environment takes KEY=VALUE, got \(e)") }
     }
@@ -83,42 +85,46 @@ struct MemoryBench: AsyncParsableCommand {
             if name == "greeter" && detail { printDetail(server.probe) }
             guard parts.contains("connections") else { continue }
             let request = MucpHello.httpRequest(port: server.port)
-            var held: [BlockingHTTPConnection] = []
-            held.reserveCapacity(connections)
-            var failure: String?
-            var opening: UInt64 = 0
-            for checkpoint in [min(1000, connections), connections] where checkpoint > held.count {
-                let t0 = nowNanos()
-                while held.count < checkpoint {
-                    do {
-                        let connection = try BlockingHTTPConnection(port: server.port)
-                        let answer = try connection.call(request)
-                        guard answer.status == 200, String(decoding: answer.body, as: UTF8.self) == MucpHello.expectedJSON else {
-                            throw BenchError("answered \(answer.status) \(String(decoding: answer.body.prefix(100), as: UTF8.self))")
+            for cycle in 1...cycles {
+                if cycles > 1 { print("  cycle \(cycle) of \(cycles):") }
+                var held: [BlockingHTTPConnection] = []
+                held.reserveCapacity(connections)
+                var failure: String?
+                var opening: UInt64 = 0
+                for checkpoint in [min(1000, connections), connections] where checkpoint > held.count {
+                    let t0 = nowNanos()
+                    while held.count < checkpoint {
+                        do {
+                            let connection = try BlockingHTTPConnection(port: server.port)
+                            let answer = try connection.call(request)
+                            guard answer.status == 200, String(decoding: answer.body, as: UTF8.self) == MucpHello.expectedJSON else {
+                                throw BenchError("answered \(answer.status) \(String(decoding: answer.body.prefix(100), as: UTF8.self))")
+                            }
+                            held.append(connection)
+                        } catch {
+                            failure = "connection \(held.count + 1): \(error)"
+                            break
                         }
-                        held.append(connection)
-                    } catch {
-                        failure = "connection \(held.count + 1): \(error)"
-                        break
                     }
+                    opening += nowNanos() - t0
+                    try await Task.sleep(for: .seconds(2))
+                    let now = reading(server)
+                    let per = (now.rssMiB - afterCall.rssMiB) * 1024 / Double(max(1, held.count))
+                    print("  \(Table.pad("\(held.count) idle connections:", 32, left: true))\(now.line); \(Table.fmt(per, 1)) KiB per connection")
+                    if checkpoint == connections || failure != nil {
+                        let label = (cycles > 1 ? "cycle \(cycle): " : "") + "\(held.count) idle connections"
+                        summary.append("  \(Table.pad(name, 12, left: true)) \(label): +\(Table.fmt(now.rssMiB - afterCall.rssMiB, 1)) MiB, "
+                                       + "\(Table.fmt(per, 1)) KiB per connection")
+                    }
+                    if failure != nil { break }
                 }
-                opening += nowNanos() - t0
-                try await Task.sleep(for: .seconds(2))
-                let now = reading(server)
-                let per = (now.rssMiB - afterCall.rssMiB) * 1024 / Double(max(1, held.count))
-                print("  \(Table.pad("\(held.count) idle connections:", 32, left: true))\(now.line); \(Table.fmt(per, 1)) KiB per connection")
-                if checkpoint == connections || failure != nil {
-                    summary.append("  \(Table.pad(name, 12, left: true)) \(held.count) idle connections: +\(Table.fmt(now.rssMiB - afterCall.rssMiB, 1)) MiB, "
-                                   + "\(Table.fmt(per, 1)) KiB per connection")
-                }
-                if failure != nil { break }
+                print("  (opened and called in \(Table.fmt(Double(opening) / 1e9, 1)) s)")
+                if let failure { print("  stopped opening connections: \(failure)") }
+                for c in held { c.close() }
+                held.removeAll()
+                try await Task.sleep(for: .seconds(settle))
+                print("  after closing them:             \(reading(server).line)")
             }
-            print("  (opened and called in \(Table.fmt(Double(opening) / 1e9, 1)) s)")
-            if let failure { print("  stopped opening connections: \(failure)") }
-            for c in held { c.close() }
-            held.removeAll()
-            try await Task.sleep(for: .seconds(settle))
-            print("  after closing them:             \(reading(server).line)")
         }
 
         if parts.contains("growth"), let wrkPath {

@@ -40,11 +40,7 @@ extension HTTPTransportSuite {
             let server = try await TestServer.start(configuration: configuration)
             let h2 = try await HTTP2Connection.connect(to: server.address, timeout: .seconds(2))
             let exchange = try await h2.openExchange()
-            var headers = HTTPHeaders()
-            headers.add(name: "Host", value: "a")
-            headers.add(name: "Micro-Endpoint", value: "Test.Hello")
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: "100")
+            let headers = mucpCallHeaders("Test.Hello", length: 100)
             try await exchange.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
             try await exchange.write(.body(.byteBuffer(ByteBuffer(string: "{\"name\":"))))
             let started = ContinuousClock.now

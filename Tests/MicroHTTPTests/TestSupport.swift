@@ -5,6 +5,7 @@ import MicroTestSupport
 @testable import MicroHTTP
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Testing
 
@@ -273,4 +274,14 @@ func curl(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocati
         return nil
     }
     return try await ChildProcess.outcome(path, ["--max-time", "5"] + arguments, timeout: .seconds(30))
+}
+
+/// The headers of a JSON mucp call to `endpoint` with a body of `length` bytes, for requests written part by part.
+func mucpCallHeaders(_ endpoint: String, length: Int) -> HTTPHeaders {
+    var headers = HTTPHeaders()
+    headers.add(name: "Host", value: "a")
+    headers.add(name: "Micro-Endpoint", value: endpoint)
+    headers.add(name: "Content-Type", value: "application/json")
+    headers.add(name: "Content-Length", value: String(length))
+    return headers
 }

@@ -27,6 +27,8 @@ final class HTTPServer: Sendable {
     /// Connections accepted so far, and open now (for tests).
     var acceptedConnections: Int { tracker.accepted }
     var openConnections: Int { tracker.count }
+    /// Some connection is answering a request (for tests).
+    var isBusy: Bool { tracker.hasBusy }
 
     /// Binds `host:port` (port 0: any free port).
     static func bind(host: String, port: Int, configuration: HTTPTransportConfiguration, responder: any HTTPResponder,
@@ -74,12 +76,17 @@ final class HTTPServer: Sendable {
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(IdleStateHandler(allTimeout: idle))
                         try sync.addHandler(IdleCloseHandler())
-                        _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                        // Whole-message requests are answered on the connection itself; streaming
+                        // ones get a stream channel each (the multiplexer behind).
+                        try sync.addHandler(NIOHTTP2Handler(mode: .server))
+                        try sync.addHandler(HTTP2ExchangeHandler(responder: responder, maxMessageSize: configuration.maxMessageSize,
+                                                                 connection: connection, requestReadTimeout: readTimeout, peerIdentity: identity))
+                        try sync.addHandler(HTTP2StreamMultiplexer(mode: .server, channel: channel, inboundStreamInitializer: { stream in
                             stream.eventLoop.makeCompletedFuture {
                                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                                 try stream.pipeline.syncOperations.addHandler(makeHandler(connection, nil, identity))
                             }
-                        }
+                        }))
                         // After a connection error NIO's HTTP/2 handler sends GOAWAY but leaves the
                         // connection open, reading (and buffering) whatever the peer sends: close it.
                         try sync.addHandler(CloseOnErrorHandler())
