@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Micro
 import MicroPrometheus
 import NIOCore
@@ -47,33 +48,54 @@ struct HandlerBench: AsyncParsableCommand {
                                  id: "bench-1", body: ByteBuffer(string: #"{"name":"world"}"#))
 
         var nanos: [String: [Double]] = [:]
+        var cpu: [String: [Double]] = [:]
         let subjects = self.subjects
+        print("load average \(loadAverage())")
         for round in 1...rounds {
             for subject in round % 2 == 1 ? subjects : subjects.reversed() {
                 guard let router = routers[subject] else { continue }
                 let start = nowNanos()
+                let startCPU = processCPUNanos()
                 for _ in 0..<calls {
                     guard case .success = await router.handle(request) else { throw BenchError("\(subject): Greeter.Hello failed") }
                 }
                 let perCall = Double(nowNanos() - start) / Double(calls)
+                let cpuPerCall = Double(processCPUNanos() - startCPU) / Double(calls)
                 nanos[subject, default: []].append(perCall)
-                print("  round \(round)  " + Table.pad(subject, 12, left: true) + Table.pad(Table.fmt(perCall, 0), 8) + " ns per call")
+                cpu[subject, default: []].append(cpuPerCall)
+                print("  round \(round)  " + Table.pad(subject, 12, left: true) + Table.pad(Table.fmt(perCall, 0), 8) + " ns per call,"
+                      + Table.pad(Table.fmt(cpuPerCall, 0), 8) + " ns CPU")
             }
         }
         print("")
         var medians: [String: Double] = [:]
+        var cpuMedians: [String: Double] = [:]
         for subject in subjects {
             var figures = RoundRatios()
             for v in nanos[subject] ?? [] { figures.append(v) }
+            var cpuFigures = RoundRatios()
+            for v in cpu[subject] ?? [] { cpuFigures.append(v) }
             medians[subject] = figures.median
-            print(Table.pad(subject, 12, left: true) + Table.pad(Table.fmt(figures.median, 0), 8) + " ns per call (median; "
-                  + Table.fmt(figures.min, 0) + "–" + Table.fmt(figures.max, 0) + ")")
+            cpuMedians[subject] = cpuFigures.median
+            let time = Table.pad(Table.fmt(figures.median, 0), 8) + " ns per call (median; " + Table.fmt(figures.min, 0) + "–" + Table.fmt(figures.max, 0) + "),"
+            let work = Table.pad(Table.fmt(cpuFigures.median, 0), 8) + " ns CPU (" + Table.fmt(cpuFigures.min, 0) + "–" + Table.fmt(cpuFigures.max, 0) + ")"
+            print(Table.pad(subject, 12, left: true) + time + work)
         }
-        if let off = medians["debug-off"], let on = medians["debug-on"] {
-            print("debug buffers + Prometheus add \(Table.fmt(on - off, 0)) ns per call (on / off time \(Table.fmt(on / off, 3)))")
+        for (name, off, on) in [("debug buffers + Prometheus", "debug-off", "debug-on"), ("auth", "server", "auth")] {
+            guard let offTime = medians[off], let onTime = medians[on], let offCPU = cpuMedians[off], let onCPU = cpuMedians[on] else { continue }
+            print("\(name) add \(Table.fmt(onTime - offTime, 0)) ns per call (on / off time \(Table.fmt(onTime / offTime, 3))), "
+                  + "\(Table.fmt(onCPU - offCPU, 0)) ns CPU (on / off \(Table.fmt(onCPU / offCPU, 3)))")
         }
-        if let off = medians["server"], let on = medians["auth"] {
-            print("auth adds \(Table.fmt(on - off, 0)) ns per call (on / off time \(Table.fmt(on / off, 3)))")
-        }
+        print("load average \(loadAverage())")
+    }
+
+    /// User + system CPU time of the process so far: the loop's work whatever else the machine runs (nothing
+    /// else in the process is busy meanwhile).
+    private func processCPUNanos() -> UInt64 {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let micros = (Int64(usage.ru_utime.tv_sec) + Int64(usage.ru_stime.tv_sec)) * 1_000_000
+            + Int64(usage.ru_utime.tv_usec) + Int64(usage.ru_stime.tv_usec)
+        return UInt64(max(0, micros)) * 1000
     }
 }

@@ -11,7 +11,7 @@ import NIOConcurrencyHelpers
 /// ``JWTAuthConfiguration/keyLifetime`` (or on ``rotateKeys()``); a retired key verifies until its
 /// last token expires, and ``jwks()`` publishes the public halves. Every process using the same store
 /// (SQLite, PostgreSQL, etcd, NATS, ...) issues and verifies the same tokens.
-public final class JWTAuth: Auth {
+public final class JWTAuth: Auth, HoldingAuth {
     /// Always `jwt`.
     public let name = "jwt"
     /// How tokens are issued and checked.
@@ -178,11 +178,27 @@ public final class JWTAuth: Auth {
     }
 
     public func rules() async throws -> RuleSet {
+        if let held = heldRules() { return held }
         let now = ContinuousClock.now
-        if let cached = ruleCache.withLockedValue({ $0 }), now - cached.read < configuration.rulesRefreshInterval { return cached.rules }
-        let rules = RuleSet(try await store.entries(StoreQuery(prefix: Self.rulePrefix), as: Rule.self).map(\.value))
-        ruleCache.withLockedValue { $0 = (rules, now) }
-        return rules
+        let read = RuleSet(try await store.entries(StoreQuery(prefix: Self.rulePrefix), as: Rule.self).map(\.value))
+        return ruleCache.withLockedValue { cached in
+            // The same rules read again stay the same set, so what was worked out from it still holds.
+            let rules = cached.map(\.rules) == read ? cached!.rules : read
+            cached = (rules, now)
+            return rules
+        }
+    }
+
+    /// The rules read less than ``JWTAuthConfiguration/rulesRefreshInterval`` ago.
+    package func heldRules() -> RuleSet? {
+        let now = ContinuousClock.now
+        guard let cached = ruleCache.withLockedValue({ $0 }), now - cached.read < configuration.rulesRefreshInterval else { return nil }
+        return cached.rules
+    }
+
+    /// The account of a token verified before and still valid.
+    package func verifiedAccount(token: Substring, now: Date) -> Account? {
+        verifier.verifiedAccount(token: token, now: now)
     }
 
     /// Names are 1 to ``maxNameLength`` bytes of printable ASCII other than `/`.

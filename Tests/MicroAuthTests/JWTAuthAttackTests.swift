@@ -3,6 +3,7 @@ import Foundation
 import JWTKit
 @testable import MicroAuth
 import MicroCore
+import NIOCore
 import Testing
 
 /// Every way of presenting a token that must not work, each its own test (issue 19, Deliver 6).
@@ -75,6 +76,43 @@ struct JWTAuthAttackTests {
         parts[1] = b64url(payload.replacingOccurrences(of: "\"greeter\"", with: "\"admin\""))
         await #expect(throws: AuthError.self) { try await auth.inspect(parts.joined(separator: ".")) }
         #expect(try await auth.inspect(token.accessToken).scopes == ["greeter"])
+    }
+
+    /// The wrapper admits a token it verified before from the cache, found by the header's own bytes:
+    /// a token with the same length and signature (so the same hash) and one payload byte changed must
+    /// miss and be refused, a duplicated header too, and a rule change applies to the next call.
+    @Test func theWrapperAdmitsOnlyTheVerifiedTokenFromItsCache() async throws {
+        struct Greeting: Codable, Sendable { var name: String }
+        try await auth.grant(Rule(id: "hello", scope: "greeter", resource: Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")))
+        let router = Router(serviceName: "greeter")
+        router.use(AuthHandlerWrapper(auth: auth))
+        router.handle("Greeter.Hello") { (_: Greeting, ctx: HandlerContext) in
+            Greeting(name: "\(ctx.account?.id ?? "nobody") \(ctx.metadata["authorization"] ?? "")")
+        }
+        func call(_ authorization: String) async -> Result<String, MicroError> {
+            await router.handle(RPCRequest(service: "greeter", endpoint: "Greeter.Hello", contentType: "application/json",
+                                           metadata: ["Authorization": authorization], id: "1", body: ByteBuffer(string: #"{"name":"x"}"#)))
+                .map { String(buffer: $0.body) }
+        }
+        let genuine = token.accessToken
+        #expect(try await call("Bearer " + genuine).get() == #"{"name":"alice "}"#)
+        #expect(try await call("bearer " + genuine).get() == #"{"name":"alice "}"#, "cached now; the scheme in any case")
+
+        var parts = genuine.jwtParts
+        let payload = String(decoding: try #require(JOSEHeader.base64URLDecode(parts[1].utf8)), as: UTF8.self)
+        parts[1] = b64url(payload.replacingOccurrences(of: "\"greeter\"", with: "\"greetez\""))
+        let tampered = parts.joined(separator: ".")
+        #expect(tampered.utf8.count == genuine.utf8.count && tampered.suffix(32) == genuine.suffix(32) && tampered != genuine)
+        #expect(await call("Bearer " + tampered).failure?.code == 401)
+        #expect(await call("Bearer " + genuine + ", Bearer " + genuine).failure?.code == 401)
+        #expect(await call("Bearer " + genuine + "x").failure?.code == 401)
+        #expect(await call("Basic " + genuine).failure?.code == 401)
+
+        try await auth.revoke("hello")
+        try await auth.grant(Rule(id: "others", scope: "other", resource: Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")))
+        #expect(await call("Bearer " + genuine).failure?.code == 403, "the new rules apply at once")
+        try await auth.grant(Rule(id: "hello", scope: "greeter", resource: Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")))
+        #expect(try await call("Bearer " + genuine).get() == #"{"name":"alice "}"#)
     }
 
     @Test func algNoneIsRefused() async throws {

@@ -158,6 +158,37 @@ struct MemoryAuthTests {
         #expect((try? await call(router, "Debug.Health", token: nil).get()) != nil)
     }
 
+    /// The wrapper decides from the tokens and rules the auth holds when it can; what it decides must
+    /// be what inspecting and reading the rules decides, and a rule change applies to the next call.
+    @Test func callsAdmittedFromWhatTheAuthHoldsFollowTheRulesAsTheyChange() async throws {
+        let auth = MemoryAuth()
+        let alice = try await auth.generate("alice", options: AccountOptions(scopes: ["greeter"]))
+        let token = try await auth.token(.credentials(id: "alice", secret: try #require(alice.secret))).accessToken
+        let hello = Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")
+        try await auth.grant(Rule(id: "public", scope: Rule.publicScope, resource: hello))
+        let router = greeterRouter(auth)
+        #expect(try await call(router, "Greeter.Hello", token: nil).get() == #"{"message":"Hello x from nobody "}"#)
+        #expect(try await call(router, "Greeter.Hello", token: token).get() == #"{"message":"Hello x from alice "}"#)
+        // A sent but malformed or unknown token is refused even where the public may call.
+        for bad in ["Basic \(token)", "Bearer \(token), Bearer \(token)", "Bearer", "Bearer forged"] {
+            let r = await router.handle(request("Greeter.Hello", #"{"name":"x"}"#, metadata: ["Authorization": bad]))
+            #expect(r.failure?.code == 401, "\(bad)")
+        }
+        let lower = await router.handle(request("Greeter.Hello", #"{"name":"x"}"#, metadata: ["authorization": "bEaReR \(token)"]))
+        #expect((try? lower.get()) != nil, "the scheme matches in any case")
+
+        try await auth.grant(Rule(id: "deny-alice", scope: "greeter", resource: hello, access: .denied, priority: 10))
+        #expect(await call(router, "Greeter.Hello", token: token).failure?.code == 403)
+        #expect((try? await call(router, "Greeter.Hello", token: nil).get()) != nil)
+        try await auth.revoke("public")
+        #expect(await call(router, "Greeter.Hello", token: nil).failure?.code == 401)
+        try await auth.revoke("deny-alice")
+        #expect((try? await call(router, "Greeter.Hello", token: nil).get()) != nil, "no rules: nothing is secured yet")
+        try await auth.grant(Rule(id: "any", scope: Rule.accountScope, resource: Resource(type: "service", name: "greeter", endpoint: "*")))
+        #expect(try await call(router, "Greeter.Hello", token: token).get() == #"{"message":"Hello x from alice "}"#)
+        #expect(await call(router, "Greeter.Hello", token: nil).failure?.code == 401)
+    }
+
     @Test func healthIsNotPublicUnlessARuleSaysSo() async throws {
         let auth = MemoryAuth()
         try await auth.grant(Rule(id: "hello", scope: "greeter", resource: Resource(type: "service", name: "greeter", endpoint: "Greeter.Hello")))

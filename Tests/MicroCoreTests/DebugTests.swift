@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import MicroCore
 import NIOCore
+import Synchronization
 import Testing
 import Tracing
 
@@ -193,6 +194,64 @@ private func record(_ i: Int, level: String = "info", message: String? = nil) ->
         #expect(buffer.spans(count: 10, traceID: "4bf92f3577b34da6a3ce929d0e0e4736").map(\.name) == ["given"])
         #expect(buffer.spans(count: 10, traceID: spans[0].traceID).map(\.name) == ["small"])
         #expect(spans.allSatisfy { $0.traceID.count == 32 || $0.name == "given" } && Set(spans.map(\.traceID)).count == 4)
+    }
+
+    /// The router runs a prepared wrapper that keeps the debug tracer's server spans without a span
+    /// object; what it keeps must be what a span started through the tracer keeps.
+    @Test func serverSpansKeptByTheRouterAreWhatASpanObjectKeeps() async throws {
+        let debug = ServiceDebug(service: "greeter")
+        let wrapper = TracingHandlerWrapper(tracer: debug.tracer)
+        let seen = Mutex<[TraceParent?]>([])
+        let router = Router(serviceName: "greeter")
+        router.use(wrapper)
+        debug.register(on: router)
+        router.handle("Greeter.Hello") { (_: HelloRequest, _: HandlerContext) in
+            seen.withLock { $0.append(ServiceContext.current?.traceParent) }
+            return HelloReply(message: "hi")
+        }
+        router.handle("Greeter.Broken") { (_: HelloRequest, ctx: HandlerContext) -> HelloReply in
+            throw MicroError.internalServerError(ctx.service, "broken")
+        }
+        router.handle("Greeter.Missing") { (_: HelloRequest, ctx: HandlerContext) -> HelloReply in
+            throw MicroError.notFound(ctx.service, "missing")
+        }
+        let caller = TraceParent(traceHigh: 0x0af7_6519_16cd_43dd, traceLow: 0x8448_eb21_1c80_319c, span: 0xb7ad_6b71_6920_3331, flags: 3)
+        let withParent: Metadata = ["TraceParent": caller.header]
+        for endpoint in ["Greeter.Hello", "Greeter.Broken", "Greeter.Missing"] {
+            // Through the router (prepared), then through the wrapper's general path (a DebugSpan).
+            _ = await router.handle(request(endpoint, #"{"name":"x"}"#, metadata: withParent))
+            let general = HandlerContext(service: "greeter", endpoint: endpoint, metadata: withParent, deadline: nil, logger: Logger(label: "t"))
+            _ = try? await wrapper.handle(request(endpoint, #"{"name":"x"}"#, metadata: withParent), context: general) { req, _ in
+                if endpoint == "Greeter.Hello" {
+                    seen.withLock { $0.append(ServiceContext.current?.traceParent) }
+                    return RPCResponse(contentType: "application/json", body: ByteBuffer())
+                }
+                throw endpoint == "Greeter.Broken" ? MicroError.internalServerError("greeter", "broken") : MicroError.notFound("greeter", "missing")
+            }
+        }
+        _ = await router.handle(request("Greeter.Hello", #"{"name":"root"}"#))
+        _ = await router.handle(request("Debug.Stats", "{}", metadata: withParent))
+
+        let spans = debug.spans.spans(count: 100)
+        #expect(spans.count == 7, "Debug.* calls are not kept")
+        for pair in stride(from: 0, to: 6, by: 2) {
+            var (prepared, general) = (spans[pair], spans[pair + 1])
+            #expect(prepared.traceID == caller.traceID && prepared.parentID == caller.spanID && prepared.spanID != general.spanID)
+            #expect(prepared.duration >= 0 && prepared.start > 0)
+            (prepared.spanID, prepared.start, prepared.duration) = (general.spanID, general.start, general.duration)
+            #expect(prepared == general)
+        }
+        #expect(spans[0].attributes == ["rpc.system": "micro", "rpc.service": "greeter", "rpc.method": "Greeter.Hello"])
+        #expect(spans[0].kind == "server" && spans[0].service == "greeter" && spans[0].status == "unset")
+        #expect(spans[2].status == "error" && spans[2].attributes["rpc.micro.status_code"] == "500" && spans[2].statusMessage != nil)
+        #expect(spans[4].status == "unset" && spans[4].attributes["rpc.micro.status_code"] == "404")
+        #expect(spans[6].parentID == nil && spans[6].traceID.count == 32 && spans[6].traceID != caller.traceID)
+        // The handler runs in the span's context: its ids, the caller's trace and flags (sampled set).
+        let contexts = seen.withLock { $0 }
+        #expect(contexts.count == 3)
+        #expect(contexts[0]?.spanID == spans[0].spanID && contexts[0]?.traceID == caller.traceID && contexts[0]?.flags == 3)
+        #expect(contexts[1]?.spanID == spans[1].spanID && contexts[1]?.flags == 3)
+        #expect(contexts[2]?.spanID == spans[6].spanID && contexts[2]?.flags == 1)
     }
 
     @Test func theSpanRingIsBounded() {

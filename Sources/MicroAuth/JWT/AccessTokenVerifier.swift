@@ -20,13 +20,18 @@ final class AccessTokenVerifier: Sendable {
         self.cache = VerifiedTokenCache(capacity: cacheSize)
     }
 
+    /// The account of `token` if it verified before and is still valid at `now` (with the clock skew), else nil.
+    func verifiedAccount(token: Substring, now: Date) -> Account? {
+        cache.account(for: token, now: now, leeway: leeway)
+    }
+
     /// The account `token` stands for, or ``AuthError`` `invalidToken`.
     func account(for token: String) async throws -> Account {
         guard token.utf8.count <= BearerToken.maxLength else {
             throw AuthError(.invalidToken, "the token is larger than \(BearerToken.maxLength) bytes")
         }
         let now = Date()
-        if let account = cache.account(for: token, now: now, leeway: leeway) { return account }
+        if let account = verifiedAccount(token: Substring(token), now: now) { return account }
         let kid = try JOSEHeader.kid(of: token)
         let claims = try await keys.verify(token, kid: kid, now: now)
         try claims.check(issuer: issuer, audience: audience, now: now, leeway: leeway)

@@ -13,7 +13,7 @@ import NIOConcurrencyHelpers
 /// read serve for up to ``staleRulesLimit``, then calls fail with 503. Everything else is a call:
 /// the caller's token (the client's `Authorization`) decides whether the service lets it manage
 /// accounts and rules.
-public final class RemoteAuth: Auth {
+public final class RemoteAuth: Auth, HoldingAuth {
     /// Always `service`.
     public let name = "service"
     /// The auth service called.
@@ -104,6 +104,22 @@ public final class RemoteAuth: Auth {
     public func revoke(_ id: String) async throws {
         _ = try await call("Rules.Delete", AuthWire.DeleteRequest(id: id), as: AuthWire.Empty.self)
         ruleState.withLockedValue { $0.read = nil }
+    }
+
+    /// The rules read less than the refresh interval ago, or while another caller reads them again.
+    package func heldRules() -> RuleSet? {
+        let now = ContinuousClock.now
+        let interval = configuration.rulesRefreshInterval
+        return ruleState.withLockedValue { s in
+            guard let rules = s.rules else { return nil }
+            if let read = s.read, now - read < interval { return rules }
+            return s.refreshing ? rules : nil
+        }
+    }
+
+    /// The account of a token verified before and still valid.
+    package func verifiedAccount(token: Substring, now: Date) -> Account? {
+        verifier.verifiedAccount(token: token, now: now)
     }
 
     /// The rules as last read; read again when older than the refresh interval (one caller reads while

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// Verifies the caller before any handler runs (go-micro's server auth wrapper): reads the bearer
 /// token, inspects it into an account, and applies the rules to `service:<name>:<endpoint>`.
 ///
@@ -32,15 +35,19 @@ public struct AuthHandlerWrapper: CallGate, EndpointPreparingWrapper {
         _ = try await Self.verify(request, auth: auth, Resource(type: Resource.service, name: context.service, endpoint: request.endpoint))
     }
 
-    /// The endpoint's resource made once.
+    /// The endpoint's resource made once, and with a ``HoldingAuth`` the endpoint's rules worked out
+    /// once per set of rules.
     package func prepared(service: String, endpoint: String) -> any HandlerWrapper {
-        Prepared(general: self, resource: Resource(type: Resource.service, name: service, endpoint: endpoint))
+        Prepared(general: self, resource: Resource(type: Resource.service, name: service, endpoint: endpoint),
+                 holding: auth as? any HoldingAuth, rules: EndpointRulesBox())
     }
 
     /// The wrapper for one endpoint, holding its resource; a call to another endpoint goes the general way.
     private struct Prepared: HandlerWrapper {
         let general: AuthHandlerWrapper
         let resource: Resource
+        let holding: (any HoldingAuth)?
+        let rules: EndpointRulesBox
 
         func handle(
             _ request: RPCRequest,
@@ -50,7 +57,44 @@ public struct AuthHandlerWrapper: CallGate, EndpointPreparingWrapper {
             guard request.endpoint == resource.endpoint, context.service == resource.name else {
                 return try await general.handle(request, context: context, next: next)
             }
+            // A token verified before and rules held need no waiting: no suspension point but `next`.
+            if let holding, let admitted = try admitNow(request, context, holding) {
+                return try await next(admitted.request, admitted.context)
+            }
             return try await AuthHandlerWrapper.guarded(request, context, resource: resource, auth: general.auth, next)
+        }
+
+        /// The call as the handler gets it when the auth can decide from what it holds; nil when it has
+        /// to inspect the token or read the rules. Throws as ``AuthHandlerWrapper/guarded`` would.
+        private func admitNow(_ request: RPCRequest, _ context: HandlerContext, _ holding: any HoldingAuth) throws
+            -> (request: RPCRequest, context: HandlerContext)? {
+            guard let ruleSet = holding.heldRules() else { return nil }
+            let account: Account?
+            let value = request.metadata[lowercased: BearerToken.header]
+            if let value {
+                // Anything but a token verified before (malformed ones included) goes the general way.
+                guard let token = BearerToken.presented(value), let verified = holding.verifiedAccount(token: token, now: Date()) else {
+                    return nil
+                }
+                account = verified
+            } else {
+                account = request.peerIdentity.map(Account.certificate)
+            }
+            let access = rules.rules(of: ruleSet, for: resource).verify(account: account)
+            if access == .denied { throw AuthError.denied(account, resource) }
+            return AuthHandlerWrapper.admitted(request, context, account: account, presented: value != nil)
+        }
+    }
+
+    /// One endpoint's rules, worked out again when the auth's rules are another set.
+    private final class EndpointRulesBox: Sendable {
+        private let current = Mutex<RuleSet.EndpointRules?>(nil)
+
+        func rules(of set: RuleSet, for resource: Resource) -> RuleSet.EndpointRules {
+            if let kept = current.withLock({ $0 }), kept.serial == set.serial { return kept }
+            let made = set.rules(for: resource)
+            current.withLock { $0 = made }
+            return made
         }
     }
 
@@ -60,6 +104,13 @@ public struct AuthHandlerWrapper: CallGate, EndpointPreparingWrapper {
         _ next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse
     ) async throws -> RPCResponse {
         let (account, presented) = try await verify(request, auth: auth, resource)
+        let admitted = admitted(request, context, account: account, presented: presented)
+        return try await next(admitted.request, admitted.context)
+    }
+
+    /// The call as the handler gets it: with the account and without the token.
+    private static func admitted(_ request: RPCRequest, _ context: HandlerContext, account: Account?, presented: Bool)
+        -> (request: RPCRequest, context: HandlerContext) {
         var request = request
         var context = context
         if presented {
@@ -73,7 +124,7 @@ public struct AuthHandlerWrapper: CallGate, EndpointPreparingWrapper {
             context.metadata = request.metadata
         }
         context.account = account
-        return try await next(request, context)
+        return (request, context)
     }
 
     /// The caller's account, and whether a token was presented; throws unless the rules let it reach `resource`.
@@ -102,9 +153,16 @@ extension Auth {
     /// Throws 401 (no account) or 403 unless the rules grant `account` the resource.
     package func authorize(_ account: Account?, _ resource: Resource) async throws {
         guard try await rules().verify(account: account, resource: resource) == .denied else { return }
+        throw AuthError.denied(account, resource)
+    }
+}
+
+extension AuthError {
+    /// The rules denied `account` the resource: 401 without an account, 403 with one.
+    package static func denied(_ account: Account?, _ resource: Resource) -> AuthError {
         if let account {
-            throw AuthError(.forbidden, "account '\(account.id)' may not reach \(resource)")
+            return AuthError(.forbidden, "account '\(account.id)' may not reach \(resource)")
         }
-        throw AuthError(.unauthorized, "\(resource) needs a valid token")
+        return AuthError(.unauthorized, "\(resource) needs a valid token")
     }
 }

@@ -13,7 +13,7 @@ public enum BearerToken {
 
     /// The token in a call's metadata; nil when none was sent.
     public static func token(in metadata: Metadata) throws(AuthError) -> String? {
-        guard let value = metadata[header] else { return nil }
+        guard let value = metadata[lowercased: header] else { return nil }
         return try parse(value)
     }
 
@@ -25,6 +25,15 @@ public enum BearerToken {
             found = value
         }
         return try found.map { v throws(AuthError) in try parse(v) }
+    }
+
+    /// The text after the `Bearer ` scheme (matched case-insensitively) of an `Authorization` value, as
+    /// sent and not checked: for finding a token verified before without copying it. Nil when the value
+    /// is not `Bearer ` and more (``parse(_:)`` says what is wrong with it).
+    package static func presented(_ value: String) -> Substring? {
+        var value = value
+        guard value.withUTF8({ hasBearerScheme($0) }) else { return nil }
+        return Substring(value.utf8.dropFirst(7))
     }
 
     /// The token of one `Authorization` value.
@@ -39,10 +48,7 @@ public enum BearerToken {
                 failure = "the Authorization header is larger than \(maxLength) bytes"
                 return nil
             }
-            let scheme: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0x62, 0x65, 0x61, 0x72, 0x65, 0x72, 0x20)  // "bearer "
-            guard bytes.count > 7, lowercasedASCII(bytes[0]) == scheme.0, lowercasedASCII(bytes[1]) == scheme.1,
-                  lowercasedASCII(bytes[2]) == scheme.2, lowercasedASCII(bytes[3]) == scheme.3, lowercasedASCII(bytes[4]) == scheme.4,
-                  lowercasedASCII(bytes[5]) == scheme.5, bytes[6] == scheme.6 else {
+            guard hasBearerScheme(bytes) else {
                 failure = "the Authorization header is not 'Bearer <token>'"
                 return nil
             }
@@ -61,6 +67,15 @@ public enum BearerToken {
 
     /// The `Authorization` value carrying `token`.
     public static func value(_ token: String) -> String { "Bearer \(token)" }
+
+    /// Whether `bytes` are `Bearer ` (the scheme in any case) and at least one byte more.
+    @inline(__always)
+    private static func hasBearerScheme(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let scheme: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0x62, 0x65, 0x61, 0x72, 0x65, 0x72, 0x20)  // "bearer "
+        return bytes.count > 7 && lowercasedASCII(bytes[0]) == scheme.0 && lowercasedASCII(bytes[1]) == scheme.1
+            && lowercasedASCII(bytes[2]) == scheme.2 && lowercasedASCII(bytes[3]) == scheme.3 && lowercasedASCII(bytes[4]) == scheme.4
+            && lowercasedASCII(bytes[5]) == scheme.5 && bytes[6] == scheme.6
+    }
 
     @inline(__always)
     private static func lowercasedASCII(_ b: UInt8) -> UInt8 {

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// Accounts, opaque random tokens and rules in this process's memory, for tests and single-process
 /// programs. Refresh tokens are single use: presenting one twice revokes every token of its chain.
 /// Secrets are kept as given (in memory only); `MicroAuth`'s `JWTAuth` is the one that hashes them.
-public final class MemoryAuth: Auth {
+public final class MemoryAuth: Auth, HoldingAuth {
     /// Always `memory`.
     public let name = "memory"
     /// The issuer accounts get.
@@ -49,13 +49,24 @@ public final class MemoryAuth: Auth {
     }
 
     public func inspect(_ token: String) async throws -> Account {
-        let now = Date()
-        return try state.withLockedValue { s in
-            guard let entry = s.access[token], entry.expiry > now, let account = s.accounts[entry.account]?.account else {
-                throw AuthError(.invalidToken, "the token is unknown or expired")
-            }
-            return account
+        guard let account = verifiedAccount(token: Substring(token), now: Date()) else {
+            throw AuthError(.invalidToken, "the token is unknown or expired")
         }
+        return account
+    }
+
+    /// The account of a token it issued that has not expired.
+    package func verifiedAccount(token: Substring, now: Date) -> Account? {
+        let token = String(token)
+        return state.withLockedValue { s in
+            guard let entry = s.access[token], entry.expiry > now else { return nil }
+            return s.accounts[entry.account]?.account
+        }
+    }
+
+    /// The rules: always held.
+    package func heldRules() -> RuleSet? {
+        state.withLockedValue { $0.ruleSet }
     }
 
     public func token(_ request: TokenRequest) async throws -> AuthToken {

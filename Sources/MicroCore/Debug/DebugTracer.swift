@@ -20,13 +20,18 @@ public struct DebugTracer: Tracer {
     }
 
     /// The tracer spans come from: the given one, the bootstrapped one, or nil for this tracer's own.
-    private var base: (any Tracer)? {
+    package var base: (any Tracer)? {
         if let upstream { return upstream }
         // Nothing bootstrapped or bound (the usual case) shows in the instrument's type, without the
         // search (locks and casts) `InstrumentationSystem.tracer` makes.
         if InstrumentationSystem.instrument is NoOpInstrument { return nil }
         let bootstrapped = InstrumentationSystem.tracer
         return bootstrapped is NoOpTracer ? nil : bootstrapped
+    }
+
+    /// This tracer with `base` as its upstream for good, so a span does not look for the bootstrapped one again.
+    package func over(_ base: any Tracer) -> DebugTracer {
+        DebugTracer(service: service, buffer: buffer, upstream: base)
     }
 
     public func startSpan<Instant: TracerInstant>(
@@ -44,12 +49,19 @@ public struct DebugTracer: Tracer {
                              start: start.nanosecondsSinceEpoch, recorder: self, inner: inner)
         }
         let parent = parentContext.traceParent
-        var ids = parent?.child() ?? .root()
-        ids.flags |= 1
-        var spanContext = parentContext
-        spanContext.traceParent = ids
+        let (ids, spanContext) = Self.ownSpan(under: parent, in: parentContext)
         return DebugSpan(name: operationName, kind: kind, ids: ids, parentID: parent?.span ?? 0, context: spanContext,
                          start: start.nanosecondsSinceEpoch, recorder: self, inner: nil)
+    }
+
+    /// A new span of this tracer's own ids, a child of `parent` (a new root when none) and sampled, with
+    /// `context` holding its ids in place of the parent's.
+    static func ownSpan(under parent: TraceParent?, in context: ServiceContext) -> (ids: TraceParent, context: ServiceContext) {
+        var ids = parent?.child() ?? .root()
+        ids.flags |= 1
+        var context = context
+        context.traceParent = ids
+        return (ids, context)
     }
 
     /// Nothing to flush here: the bootstrapped tracer is flushed by whoever bootstrapped it.
@@ -58,13 +70,13 @@ public struct DebugTracer: Tracer {
     public func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
     where Inject.Carrier == Carrier {
         if let base { return base.inject(context, into: &carrier, using: injector) }
-        if let ids = context.traceParent { injector.inject(ids.header, forKey: "traceparent", into: &carrier) }
+        if let ids = context.traceParent { injector.inject(ids.header, forKey: TraceParent.headerName, into: &carrier) }
     }
 
     public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
     where Extract.Carrier == Carrier {
         if let base { return base.extract(carrier, into: &context, using: extractor) }
-        if let header = extractor.extract(key: "traceparent", from: carrier), let ids = TraceParent(header: header) {
+        if let header = extractor.extract(key: TraceParent.headerName, from: carrier), let ids = TraceParent(header: header) {
             context.traceParent = ids
         }
     }

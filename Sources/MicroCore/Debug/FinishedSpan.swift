@@ -3,8 +3,9 @@ import Tracing
 /// A span as the debug tracer keeps it when it ends: its parts as they are, made into a ``SpanRecord``
 /// (hex ids, attributes as text) only when `Debug.Trace` reads it, since most spans are never read.
 /// ``SpanBuffer`` keeps one this way only when it ``fits(_:)`` the limits; any other is cut to them at once.
-/// A class: the buffer moves a reference, not the parts.
-package final class FinishedSpan: Sendable {
+/// A value: the buffer writes it over the oldest one's slot, with no object made or freed per span
+/// (a server span's name, service and attributes are the endpoint's own, shared by all its spans).
+package struct FinishedSpan: Sendable {
     let ids: TraceParent
     /// The parent span's id; zero for a trace's root.
     let parent: UInt64

@@ -63,6 +63,8 @@ public final class RequestStats: HandlerWrapper, EndpointPreparingWrapper {
         }
     }
 
+    /// Inlined into the wrappers: an async call of its own would add a hop back to the executor on its return.
+    @inline(__always)
     private static func count(
         _ counts: Counts, _ request: RPCRequest, _ context: HandlerContext,
         _ next: @Sendable (RPCRequest, HandlerContext) async throws -> RPCResponse

@@ -18,10 +18,10 @@ package struct RingBuffer<Element> {
     @discardableResult
     package mutating func append(_ element: Element) -> Element? {
         if count == storage.count {
-            // Full: the new element takes the oldest one's place.
-            let dropped = storage[head]
-            storage[head] = element
-            head = (head + 1) % storage.count
+            // Full: the new element takes the oldest one's place, which is moved out (not copied).
+            var dropped: Element? = element
+            swap(&dropped, &storage[head])
+            head = head + 1 == storage.count ? 0 : head + 1
             return dropped
         }
         storage[(head + count) % storage.count] = element

@@ -28,8 +28,14 @@ public final class SpanBuffer: Sendable {
         append(span.fits(limits) ? .finished(span) : .record(span.record(limits)))
     }
 
+    /// Keeps `span`, which the caller checked ``FinishedSpan/fits(_:)`` these ``limits`` (a server
+    /// span with its endpoint's own name and attributes, checked once for the endpoint).
+    package func append(fitting span: FinishedSpan) {
+        append(.finished(span))
+    }
+
     private func append(_ entry: Entry) {
-        // The dropped entry is released after the lock.
+        // Written over the oldest entry's slot; what it held is released after the lock.
         let dropped = state.withLockedValue { $0.append(entry) }
         _ = dropped
     }

@@ -20,6 +20,9 @@ package struct TraceParent: Sendable, Hashable {
         self.flags = flags
     }
 
+    /// The header (and metadata key) that carries it.
+    package static let headerName = "traceparent"
+
     /// A new root: random trace and span ids.
     package static func root() -> TraceParent {
         let n = IDSource.reserve(3)

@@ -25,6 +25,12 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
         set { storage[key.lowercased()] = newValue }
     }
 
+    /// The value for a key already in lowercase (a constant such as `authorization`), found without
+    /// lowercasing it again.
+    package subscript(lowercased key: String) -> String? {
+        storage[key]
+    }
+
     /// How many pairs there are.
     public var count: Int { storage.count }
     /// True when there are no pairs.

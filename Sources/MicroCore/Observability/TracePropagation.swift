@@ -29,10 +29,31 @@ enum TracePropagation {
         return context
     }
 
+    /// The attribute holding a failed call's MicroError code.
+    static let statusCodeAttribute = "rpc.micro.status_code"
+
     /// Marks the span failed: records the error, its MicroError code and an error status.
     static func fail(_ span: any Span, _ error: any Error, code: Int32) {
-        span.attributes["rpc.micro.status_code"] = Int64(code)
+        span.attributes[statusCodeAttribute] = Int64(code)
         span.recordError(error)
-        span.setStatus(SpanStatus(code: .error, message: String(describing: error)))
+        span.setStatus(errorStatus(error))
+    }
+
+    /// The status of a span that failed with `error`.
+    static func errorStatus(_ error: any Error) -> SpanStatus {
+        SpanStatus(code: .error, message: String(describing: error))
+    }
+
+    /// How a failed call shows on the server's span: its MicroError code always, an error status only
+    /// for a 5xx (a 4xx is the caller's fault).
+    struct ServerFailure {
+        let code: Int64
+        let status: SpanStatus?
+
+        init(_ error: any Error, service: String) {
+            let code = MicroError.from(error, id: service).code
+            self.code = Int64(code)
+            self.status = code >= 500 ? TracePropagation.errorStatus(error) : nil
+        }
     }
 }
