@@ -44,11 +44,7 @@ extension GRPCTransportSuite {
         @Test func mutualTLSRequiresAClientCertificateTheHandlerCanSee() async throws {
             let certs = try TestCertificates.make()
             defer { certs.remove() }
-            var configuration = GRPCServerConfiguration()
-            configuration.transportSecurity = .mTLS(certificateChain: [.file(path: certs.serverCert, format: .pem)],
-                                                    privateKey: .file(path: certs.serverKey, format: .pem)) {
-                $0.trustRoots = .certificates([.file(path: certs.ca, format: .pem)])
-            }
+            let configuration = certs.mutualTLSServer()
             let peer = Shared("")
             let server = try await GRPCTestServer.start(configuration: configuration) { router in
                 router.handle("Test.WhoAmI") { (_: Hello, _: HandlerContext) -> Reply in
@@ -57,10 +53,7 @@ extension GRPCTransportSuite {
                     return Reply(message: "ok")
                 }
             }
-            let withCert = GRPCClientConfiguration(transportSecurity: .mTLS(certificateChain: [.file(path: certs.clientCert, format: .pem)],
-                                                                            privateKey: .file(path: certs.clientKey, format: .pem)) {
-                $0.trustRoots = .certificates([.file(path: certs.ca, format: .pem)])
-            })
+            let withCert = certs.mutualTLSClient(cert: certs.clientCert, key: certs.clientKey)
             let client = try await microClient(addresses: [server.address], configuration: withCert, retries: 0)
             let reply: Reply = try await client.call("greeter", "Test.WhoAmI", Hello(name: "x"))
             #expect(reply.message == "ok")
@@ -85,11 +78,7 @@ extension GRPCTransportSuite {
         @Test func aVerifiedClientCertificateIsAnAccountTheRulesSee() async throws {
             let certs = try TestCertificates.make()
             defer { certs.remove() }
-            var configuration = GRPCServerConfiguration()
-            configuration.transportSecurity = .mTLS(certificateChain: [.file(path: certs.serverCert, format: .pem)],
-                                                    privateKey: .file(path: certs.serverKey, format: .pem)) {
-                $0.trustRoots = .certificates([.file(path: certs.ca, format: .pem)])
-            }
+            let configuration = certs.mutualTLSServer()
             // The certificate's SAN URI is its identity; one rule grants it Test.WhoAmI, nothing grants Test.Hello.
             let auth = MemoryAuth()
             try await auth.grant(Rule(id: "client", scope: "x509:spiffe://micro/client",
@@ -100,13 +89,7 @@ extension GRPCTransportSuite {
                     Reply(message: "\(context.account?.id ?? "nobody") \(context.account?.type.rawValue ?? "") \(context.account?.issuer ?? "")")
                 }
             }
-            func client(_ cert: String, _ key: String) -> GRPCClientConfiguration {
-                GRPCClientConfiguration(transportSecurity: .mTLS(certificateChain: [.file(path: cert, format: .pem)],
-                                                                 privateKey: .file(path: key, format: .pem)) {
-                    $0.trustRoots = .certificates([.file(path: certs.ca, format: .pem)])
-                })
-            }
-            let trusted = try await microClient(addresses: [server.address], configuration: client(certs.clientCert, certs.clientKey), retries: 0)
+            let trusted = try await microClient(addresses: [server.address], configuration: certs.mutualTLSClient(cert: certs.clientCert, key: certs.clientKey), retries: 0)
             let reply: Reply = try await trusted.call("greeter", "Test.WhoAmI", Hello(name: "x"))
             #expect(reply.message == "spiffe://micro/client service x509")
             let denied = await caught { let _: Reply = try await trusted.call("greeter", "Test.Hello", Hello(name: "x")) }
@@ -114,7 +97,7 @@ extension GRPCTransportSuite {
             await trusted.shutdown()
 
             // The same name from another CA: the handshake fails, no handler runs.
-            let stranger = try await microClient(addresses: [server.address], configuration: client(certs.strangerCert, certs.strangerKey), retries: 0)
+            let stranger = try await microClient(addresses: [server.address], configuration: certs.mutualTLSClient(cert: certs.strangerCert, key: certs.strangerKey), retries: 0)
             let refused = await caught { let _: Reply = try await stranger.call("greeter", "Test.WhoAmI", Hello(name: "x")) }
             #expect(refused != nil && (refused as? MicroError)?.code != 403, "\(String(describing: refused))")
             await stranger.shutdown()
@@ -153,5 +136,25 @@ extension GRPCTransportSuite {
             await listener.shutdown(gracePeriod: .seconds(1))
             await task.value
         }
+    }
+}
+
+extension TestCertificates {
+    /// A gRPC server configuration presenting the test server certificate and requiring client certificates of the test CA.
+    fileprivate func mutualTLSServer() -> GRPCServerConfiguration {
+        var configuration = GRPCServerConfiguration()
+        configuration.transportSecurity = .mTLS(certificateChain: [.file(path: serverCert, format: .pem)],
+                                                privateKey: .file(path: serverKey, format: .pem)) {
+            $0.trustRoots = .certificates([.file(path: ca, format: .pem)])
+        }
+        return configuration
+    }
+
+    /// A gRPC client configuration presenting `cert`/`key` and trusting the test CA.
+    fileprivate func mutualTLSClient(cert: String, key: String) -> GRPCClientConfiguration {
+        GRPCClientConfiguration(transportSecurity: .mTLS(certificateChain: [.file(path: cert, format: .pem)],
+                                                         privateKey: .file(path: key, format: .pem)) {
+            $0.trustRoots = .certificates([.file(path: ca, format: .pem)])
+        })
     }
 }
