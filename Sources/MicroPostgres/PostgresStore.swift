@@ -85,10 +85,10 @@ public final class PostgresStore: Store {
         try StoreKey.validate(key)
         let table = self.table
         let rows = try await client.withSession(table, idempotent: true) { session in
-            var binds = PostgresStoreBinds()
-            _ = binds.add(key)
-            _ = binds.add(StoreClock.nowMilliseconds())
-            return try await session.query(binds.query(table.readOne))
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(key)
+            bindings.append(StoreClock.nowMilliseconds())
+            return try await session.query(PostgresQuery(unsafeSQL: table.readOne, binds: bindings))
         }
         guard let row = rows.first else { return nil }
         return try PostgresRecordDecoding.record(row)

@@ -27,7 +27,7 @@ final class PostgresStoreClient: Sendable {
         /// Whether the server's encoding was checked to be UTF8.
         var encodingChecked = false
         /// Writes per table since its last sweep of expired rows.
-        var writes: [PostgresStoreTable: Int] = [:]
+        var writes: [String: Int] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -151,8 +151,8 @@ final class PostgresStoreClient: Sendable {
     /// Counts a write to `table`; true every ``sweepEvery`` writes, when its expired rows are due for deletion.
     func noteWrite(_ table: PostgresStoreTable) -> Bool {
         state.withLockedValue { s in
-            let n = (s.writes[table] ?? 0) + 1
-            s.writes[table] = n >= Self.sweepEvery ? 0 : n
+            let n = (s.writes[table.table] ?? 0) + 1
+            s.writes[table.table] = n >= Self.sweepEvery ? 0 : n
             return n >= Self.sweepEvery
         }
     }
