@@ -67,6 +67,8 @@ struct StoreBench: AsyncParsableCommand {
     struct Ratio {
         var name: String
         var rounds: RoundRatios
+        /// No driver to hold it to (the memory store against a locked dictionary): printed without the target.
+        var floor = false
     }
 
     func run() async throws {
@@ -84,7 +86,14 @@ struct StoreBench: AsyncParsableCommand {
             }
         }
         print("store / raw driver, ops/s, per round (the target applies to the median):")
-        for ratio in ratios { print(Table.ratioRow(ratio.name, ratio.rounds.median, target: target) + "   " + ratio.rounds.summary) }
+        for ratio in ratios {
+            if ratio.floor {
+                print(Table.pad(ratio.name, 44, left: true) + Table.pad(Table.fmt(ratio.rounds.median, 3), 8)
+                      + "   (no driver: a floor, for information)   " + ratio.rounds.summary)
+            } else {
+                print(Table.ratioRow(ratio.name, ratio.rounds.median, target: target) + "   " + ratio.rounds.summary)
+            }
+        }
     }
 
     private var value: [UInt8] { (0..<valueSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } }
@@ -240,7 +249,9 @@ struct StoreBench: AsyncParsableCommand {
             },
             write: { caller in _ = try put("w\(caller)", ifRevision: nil) },
             conditionalWrite: { caller in rawCurrent[caller] = try put("c\(caller)", ifRevision: rawCurrent[caller]) })
+        // A store has more to do than a dictionary (expiry, metadata, scopes): the memory target is the read time below.
         let ratios = await compare("memory", raw: "a dictionary under a lock", callers: 1, raw: raw, store: try await storeOperations(store, callers: 1))
+            .map { Ratio(name: $0.name, rounds: $0.rounds, floor: true) }
 
         // A read's own time, without a clock read around each: one caller, a tight loop.
         let reads = 2_000_000
